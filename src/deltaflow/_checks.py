@@ -1,0 +1,62 @@
+"""Input checks shared by the engine: every message names the culprit and what was expected.
+
+Nothing is silently broadcast or cast: a wrong width, rank or dtype raises ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def as_dtype(dtype) -> np.dtype:
+    """Return ``np.dtype(dtype)`` if it is float32 or float64, else raise ``ValueError``."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}") from exc
+    if dt not in FLOAT_DTYPES:
+        raise ValueError(f"dtype must be float32 or float64, got {dt.name}")
+    return dt
+
+
+def positive_int(value, what: str) -> int:
+    """Return ``value`` as an int if it is a positive integer, else raise ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{what} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_input(x, who: str, n_in: int | None, dtype: np.dtype | None) -> np.ndarray:
+    """Check that ``x`` is an ndarray of shape (batch, n_in) and the expected dtype.
+
+    ``who`` names the layer in the message. ``n_in`` or ``dtype`` of None skip that check.
+    """
+    if not isinstance(x, np.ndarray):
+        raise ValueError(f"{who}: expected a numpy array of shape (batch, {n_in or 'n'}), got {type(x).__name__}")
+    if x.ndim != 2:
+        raise ValueError(f"{who}: expected input of shape (batch, {n_in or 'n'}), got shape {x.shape}")
+    if n_in is not None and x.shape[1] != n_in:
+        raise ValueError(f"{who}: expected input of shape (batch, {n_in}), got shape {x.shape}")
+    if dtype is not None and x.dtype != dtype:
+        raise ValueError(
+            f"{who}: expected {dtype.name} input, got {x.dtype.name} (convert with x.astype(np.{dtype.name}))"
+        )
+    return x
+
+
+def check_finite(x: np.ndarray, who: str) -> None:
+    """Raise ``ValueError`` if ``x`` holds a NaN or an infinity, naming the first bad row."""
+    if not np.isfinite(x).all():
+        bad = np.argwhere(~np.isfinite(x))[0]
+        raise ValueError(f"{who}: input contains NaN or Inf (first at row {bad[0]}, column {bad[1]})")
+
+
+def make_rng(rng) -> np.random.Generator:
+    """A ``np.random.Generator`` from a Generator, an int seed or None (fresh entropy)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
+        return np.random.default_rng(rng)
+    raise ValueError(f"rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}")

@@ -1,0 +1,239 @@
+"""Activation functions as layers: ``a = σ(z)`` element-wise, and ``derivative(z) = σ'(z)``.
+
+Backward is the element-wise factor of the δ recursion, ``dL/dz = dL/da ⊙ σ'(z)``, written
+from what forward saved (``a`` where σ' is a function of ``a``, as scikit-learn does), so
+backward never recomputes the forward pass. Shapes: ``z`` and ``a`` are (batch, n).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import special
+
+from deltaflow._checks import check_input
+from deltaflow.layers import Layer
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """σ(z) = 1 / (1 + e^(−z)), evaluated without overflow for any finite z (keeps dtype)."""
+    return special.expit(z)
+
+
+class Activation(Layer):
+    """Base for activations: parameter-free, shape-preserving layers."""
+
+    name = "activation"
+
+    def __repr__(self) -> str:
+        return type(self).__name__ + "()"
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        return self.f(z)
+
+    def f(self, z: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def derivative(self, z: np.ndarray) -> np.ndarray:
+        """σ'(z), element-wise, same shape and dtype as ``z``."""
+        raise NotImplementedError
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        check_input(x, repr(self), None, None)
+        self._z = x
+        self._a = self.f(x)
+        return self._a
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        self._need_cache(getattr(self, "_a", None))
+        return dy * self._local_grad()
+
+    def _local_grad(self) -> np.ndarray:
+        """σ'(z) from the cached forward values."""
+        return self.derivative(self._z)
+
+
+class Sigmoid(Activation):
+    """σ(z) = 1 / (1 + e^(−z)), range (0, 1); σ'(z) = σ(z)(1 − σ(z)) ≤ 1/4, equal at z = 0."""
+
+    name = "sigmoid"
+
+    def f(self, z):
+        return sigmoid(z)
+
+    def derivative(self, z):
+        s = sigmoid(z)
+        return s * (1.0 - s)
+
+    def _local_grad(self):
+        return self._a * (1.0 - self._a)
+
+
+class Tanh(Activation):
+    """tanh(z) = (e^z − e^(−z)) / (e^z + e^(−z)), range (−1, 1); tanh'(z) = 1 − tanh²(z)."""
+
+    name = "tanh"
+
+    def f(self, z):
+        return np.tanh(z)
+
+    def derivative(self, z):
+        t = np.tanh(z)
+        return 1.0 - t * t
+
+    def _local_grad(self):
+        return 1.0 - self._a * self._a
+
+
+class ReLU(Activation):
+    """ReLU(z) = max(0, z); ReLU'(z) = 1 for z > 0 and 0 otherwise (0 at z = 0, as PyTorch)."""
+
+    name = "relu"
+
+    def f(self, z):
+        return np.maximum(z, 0.0)
+
+    def derivative(self, z):
+        return (z > 0).astype(z.dtype)
+
+    def backward(self, dy):
+        self._need_cache(getattr(self, "_a", None))
+        return np.where(self._a > 0, dy, 0.0).astype(dy.dtype, copy=False)
+
+
+class LeakyReLU(Activation):
+    """LeakyReLU(z) = z for z > 0, ``negative_slope``·z otherwise; derivative 1 or the slope."""
+
+    name = "leaky_relu"
+
+    def __init__(self, negative_slope: float = 0.01):
+        self.negative_slope = float(negative_slope)
+
+    def __repr__(self):
+        return f"LeakyReLU({self.negative_slope})"
+
+    def f(self, z):
+        return np.where(z > 0, z, z * self.negative_slope)
+
+    def derivative(self, z):
+        return np.where(z > 0, 1.0, self.negative_slope).astype(z.dtype)
+
+
+class ELU(Activation):
+    """ELU(z) = z for z > 0, α(e^z − 1) otherwise; derivative 1 for z > 0, α·e^z = a + α otherwise."""
+
+    name = "elu"
+
+    def __init__(self, alpha: float = 1.0):
+        self.alpha = float(alpha)
+
+    def __repr__(self):
+        return f"ELU({self.alpha})"
+
+    def f(self, z):
+        return np.where(z > 0, z, self.alpha * np.expm1(np.minimum(z, 0.0)))
+
+    def derivative(self, z):
+        return np.where(z > 0, 1.0, self.alpha * np.exp(np.minimum(z, 0.0))).astype(z.dtype)
+
+    def _local_grad(self):
+        return np.where(self._z > 0, 1.0, self._a + self.alpha).astype(self._a.dtype)
+
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+class GELU(Activation):
+    """GELU(z) = z·Φ(z), Φ the standard normal CDF; GELU'(z) = Φ(z) + z·φ(z).
+
+    ``approximate="tanh"``: GELU(z) ≈ ½z(1 + tanh(u)), u = √(2/π)(z + 0.044715 z³), with
+    derivative ½(1 + tanh u) + ½z(1 − tanh² u)·√(2/π)(1 + 3·0.044715 z²). Both match PyTorch.
+    """
+
+    name = "gelu"
+
+    def __init__(self, approximate: str = "none"):
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def __repr__(self):
+        return f"GELU(approximate={self.approximate!r})"
+
+    def f(self, z):
+        if self.approximate == "tanh":
+            return 0.5 * z * (1.0 + np.tanh(_SQRT_2_OVER_PI * (z + 0.044715 * z**3)))
+        return 0.5 * z * (1.0 + special.erf(z * _INV_SQRT_2))
+
+    def derivative(self, z):
+        if self.approximate == "tanh":
+            t = np.tanh(_SQRT_2_OVER_PI * (z + 0.044715 * z**3))
+            return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * z * z)
+        cdf = 0.5 * (1.0 + special.erf(z * _INV_SQRT_2))
+        pdf = _INV_SQRT_2PI * np.exp(-0.5 * z * z)
+        return cdf + z * pdf
+
+
+class Identity(Activation):
+    """Identity (the "linear" activation): a = z, σ'(z) = 1."""
+
+    name = "identity"
+
+    def f(self, z):
+        return z
+
+    def derivative(self, z):
+        return np.ones_like(z)
+
+    def backward(self, dy):
+        self._need_cache(getattr(self, "_a", None))
+        return dy
+
+
+class Step(Activation):
+    """Heaviside step of the perceptron: a = 1 if z > 0 else 0.
+
+    σ'(z) is 0 wherever it exists, so no gradient reaches the layers below:
+    backpropagating through Step raises instead of silently returning zeros.
+    """
+
+    name = "step"
+
+    def f(self, z):
+        return (z > 0).astype(z.dtype)
+
+    def derivative(self, z):
+        return np.zeros_like(z)
+
+    def backward(self, dy):
+        raise ValueError(
+            "Step has no useful gradient (0 almost everywhere, undefined at 0): "
+            "train it with the perceptron rule, or use Sigmoid for backpropagation"
+        )
+
+
+ACTIVATIONS: dict[str, type[Activation]] = {
+    "sigmoid": Sigmoid,
+    "tanh": Tanh,
+    "relu": ReLU,
+    "leaky_relu": LeakyReLU,
+    "elu": ELU,
+    "gelu": GELU,
+    "identity": Identity,
+    "linear": Identity,
+    "step": Step,
+}
+
+
+def get_activation(name) -> Activation:
+    """A new activation layer from its name (``"gelu_tanh"`` is GELU with the tanh form)."""
+    if isinstance(name, Activation):
+        return name
+    if name == "gelu_tanh":
+        return GELU(approximate="tanh")
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}, gelu_tanh")
+    return ACTIVATIONS[name]()

@@ -1,0 +1,158 @@
+"""Parameters and the layers that hold them: ``Param``, ``Layer``, ``Dense``, ``Dropout``.
+
+Every layer follows one contract (``../DESIGN.md``): ``forward(x, training)`` keeps what
+its backward needs; ``backward(dy)`` fills ``p.grad`` of its parameters and returns the
+gradient for the layer below. Arrays are batch-first: ``x`` has shape (batch, n_in).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from deltaflow import init as initializers
+from deltaflow._checks import as_dtype, check_input, make_rng, positive_int
+
+
+class Param:
+    """A trainable array and its gradient.
+
+    ``value`` and ``grad`` have the same shape and dtype; ``backward`` overwrites ``grad``
+    (gradients are set, not accumulated). ``name`` is the notation's name ("W", "b", "gamma").
+    """
+
+    __slots__ = ("value", "grad", "name")
+
+    def __init__(self, value: np.ndarray, name: str):
+        self.value = value
+        self.grad = np.zeros_like(value)
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Param({self.name}, shape={self.value.shape}, dtype={self.value.dtype.name})"
+
+
+class Layer:
+    """Base class: a differentiable map of a batch, with optional parameters and buffers."""
+
+    training = True
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def parameters(self) -> list[Param]:
+        """This layer's own Params, in a fixed order."""
+        return []
+
+    def children(self) -> list[Layer]:
+        """Layers nested inside this one (containers override this)."""
+        return []
+
+    def named_parameters(self) -> Iterator[tuple[str, Param]]:
+        """(qualified name, Param) pairs; containers prefix their children's names."""
+        for p in self.parameters():
+            yield p.name, p
+
+    def named_buffers(self) -> Iterator[tuple[str, np.ndarray]]:
+        """(name, array) pairs of non-trainable state saved with the model (running statistics)."""
+        return iter(())
+
+    def n_out(self, n_in: int) -> int:
+        """Width of the output for an input of width ``n_in`` (shape-preserving by default)."""
+        return n_in
+
+    def _need_cache(self, cached) -> None:
+        if cached is None:
+            raise ValueError(f"{self!r}: backward() called before forward()")
+
+
+class Dense(Layer):
+    """Affine map ``z = W·a + b``, computed for a batch as ``Z = A @ W.T + b``.
+
+    Parameters
+    ----------
+    n_in, n_out : widths; ``W`` has shape (n_out, n_in) and ``b`` shape (n_out,).
+    init : initialiser name or callable ``(shape, rng, dtype) -> array`` for ``W``
+        (see ``deltaflow.init``); ``b`` starts at zero except for ``init="torch"``.
+    bias : whether to learn ``b``.
+    dtype : float32 (default) or float64.
+    rng : ``np.random.Generator`` or int seed for the initialiser.
+
+    Backward, for ``delta = dL/dZ`` of shape (batch, n_out)::
+
+        dL/dW = deltaᵀ · A      (n_out, n_in)
+        dL/db = Σ_batch delta   (n_out,)
+        dL/dA = delta · W       (batch, n_in)
+    """
+
+    def __init__(self, n_in: int, n_out: int, init="torch", bias: bool = True, dtype=np.float32, rng=None):
+        self.n_in = positive_int(n_in, "Dense n_in")
+        self.out_features = positive_int(n_out, "Dense n_out")
+        self.dtype = as_dtype(dtype)
+        gen = make_rng(rng)
+        W, b = initializers.initialize(init, (self.out_features, self.n_in), gen, self.dtype, bias)
+        self.W = Param(W, "W")
+        self.b = Param(b, "b") if bias else None
+        self._a = None
+
+    def __repr__(self) -> str:
+        return f"Dense({self.n_in}→{self.out_features})"
+
+    def n_out(self, n_in: int) -> int:
+        return self.out_features
+
+    def parameters(self) -> list[Param]:
+        return [self.W] if self.b is None else [self.W, self.b]
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        check_input(x, repr(self), self.n_in, self.dtype)
+        self._a = x
+        z = x @ self.W.value.T
+        if self.b is not None:
+            z += self.b.value
+        return z
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        self._need_cache(self._a)
+        check_input(dy, f"{self!r} backward", self.out_features, self.dtype)
+        np.matmul(dy.T, self._a, out=self.W.grad)
+        if self.b is not None:
+            np.sum(dy, axis=0, out=self.b.grad)
+        return dy @ self.W.value
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training ``y = x ⊙ m / (1 − p)`` with ``m_ij ~ Bernoulli(1 − p)``;
+    in eval mode ``y = x``. Backward multiplies by the same mask: ``dx = dy ⊙ m / (1 − p)``.
+
+    ``rng`` (Generator or seed) draws the masks, so a seeded run repeats exactly.
+    """
+
+    def __init__(self, p: float = 0.5, rng=None):
+        if not 0.0 <= float(p) <= 1.0:
+            raise ValueError(f"Dropout p must be in [0, 1], got {p!r}")
+        self.p = float(p)
+        self.rng = make_rng(rng)
+        self._mask = None
+
+    def __repr__(self) -> str:
+        return f"Dropout(p={self.p})"
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        check_input(x, repr(self), None, None)
+        if not training or self.p == 0.0:
+            self._mask = 1.0
+            return x
+        keep = 1.0 - self.p
+        # p = 1 drops everything; the scale 1/(1-p) would divide by zero
+        scale = 0.0 if keep == 0.0 else 1.0 / keep
+        self._mask = (self.rng.random(x.shape, dtype=x.dtype) < keep) * x.dtype.type(scale)
+        return x * self._mask
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        self._need_cache(self._mask)
+        return dy * self._mask
