@@ -1,0 +1,291 @@
+"""The ``deltaflow`` command: train, evaluate, predict, datasets, plot.
+
+Every command has ``--help``. Bad input exits with status 2 and one line on stderr
+saying what is wrong (no traceback); a run, a model file or a data file is never left
+half-written by a failure.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import sys
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Neural networks and backpropagation, exactly.")
+console = Console(stderr=True)
+out = Console()
+
+
+class UsageError(ValueError):
+    """Bad input from the command line (exit status 2)."""
+
+
+def _csv_list(text: Optional[str], cast=str, what="list") -> Optional[list]:
+    if text is None:
+        return None
+    try:
+        items = [cast(t.strip()) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise UsageError(f"--{what} must be a comma-separated list, got {text!r}") from None
+    return items
+
+
+def _build_config(config_file, flags: dict):
+    from deltaflow.config import RunConfig, load_config
+
+    base = load_config(config_file) if config_file else RunConfig()
+    data = base.model_dump()
+    for key, value in flags.items():
+        if value is None:
+            continue
+        section, _, field = key.rpartition(".")
+        (data[section] if section else data)[field] = value
+    return RunConfig.from_dict(data)
+
+
+class _ProgressCallback:
+    """A rich progress bar over epochs showing the latest losses and accuracy."""
+
+    def __init__(self, progress: Progress, task_id, metric: str):
+        self.progress, self.task_id, self.metric = progress, task_id, metric
+
+    def on_step(self, trainer, step, loss):
+        pass
+
+    def on_epoch(self, trainer, epoch, row):
+        m = self.metric
+        self.progress.update(
+            self.task_id, advance=1,
+            status=f"loss {row['train_loss']:.4f} / {row['test_loss']:.4f}  "
+                   f"{m} {row['train_' + m]:.3f} / {row['test_' + m]:.3f}",
+        )
+
+
+@app.command()
+def train(
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="RunConfig JSON file; flags override it."),
+    dataset: Optional[str] = typer.Option(None, help="Data set name (see `deltaflow datasets`)."),
+    csv_path: Optional[Path] = typer.Option(None, "--csv", help="Train on this CSV or NPZ file."),
+    target: Optional[str] = typer.Option(None, help="Target column of --csv (default: the last)."),
+    samples: Optional[int] = typer.Option(None, help="Number of generated samples."),
+    noise: Optional[float] = typer.Option(None, help="Noise level of generated data."),
+    classes: Optional[int] = typer.Option(None, help="Classes of the K-class spiral."),
+    features: Optional[str] = typer.Option(None, help="Input features, e.g. x1,x2,x1^2,x2^2,x1x2,sin_x1,sin_x2."),
+    test_fraction: Optional[float] = typer.Option(None, help="Fraction held out for testing."),
+    layers: Optional[str] = typer.Option(None, help="Hidden layer widths, e.g. 8,8."),
+    activation: Optional[str] = typer.Option(None, help="Activation, or one per hidden layer (tanh,relu)."),
+    norm: Optional[str] = typer.Option(None, help="none, batch, layer or residual."),
+    dropout: Optional[float] = typer.Option(None, help="Dropout probability."),
+    init: Optional[str] = typer.Option(None, help="Initialiser (auto, xavier_uniform, he_normal, torch, ...)."),
+    loss: Optional[str] = typer.Option(None, help="cross_entropy, bce or mse (default: from the task)."),
+    optimizer: Optional[str] = typer.Option(None, help="sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw."),
+    lr: Optional[float] = typer.Option(None, help="Learning rate η."),
+    momentum: Optional[float] = typer.Option(None, help="Momentum (SGD, RMSprop)."),
+    weight_decay: Optional[float] = typer.Option(None, help="Optimiser weight decay."),
+    schedule: Optional[str] = typer.Option(None, help="none, step, exponential, cosine or warmup."),
+    epochs: Optional[int] = typer.Option(None, help="Epochs."),
+    steps: Optional[int] = typer.Option(None, help="Stop after this many optimiser steps."),
+    batch_size: Optional[int] = typer.Option(None, help="Mini-batch size B."),
+    clip_norm: Optional[float] = typer.Option(None, help="Clip the global gradient norm to this value."),
+    l1: Optional[float] = typer.Option(None, help="L1 penalty on weights."),
+    l2: Optional[float] = typer.Option(None, help="L2 penalty on weights."),
+    seed: Optional[int] = typer.Option(None, help="Random seed (data, initialisation, shuffling)."),
+    dtype: Optional[str] = typer.Option(None, help="float32 (default) or float64."),
+    name: Optional[str] = typer.Option(None, help="Run name (folder under --runs)."),
+    runs: Path = typer.Option(Path("runs"), help="Folder that holds runs."),
+    figures: bool = typer.Option(True, help="Write figures."),
+):
+    """Train a network and write runs/<name>/ (config, history, model, figures)."""
+    from deltaflow.runs import save_run
+    from deltaflow.train import Trainer
+
+    acts = _csv_list(activation, what="activation")
+    cfg = _build_config(config, {
+        "data.name": "csv" if csv_path is not None else dataset, "data.path": str(csv_path) if csv_path else None,
+        "data.target": target, "data.n_samples": samples, "data.noise": noise, "data.classes": classes,
+        "data.features": _csv_list(features, what="features"), "data.test_fraction": test_fraction,
+        "model.hidden": _csv_list(layers, int, "layers"),
+        "model.activation": acts[0] if acts and len(acts) == 1 else acts,
+        "model.norm": norm, "model.dropout": dropout, "model.init": init, "loss": loss,
+        "optimizer.name": optimizer, "optimizer.lr": lr, "optimizer.momentum": momentum,
+        "optimizer.weight_decay": weight_decay, "schedule.name": schedule, "epochs": epochs, "steps": steps,
+        "batch_size": batch_size, "clip_norm": clip_norm, "l1": l1, "l2": l2, "seed": seed, "dtype": dtype,
+        "name": name,
+    })
+    trainer = Trainer(cfg)
+    d = trainer.dataset
+    console.print(f"[bold]{d.name}[/]: {len(d.X_train)} train / {len(d.X_test)} test, "
+                  f"{d.n_features} features, {d.task}; loss {trainer.task.loss_name}, optimizer {cfg.optimizer.name}")
+    console.print(trainer.net.summary(), highlight=False)
+    total = cfg.epochs if cfg.steps is None else math.ceil(cfg.steps / math.ceil(len(d.X_train) / cfg.batch_size))
+    with Progress(TextColumn("epoch"), MofNCompleteColumn(), BarColumn(), TextColumn("{task.fields[status]}"),
+                  TimeElapsedColumn(), console=console) as progress:
+        task_id = progress.add_task("train", total=total, status="")
+        trainer.callbacks.append(_ProgressCallback(progress, task_id, trainer.metric_name))
+        result = trainer.run()
+    run_dir = save_run(result, runs, figures=figures)
+    m = result.metric_name
+    if result.history["epoch"]:
+        console.print(f"test loss {result.final('test_loss'):.4f}, test {m} {result.final('test_' + m):.4f} "
+                      f"after {result.history['epoch'][-1]} epochs ({result.stop_reason})")
+    if result.message:
+        console.print(f"[yellow]{result.message}[/]")
+    console.print(f"run written to {run_dir}/" + (f" (figures in {run_dir}/figures/)" if figures else ""))
+
+
+def _load_predictor(model: Path):
+    from deltaflow.io import load_model
+    from deltaflow.runs import Predictor
+
+    return Predictor(load_model(model))
+
+
+@app.command()
+def evaluate(
+    model: Path = typer.Argument(..., help="A model.npz file."),
+    dataset: Optional[str] = typer.Option(None, help="Data set (default: the one the model was trained on)."),
+    csv_path: Optional[Path] = typer.Option(None, "--csv", help="Evaluate on this CSV file (all rows)."),
+    target: Optional[str] = typer.Option(None, help="Target column of --csv."),
+    seed: Optional[int] = typer.Option(None, help="Seed for generating the data set (default: the run's)."),
+):
+    """Loss and accuracy (or R²) of a saved model on a data set's test part, or on a CSV."""
+    from deltaflow import metrics
+    from deltaflow.config import RunConfig
+    from deltaflow.data import load_table
+    from deltaflow.train import load_data
+
+    pred = _load_predictor(model)
+    meta = pred.meta
+    if csv_path is not None:
+        X, y, _ = load_table(csv_path, target)
+        where = str(csv_path)
+    else:
+        cfg = RunConfig.from_dict(pred.model.config) if pred.model.config else RunConfig()
+        data = cfg.model_dump()
+        if dataset is not None:
+            data["data"]["name"] = dataset
+        if seed is not None:
+            data["seed"] = seed
+        d = load_data(RunConfig.from_dict(data))
+        # the data set is re-generated raw so the model's own standardisation is applied
+        X, y = d.X_test_raw, d.y_test_raw
+        where = f"{d.name} test part ({len(y)} rows)"
+    if X.shape[1] != pred.n_inputs:
+        raise UsageError(f"the model expects {pred.n_inputs} input columns, {where} has {X.shape[1]}")
+    if meta.get("task") == "regression":
+        yhat = pred.predict(X).reshape(len(y), -1)
+        y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        out.print(f"{where}: mse {float(np.mean((yhat - y) ** 2)):.6f}  rmse {metrics.rmse(y, yhat):.6f}  "
+                  f"r2 {metrics.r2_score(y, yhat):.4f}")
+        return
+    labels = meta.get("class_labels") or list(range(meta["n_classes"]))
+    index = {float(v): i for i, v in enumerate(labels)}
+    unknown = [v for v in np.unique(y) if float(v) not in index]
+    if unknown:
+        raise UsageError(f"{where} has labels {unknown[:5]} the model was not trained on (it knows {labels})")
+    yi = np.array([index[float(v)] for v in y])
+    proba = pred.predict_proba(X)
+    out.print(f"{where}: log loss {metrics.log_loss(yi, np.clip(proba, 1e-12, 1)):.6f}  "
+              f"accuracy {metrics.accuracy(yi, proba.argmax(axis=1)):.4f}")
+
+
+@app.command()
+def predict(
+    model: Path = typer.Argument(..., help="A model.npz file."),
+    input_csv: Path = typer.Argument(..., help="CSV with a header and one row per example."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write predictions here (default: stdout)."),
+):
+    """Predict every row of a CSV: the class (and its probabilities) or the value."""
+    from deltaflow.data import load_table
+
+    pred = _load_predictor(model)
+    X, _, names = _read_inputs(input_csv, pred.n_inputs)
+    if pred.meta.get("task") == "regression":
+        header, rows = ["prediction"], [[f"{v:.6g}"] for v in np.ravel(pred.predict(X))]
+    else:
+        labels = pred.meta.get("class_labels") or list(range(pred.meta["n_classes"]))
+        proba = pred.predict_proba(X)
+        header = ["prediction", *[f"p_{v}" for v in labels]]
+        rows = [[str(labels[i]), *[f"{p:.6f}" for p in row]] for i, row in zip(proba.argmax(axis=1), proba)]
+    del load_table, names
+    target = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
+    try:
+        w = csv.writer(target)
+        w.writerow(header)
+        w.writerows(rows)
+    finally:
+        if output:
+            target.close()
+
+
+def _read_inputs(path: Path, n_inputs: int):
+    """Feature rows of a CSV for prediction: every column, or all but a trailing extra one."""
+    from deltaflow.data import load_table
+
+    X, y, names = load_table(path, None, require_target=False)
+    if X.shape[1] != n_inputs:
+        raise UsageError(f"{path} has {X.shape[1]} columns, the model expects {n_inputs}")
+    return X, y, names
+
+
+@app.command()
+def datasets():
+    """List the data sets."""
+    from deltaflow.data import DATASETS
+
+    table = Table("name", "task", "kind", "description")
+    for name, info in DATASETS.items():
+        table.add_row(name, info["task"], info["kind"], info["description"])
+    out.print(table)
+
+
+@app.command()
+def plot(run_dir: Path = typer.Argument(..., help="A run folder (runs/<name>).")):
+    """Redraw a run's figures from its config, history and model."""
+    from deltaflow.figures import run_figures
+    from deltaflow.io import load_model
+    from deltaflow.runs import Predictor, load_run_config, read_history
+    from deltaflow.train import load_data
+
+    for f in ("config.json", "history.csv", "model.npz"):
+        if not (run_dir / f).is_file():
+            raise UsageError(f"{run_dir} is not a run folder: {f} is missing")
+    cfg = load_run_config(run_dir)
+    paths = run_figures(run_dir, Predictor(load_model(run_dir / "model.npz")), load_data(cfg),
+                        read_history(run_dir / "history.csv"))
+    for p in paths:
+        out.print(str(p))
+
+
+def main(argv=None) -> None:
+    """Entry point: run the app, turning bad input into one line and exit status 2."""
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+    from typer.exceptions import Abort
+
+    try:
+        code = app(args=argv, standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        print(exc.ctx.get_help() if exc.ctx else exc.format_message(), file=sys.stderr)
+        raise SystemExit(2) from None
+    except ClickException as exc:
+        print(f"error: {exc.format_message()}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except Abort:
+        print("aborted", file=sys.stderr)
+        raise SystemExit(130) from None
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

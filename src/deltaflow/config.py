@@ -1,0 +1,190 @@
+"""``RunConfig``: one typed description of a training run, shared by every face.
+
+The CLI reads it from a JSON file or flags, the simulator edits and exports it, and
+``train.fit`` executes it: the same config and seed give the same numbers everywhere.
+Unknown keys and out-of-range values are rejected with a message naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from deltaflow import init as initializers
+from deltaflow.activations import get_activation
+
+MAX_WIDTH = 4096
+MAX_LAYERS = 64
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(_Strict):
+    """Which data set, how much of it, and how it is split (see ``deltaflow.data.load_dataset``)."""
+
+    name: str = "spiral"
+    n_samples: int | None = Field(None, gt=0, le=200_000)
+    noise: float | None = Field(None, ge=0.0, le=10.0)
+    test_fraction: float = Field(0.2, gt=0.0, lt=1.0)
+    features: list[str] | None = None
+    path: str | None = None
+    target: str | None = None
+    classes: int = Field(3, ge=2, le=32)
+    task: Literal["classification", "regression"] | None = None
+    teeth: int = Field(4, ge=1, le=64)
+    standardize: bool = True
+
+
+class ModelConfig(_Strict):
+    """Hidden layer widths and what goes between them; the output layer follows from the task."""
+
+    hidden: list[int] = Field(default_factory=lambda: [8, 8], max_length=MAX_LAYERS)
+    activation: str | list[str] = "tanh"
+    norm: Literal["none", "batch", "layer", "residual"] = "none"
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    init: str = "auto"
+
+    @field_validator("hidden")
+    @classmethod
+    def _widths(cls, v: list[int]) -> list[int]:
+        for w in v:
+            if not 1 <= w <= MAX_WIDTH:
+                raise ValueError(f"each hidden width must be between 1 and {MAX_WIDTH}, got {w}")
+        return v
+
+    @field_validator("activation")
+    @classmethod
+    def _activation(cls, v):
+        for name in [v] if isinstance(v, str) else v:
+            if get_activation(name).name == "step":
+                raise ValueError("step has no gradient to backpropagate; train it with deltaflow.Perceptron")
+        return v
+
+    @field_validator("init")
+    @classmethod
+    def _init(cls, v: str) -> str:
+        if v != "auto":
+            initializers.get(v)
+        return v
+
+    @model_validator(mode="after")
+    def _one_activation_per_layer(self):
+        if isinstance(self.activation, list) and len(self.activation) != len(self.hidden):
+            raise ValueError(f"{len(self.activation)} activations given for {len(self.hidden)} hidden layers")
+        return self
+
+
+class OptimizerConfig(_Strict):
+    """Optimiser and its settings; None means the optimiser's own (PyTorch's) default."""
+
+    name: Literal["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"] = "adam"
+    lr: float = Field(0.01, gt=0.0, le=100.0)
+    momentum: float | None = Field(None, ge=0.0, lt=1.0)
+    betas: tuple[float, float] | None = None
+    eps: float | None = Field(None, gt=0.0)
+    weight_decay: float = Field(0.0, ge=0.0)
+
+    @field_validator("betas")
+    @classmethod
+    def _betas(cls, v):
+        if v is not None and not all(0.0 <= b < 1.0 for b in v):
+            raise ValueError(f"betas must lie in [0, 1), got {v}")
+        return v
+
+    def kwargs(self) -> dict:
+        """Keyword arguments for ``optim.get_optimizer`` (the name and lr excluded)."""
+        kw = {"weight_decay": self.weight_decay}
+        if self.momentum is not None:
+            if self.name in ("adam", "adamw", "adagrad"):
+                raise ValueError(f"optimizer.momentum does not apply to {self.name}")
+            kw["momentum"] = self.momentum
+        if self.betas is not None:
+            if self.name not in ("adam", "adamw"):
+                raise ValueError(f"optimizer.betas applies to adam and adamw, not {self.name}")
+            kw["betas"] = tuple(self.betas)
+        if self.eps is not None:
+            if self.name in ("sgd", "momentum", "nesterov"):
+                raise ValueError(f"optimizer.eps does not apply to {self.name}")
+            kw["eps"] = self.eps
+        return kw
+
+
+class ScheduleConfig(_Strict):
+    """Learning-rate schedule, stepped once per epoch (``cosine`` runs over all epochs)."""
+
+    name: Literal["none", "step", "exponential", "cosine", "warmup"] = "none"
+    step_size: int = Field(10, ge=1)
+    gamma: float = Field(0.5, gt=0.0, le=1.0)
+    eta_min: float = Field(0.0, ge=0.0)
+    warmup_steps: int = Field(5, ge=1)
+
+
+class RunConfig(_Strict):
+    """Everything that defines a run. ``loss=None`` picks it from the task: cross-entropy
+    (softmax) for classification, mean squared error for regression."""
+
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    loss: Literal["cross_entropy", "bce", "mse"] | None = None
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    batch_size: int = Field(16, ge=1, le=65_536)
+    epochs: int = Field(100, ge=1, le=1_000_000)
+    steps: int | None = Field(None, ge=1, le=100_000_000)
+    clip_norm: float | None = Field(None, gt=0.0)
+    clip_value: float | None = Field(None, gt=0.0)
+    l1: float = Field(0.0, ge=0.0)
+    l2: float = Field(0.0, ge=0.0)
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+    dtype: Literal["float32", "float64"] = "float32"
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> RunConfig:
+        """Parse and validate JSON; any problem is a ``ValueError`` naming the field."""
+        try:
+            return cls.model_validate_json(text)
+        except ValidationError as exc:
+            raise ValueError(describe_error(exc)) from None
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RunConfig:
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise ValueError(describe_error(exc)) from None
+
+
+def describe_error(exc: ValidationError) -> str:
+    """One line per problem: ``field.path: message`` (the first three)."""
+    parts = []
+    for err in exc.errors()[:3]:
+        where = ".".join(str(p) for p in err["loc"]) or "config"
+        msg = err["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {msg}")
+    more = len(exc.errors()) - 3
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+def load_config(path) -> RunConfig:
+    """Read a RunConfig from a JSON file; a missing or invalid file is a ``ValueError``."""
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"config file {p} does not exist")
+    try:
+        text = p.read_text(encoding="utf-8")
+        json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"config file {p} is not valid JSON: {exc}") from None
+    try:
+        return RunConfig.from_json(text)
+    except ValueError as exc:
+        raise ValueError(f"config file {p}: {exc}") from None

@@ -1,0 +1,156 @@
+"""Model files: one ``.npz`` of named arrays plus a JSON header, never pickle.
+
+Layout of ``model.npz``:
+
+- ``"<layer>.<name>"`` arrays: the network's ``state_dict()`` (weights and buffers);
+- ``"__deltaflow__"``: a 0-d unicode array holding JSON with the format version, the
+  architecture (a list of layer specs, enough to rebuild the network), the run config if
+  any, and free-form metadata (task, class labels, feature names);
+- ``"__meta__.<name>"``: extra arrays, e.g. the standardiser's mean and scale.
+
+Files are written to a temporary file in the same folder and renamed, so a crash never
+leaves a half-written model; loading uses ``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from deltaflow.activations import ACTIVATIONS, ELU, GELU, Activation, LeakyReLU
+from deltaflow.layers import Dense, Dropout, Layer
+from deltaflow.network import Residual, Sequential
+from deltaflow.norm import BatchNorm, LayerNorm
+
+FORMAT = "deltaflow-model"
+VERSION = 1
+HEADER = "__deltaflow__"
+META_PREFIX = "__meta__."
+
+
+def layer_spec(layer: Layer) -> dict:
+    """A JSON-able description of a layer, enough to rebuild it (weights excluded)."""
+    if isinstance(layer, Sequential):
+        return {"type": "Sequential", "layers": [layer_spec(l) for l in layer.layers]}
+    if isinstance(layer, Dense):
+        return {"type": "Dense", "n_in": layer.n_in, "n_out": layer.out_features, "bias": layer.b is not None,
+                "dtype": layer.dtype.name}
+    if isinstance(layer, BatchNorm):
+        return {"type": "BatchNorm", "n": layer.n, "eps": layer.eps, "momentum": layer.momentum, "dtype": layer.dtype.name}
+    if isinstance(layer, LayerNorm):
+        return {"type": "LayerNorm", "n": layer.n, "eps": layer.eps, "dtype": layer.dtype.name}
+    if isinstance(layer, Residual):
+        return {"type": "Residual", "pre_norm": layer.pre_norm, "n": layer.n, "dtype": layer.dtype.name,
+                "block": layer_spec(layer.block)}
+    if isinstance(layer, Dropout):
+        return {"type": "Dropout", "p": layer.p}
+    if isinstance(layer, LeakyReLU):
+        return {"type": "activation", "name": "leaky_relu", "negative_slope": layer.negative_slope}
+    if isinstance(layer, ELU):
+        return {"type": "activation", "name": "elu", "alpha": layer.alpha}
+    if isinstance(layer, GELU):
+        return {"type": "activation", "name": "gelu", "approximate": layer.approximate}
+    if isinstance(layer, Activation):
+        return {"type": "activation", "name": layer.name}
+    raise ValueError(f"cannot save layer {layer!r}: no file format for {type(layer).__name__}")
+
+
+def build_layer(spec: dict) -> Layer:
+    """Rebuild a layer from ``layer_spec`` output (weights start at zero; load them after)."""
+    kind = spec.get("type")
+    if kind == "Sequential":
+        return Sequential([build_layer(s) for s in spec["layers"]])
+    if kind == "Dense":
+        return Dense(spec["n_in"], spec["n_out"], init="zeros", bias=spec["bias"], dtype=spec["dtype"])
+    if kind == "BatchNorm":
+        return BatchNorm(spec["n"], eps=spec["eps"], momentum=spec["momentum"], dtype=spec["dtype"])
+    if kind == "LayerNorm":
+        return LayerNorm(spec["n"], eps=spec["eps"], dtype=spec["dtype"])
+    if kind == "Residual":
+        return Residual(build_layer(spec["block"]), pre_norm=spec["pre_norm"], n=spec["n"], dtype=spec["dtype"])
+    if kind == "Dropout":
+        return Dropout(spec["p"])
+    if kind == "activation" and spec.get("name") in ACTIVATIONS:
+        kwargs = {k: v for k, v in spec.items() if k not in ("type", "name")}
+        return ACTIVATIONS[spec["name"]](**kwargs)
+    raise ValueError(f"unknown layer spec {spec!r}")
+
+
+@dataclass
+class ModelFile:
+    """A loaded model: the network, the run config's JSON (or None), metadata and extra arrays."""
+
+    net: Sequential
+    config: dict | None = None
+    meta: dict = field(default_factory=dict)
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def save_model(path, net: Sequential, config=None, meta: dict | None = None,
+               arrays: dict[str, np.ndarray] | None = None) -> Path:
+    """Write ``net`` (and optionally a RunConfig, JSON metadata and named arrays) to ``path``.
+
+    The file is written next to its destination and renamed over it atomically.
+    """
+    path = Path(path)
+    header = {
+        "format": FORMAT,
+        "version": VERSION,
+        "architecture": layer_spec(net),
+        "config": None if config is None else json.loads(config.model_dump_json()),
+        "meta": meta or {},
+    }
+    payload = dict(net.state_dict())
+    for name, value in (arrays or {}).items():
+        payload[META_PREFIX + name] = np.asarray(value)
+    for name, value in payload.items():
+        if value.dtype == object:
+            raise ValueError(f"array {name!r} has dtype object, which cannot be saved without pickle")
+    payload[HEADER] = np.array(json.dumps(header))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_model(path) -> ModelFile:
+    """Read a model file; a missing, corrupt, truncated or mismatched file is a ``ValueError``."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"model file {path} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
+        raise ValueError(f"{path} is not a readable deltaflow model file ({type(exc).__name__}: {exc})") from None
+    if HEADER not in arrays:
+        raise ValueError(f"{path} is not a deltaflow model file (no {HEADER} header)")
+    try:
+        header = json.loads(str(arrays.pop(HEADER)))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: the model header is not valid JSON ({exc})") from None
+    if header.get("format") != FORMAT or header.get("version") != VERSION:
+        raise ValueError(f"{path}: unsupported model format {header.get('format')!r} version {header.get('version')!r}")
+    extras = {k[len(META_PREFIX):]: arrays.pop(k) for k in list(arrays) if k.startswith(META_PREFIX)}
+    try:
+        net = build_layer(header["architecture"])
+        if not isinstance(net, Sequential):
+            net = Sequential([net])
+        net.load_state_dict(arrays)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: weights do not match the saved architecture ({exc})") from None
+    return ModelFile(net.eval(), header.get("config"), header.get("meta", {}), extras)
