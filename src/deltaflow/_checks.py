@@ -11,7 +11,12 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def as_dtype(dtype) -> np.dtype:
-    """Return ``np.dtype(dtype)`` if it is float32 or float64, else raise ``ValueError``."""
+    """Return ``np.dtype(dtype)`` if it is float32 or float64, else raise ``ValueError``.
+
+    None means the default, float32 (``np.dtype(None)`` alone would give float64).
+    """
+    if dtype is None:
+        return np.dtype(np.float32)
     try:
         dt = np.dtype(dtype)
     except TypeError as exc:
@@ -31,7 +36,8 @@ def positive_int(value, what: str) -> int:
 def check_input(x, who: str, n_in: int | None, dtype: np.dtype | None) -> np.ndarray:
     """Check that ``x`` is an ndarray of shape (batch, n_in) and the expected dtype.
 
-    ``who`` names the layer in the message. ``n_in`` or ``dtype`` of None skip that check.
+    ``who`` names the layer in the message. ``n_in=None`` skips the width check;
+    ``dtype=None`` accepts either float dtype (but no integers or float16).
     """
     if not isinstance(x, np.ndarray):
         raise ValueError(f"{who}: expected a numpy array of shape (batch, {n_in or 'n'}), got {type(x).__name__}")
@@ -39,6 +45,8 @@ def check_input(x, who: str, n_in: int | None, dtype: np.dtype | None) -> np.nda
         raise ValueError(f"{who}: expected input of shape (batch, {n_in or 'n'}), got shape {x.shape}")
     if n_in is not None and x.shape[1] != n_in:
         raise ValueError(f"{who}: expected input of shape (batch, {n_in}), got shape {x.shape}")
+    if dtype is None and x.dtype not in FLOAT_DTYPES:
+        raise ValueError(f"{who}: expected float32 or float64 input, got {x.dtype.name}")
     if dtype is not None and x.dtype != dtype:
         raise ValueError(
             f"{who}: expected {dtype.name} input, got {x.dtype.name} (convert with x.astype(np.{dtype.name}))"

@@ -151,6 +151,8 @@ class GELU(Activation):
 
     ``approximate="tanh"``: GELU(z) ≈ ½z(1 + tanh(u)), u = √(2/π)(z + 0.044715 z³), with
     derivative ½(1 + tanh u) + ½z(1 − tanh² u)·√(2/π)(1 + 3·0.044715 z²). Both match PyTorch.
+    The tanh form is evaluated as ½(1 + tanh u) = σ(2u) and ½(1 − tanh² u) = 2σ(2u)σ(−2u):
+    in float32, 1 − tanh² u loses every digit once tanh u rounds to ±(1 − ulp).
     """
 
     name = "gelu"
@@ -165,13 +167,14 @@ class GELU(Activation):
 
     def f(self, z):
         if self.approximate == "tanh":
-            return 0.5 * z * (1.0 + np.tanh(_SQRT_2_OVER_PI * (z + 0.044715 * z**3)))
+            return z * sigmoid(2.0 * _SQRT_2_OVER_PI * (z + 0.044715 * z**3))
         return 0.5 * z * (1.0 + special.erf(z * _INV_SQRT_2))
 
     def derivative(self, z):
         if self.approximate == "tanh":
-            t = np.tanh(_SQRT_2_OVER_PI * (z + 0.044715 * z**3))
-            return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * z * z)
+            u2 = 2.0 * _SQRT_2_OVER_PI * (z + 0.044715 * z**3)
+            s = sigmoid(u2)
+            return s + z * s * sigmoid(-u2) * (2.0 * _SQRT_2_OVER_PI) * (1.0 + 3 * 0.044715 * z * z)
         cdf = 0.5 * (1.0 + special.erf(z * _INV_SQRT_2))
         pdf = _INV_SQRT_2PI * np.exp(-0.5 * z * z)
         return cdf + z * pdf

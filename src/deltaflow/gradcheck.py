@@ -13,12 +13,12 @@ from __future__ import annotations
 import numpy as np
 
 from deltaflow.layers import Layer
+from deltaflow.network import walk
 
 
 def _rng_states(net: Layer) -> list:
     # Dropout draws a fresh mask per forward: replay the same draws for every evaluation
-    mods = [net, *getattr(net, "modules", lambda: [])()]
-    return [(m, m.rng.bit_generator.state) for m in mods if isinstance(getattr(m, "rng", None), np.random.Generator)]
+    return [(m, m.rng.bit_generator.state) for m in walk(net) if isinstance(getattr(m, "rng", None), np.random.Generator)]
 
 
 def _relative_error(a: np.ndarray, n: np.ndarray) -> float:
@@ -36,7 +36,7 @@ def gradcheck(net: Layer, loss, X: np.ndarray, y, h: float = 1e-6, return_errors
     """
     if X.dtype != np.float64 or getattr(net, "dtype", np.float64) not in (None, np.float64):
         raise ValueError("gradcheck needs a float64 network and float64 input")
-    saved = net.state_dict() if hasattr(net, "state_dict") else None
+    buffers = [(buf, buf.copy()) for _, buf in net.named_buffers()]
     rng_states = _rng_states(net)
 
     def restore_rngs():
@@ -66,7 +66,7 @@ def gradcheck(net: Layer, loss, X: np.ndarray, y, h: float = 1e-6, return_errors
             flat[i] = old
             nflat[i] = (up - down) / (2 * h)
         errors[name] = _relative_error(analytic[name], numeric)
-    if saved is not None:
-        net.load_state_dict(saved)
+    for buf, value in buffers:
+        np.copyto(buf, value)
     worst = max(errors.values())
     return (worst, errors) if return_errors else worst

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deltaflow._checks import check_finite
+from deltaflow._checks import FLOAT_DTYPES, check_finite
 from deltaflow.activations import sigmoid
 
 __all__ = ["softmax", "log_softmax", "sigmoid", "SoftmaxCrossEntropy", "BinaryCrossEntropy", "MeanSquaredError"]
@@ -43,7 +43,7 @@ def _check_pred(pred, who: str) -> np.ndarray:
     if not isinstance(pred, np.ndarray) or pred.ndim != 2:
         shape = getattr(pred, "shape", type(pred).__name__)
         raise ValueError(f"{who}: predictions must have shape (batch, outputs), got {shape}")
-    if pred.dtype.kind != "f":
+    if pred.dtype not in FLOAT_DTYPES:
         raise ValueError(f"{who}: predictions must be float32 or float64, got {pred.dtype}")
     return pred
 
@@ -153,7 +153,9 @@ class BinaryCrossEntropy(Loss):
         else:
             if ((pred < 0) | (pred > 1)).any():
                 raise ValueError("BinaryCrossEntropy(from_logits=False): predictions must lie in [0, 1]")
-            terms = -(y * np.maximum(np.log(pred), -100.0) + (1.0 - y) * np.maximum(np.log1p(-pred), -100.0))
+            with np.errstate(divide="ignore"):  # log(0) = −inf is clamped to −100 on the next line
+                log_p, log_q = np.log(pred), np.log1p(-pred)
+            terms = -(y * np.maximum(log_p, -100.0) + (1.0 - y) * np.maximum(log_q, -100.0))
         return float(terms.mean())
 
     def backward(self) -> np.ndarray:
@@ -161,8 +163,9 @@ class BinaryCrossEntropy(Loss):
         p, y, n = self._pred, self._y, self._pred.size
         if self.from_logits:
             return (sigmoid(p) - y) / n
-        # PyTorch's BCELoss gradient: (ŷ − y) / max(ŷ(1 − ŷ), 1e-12)
-        return (p - y) / np.maximum(p * (1.0 - p), 1e-12) / n
+        # PyTorch's BCELoss gradient: (ŷ − y) / max(ŷ(1 − ŷ), 1e-12), its 1e-12 being a
+        # float32 constant even for float64 tensors
+        return (p - y) / np.maximum(p * (1.0 - p), float(np.float32(1e-12))) / n
 
 
 class MeanSquaredError(Loss):

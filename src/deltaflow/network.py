@@ -12,6 +12,7 @@ backward the ``⊙ σ'(z^(l))`` factor.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -22,10 +23,11 @@ from deltaflow.layers import Dense, Dropout, Layer, Param
 from deltaflow.norm import BatchNorm, LayerNorm
 
 
-def _walk(layer: Layer) -> Iterator[Layer]:
+def walk(layer: Layer) -> Iterator[Layer]:
+    """The layer and every layer nested inside it, depth first."""
     yield layer
     for child in layer.children():
-        yield from _walk(child)
+        yield from walk(child)
 
 
 class Sequential(Layer):
@@ -44,7 +46,7 @@ class Sequential(Layer):
             if not isinstance(layer, Layer):
                 raise ValueError(f"Sequential: item {i} is {type(layer).__name__}, not a Layer")
         self.layers = layers
-        dtypes = {layer.dtype for layer in self.modules() if hasattr(layer, "dtype")}
+        dtypes = {layer.dtype for layer in self.modules() if getattr(layer, "dtype", None) is not None}
         if len(dtypes) > 1:
             raise ValueError(f"Sequential: layers mix dtypes {sorted(d.name for d in dtypes)}")
         self.dtype = dtypes.pop() if dtypes else None
@@ -66,7 +68,7 @@ class Sequential(Layer):
     def modules(self) -> Iterator[Layer]:
         """Every layer inside this network, depth first (containers included)."""
         for layer in self.layers:
-            yield from _walk(layer)
+            yield from walk(layer)
 
     def n_out(self, n_in: int) -> int:
         for layer in self.layers:
@@ -245,6 +247,8 @@ def mlp(
         raise ValueError(f"mlp: {len(acts)} activations given for {hidden} hidden layers")
     if norm not in (None, "none", "batch", "layer", "residual"):
         raise ValueError(f"mlp norm must be None, 'batch', 'layer' or 'residual', got {norm!r}")
+    if not 0.0 <= dropout <= 1.0:
+        raise ValueError(f"Dropout p must be in [0, 1], got {dropout!r}")
     dtype = as_dtype(dtype)
     gen = make_rng(rng)
 
@@ -257,7 +261,8 @@ def mlp(
     layers: list[Layer] = []
     for l in range(hidden):
         n_in, n_out = sizes[l], sizes[l + 1]
-        act = get_activation(acts[l])
+        # each layer needs its own instance: an activation caches its forward values
+        act = copy.deepcopy(get_activation(acts[l]))
         if norm == "residual" and n_in == n_out:
             layers.append(Residual(Sequential([dense(n_in, n_out, act.name), act]), pre_norm=True))
         else:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from deltaflow._checks import check_finite, check_input, make_rng, positive_int
+from deltaflow._checks import as_dtype, check_finite, check_input, make_rng, positive_int
 
 
 @dataclass
@@ -34,7 +34,7 @@ class Perceptron:
         if not lr > 0:
             raise ValueError(f"Perceptron lr must be positive, got {lr!r}")
         self.lr = float(lr)
-        self.w = np.zeros(self.n_in, dtype=dtype)
+        self.w = np.zeros(self.n_in, dtype=as_dtype(dtype))
         self.b = 0.0
 
     def _check(self, X):

@@ -1,0 +1,413 @@
+"""Optimisers: ``SGD``, ``Adagrad``, ``RMSprop``, ``Adam``, ``AdamW``.
+
+Each takes the list of ``Param`` from ``Sequential.parameters()`` and, at ``step()``, updates
+every ``θ = p.value`` in place from its gradient ``g = p.grad`` (other code holds references
+to those arrays). The algorithms, their order of operations and their defaults are
+PyTorch's (``torch.optim``, single-tensor path), so a run can be checked against it.
+
+Notation: ``η`` the learning rate ``lr``, ``t`` the step count (1 at the first step),
+``λ`` the weight decay. A float32 parameter stays float32: state arrays are
+``np.zeros_like(θ)`` and every hyperparameter is applied as a Python float.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+
+import numpy as np
+
+from deltaflow._checks import FLOAT_DTYPES
+from deltaflow.layers import Param
+
+
+def _real(value, what: str, low=0.0, high=math.inf, low_open=False, high_open=False) -> float:
+    """``value`` as a Python float (never an ``np.float64``, which would promote float32 arrays)
+    if it is finite and within the bounds, else ``ValueError`` naming it."""
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    x = float(value) if ok else math.nan
+    if not (math.isfinite(x) and (low < x if low_open else low <= x) and (x < high if high_open else x <= high)):
+        hi = f"{high}{')' if high_open else ']'}" if math.isfinite(high) else "∞)"
+        shown = value if ok else repr(value)  # so the string '0.1' does not read as the number 0.1
+        raise ValueError(f"Invalid {what}: {shown} (must be a finite number in {'(' if low_open else '['}{low}, {hi})")
+    return x
+
+
+def _flag(value, what: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"Invalid {what}: {value!r} (must be True or False)")
+    return bool(value)
+
+
+class Optimizer:
+    """Base class: holds ``params``, the learning rate ``lr``, the step count ``t`` and,
+    for each param, a dict ``state[i]`` of arrays shaped like it.
+
+    Subclasses name their hyperparameters in ``_hyper``, lay out the state in
+    ``_new_state`` and update one param in ``_update(p, g, state, work)``.
+    """
+
+    _hyper: tuple[str, ...] = ("lr",)
+    _l2_decay = True  # weight_decay enters as the gradient of (λ/2)‖θ‖²; AdamW decouples it
+    weight_decay = 0.0
+
+    def __init__(self, params, lr: float):
+        params = list(params)
+        if not params:
+            raise ValueError(f"{type(self).__name__} got an empty parameter list")
+        seen = set()
+        for i, p in enumerate(params):
+            if not isinstance(p, Param):
+                raise ValueError(f"{type(self).__name__}: params[{i}] is {type(p).__name__}, not a Param")
+            if p.value.dtype not in FLOAT_DTYPES:
+                raise ValueError(f"{type(self).__name__}: param {i} ({p.name}) is {p.value.dtype}, not float32/64")
+            if id(p) in seen:
+                # a param listed twice would be stepped twice per step()
+                raise ValueError(f"{type(self).__name__}: param {i} ({p.name}) appears more than once")
+            seen.add(id(p))
+        self.params = params
+        self.lr = lr
+        self.t = 0
+        self.state = [self._new_state(p.value) for p in params]
+        # one scratch array per param, so a step allocates nothing
+        self._work = [np.empty_like(p.value) for p in params]
+        self._gbuf = None  # g + λθ, allocated at the first step that needs it
+
+    @property
+    def lr(self) -> float:
+        """Learning rate η; may be changed between steps (a schedule does) and is used at the next."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value) -> None:
+        self._lr = _real(value, "learning rate")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={getattr(self, k)!r}' for k in self._hyper)})"
+
+    def _new_state(self, value: np.ndarray) -> dict[str, np.ndarray]:
+        return {}
+
+    def _update(self, p: Param, g: np.ndarray, state: dict[str, np.ndarray], work: np.ndarray) -> None:
+        """Update ``p.value`` in place from the gradient ``g`` (``work``: scratch shaped like it)."""
+        raise NotImplementedError
+
+    def step(self) -> None:
+        """Apply one update to every param, in place, from its current ``grad``."""
+        for i, p in enumerate(self.params):
+            if p.grad.shape != p.value.shape or p.grad.dtype != p.value.dtype:
+                raise ValueError(
+                    f"param {i} ({p.name}): grad is {p.grad.dtype.name} {p.grad.shape}, "
+                    f"value is {p.value.dtype.name} {p.value.shape}"
+                )
+        self.t += 1
+        l2 = self.weight_decay if self._l2_decay else 0.0
+        if l2 and self._gbuf is None:
+            self._gbuf = [np.empty_like(p.value) for p in self.params]
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if l2:
+                # g + λθ, the L2 penalty's gradient, kept apart: p.grad stays what backward computed
+                g = np.multiply(p.value, l2, out=self._gbuf[i])
+                g += p.grad
+            self._update(p, g, self.state[i], self._work[i])
+
+    def zero_grad(self) -> None:
+        """Set every gradient to 0 in place."""
+        for p in self.params:
+            p.grad.fill(0)
+
+    def state_dict(self) -> dict:
+        """A copy of the optimiser's state: JSON scalars and lists, plus one dict of named
+        arrays per param under ``"state"``::
+
+            {"optimizer": "Adam", "lr": ..., <hyperparameters>, "step": t,
+             "shapes": [[5, 3], [5]], "dtypes": ["float32", ...],
+             "state": [{"exp_avg": array, "exp_avg_sq": array}, ...]}
+        """
+        d = {"optimizer": type(self).__name__}
+        for k in self._hyper:
+            v = getattr(self, k)
+            d[k] = list(v) if isinstance(v, tuple) else v
+        d["step"] = self.t
+        d["shapes"] = [list(p.value.shape) for p in self.params]
+        d["dtypes"] = [p.value.dtype.name for p in self.params]
+        d["state"] = [{k: a.copy() for k, a in s.items()} for s in self.state]
+        return d
+
+    def load_state_dict(self, d: dict) -> None:
+        """Restore hyperparameters, step count and state saved by ``state_dict``. Everything is
+        checked (optimiser type, number of params, shapes, dtypes, state names) before anything
+        is changed; a mismatch raises ``ValueError`` naming it."""
+        name = type(self).__name__
+        if d.get("optimizer") != name:
+            raise ValueError(f"state dict is for optimizer {d.get('optimizer')!r}, not {name}")
+        missing = [k for k in (*self._hyper, "step", "shapes", "dtypes", "state") if k not in d]
+        if missing:
+            raise ValueError(f"{name} state dict lacks {missing}")
+        if not len(d["state"]) == len(d["shapes"]) == len(d["dtypes"]) == len(self.params):
+            raise ValueError(f"state dict has {len(d['state'])} params, this {name} has {len(self.params)}")
+        step = d["step"]
+        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
+            raise ValueError(f"state dict step must be a non-negative integer, got {step!r}")
+        for i, (p, shape, dtype) in enumerate(zip(self.params, d["shapes"], d["dtypes"])):
+            if tuple(shape) != p.value.shape or dtype != p.value.dtype.name:
+                raise ValueError(
+                    f"param {i} ({p.name}): saved {dtype} {tuple(shape)}, here {p.value.dtype.name} {p.value.shape}"
+                )
+        hyper = {k: tuple(d[k]) if isinstance(d[k], list) else d[k] for k in self._hyper}
+        fresh = type(self)(self.params, **hyper)  # validates the hyperparameters, lays out the state
+        for i, (want, got) in enumerate(zip(fresh.state, d["state"])):
+            if set(want) != set(got):
+                raise ValueError(f"param {i}: saved state {sorted(got)}, {name} expects {sorted(want)}")
+            for k, a in want.items():
+                src = np.asarray(got[k])
+                if src.shape != a.shape or src.dtype != a.dtype:
+                    raise ValueError(
+                        f"param {i} state {k!r}: saved {src.dtype} {src.shape}, expected {a.dtype} {a.shape}"
+                    )
+                np.copyto(a, src)
+        for k in self._hyper:
+            setattr(self, k, getattr(fresh, k))
+        self.state = fresh.state
+        self.t = int(step)
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, with optional momentum, dampening, Nesterov and L2 decay::
+
+        g ← g + λθ                                       (weight_decay λ)
+        b ← g  at t = 1,  else  b ← μ b + (1 − τ) g      (momentum μ, dampening τ)
+        g ← g + μ b  if nesterov,  else  g ← b           (only when μ > 0)
+        θ ← θ − η g
+    """
+
+    _hyper = ("lr", "momentum", "dampening", "weight_decay", "nesterov")
+
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+        self.momentum = _real(momentum, "momentum value")
+        self.dampening = _real(dampening, "dampening value", high=1.0)
+        self.weight_decay = _real(weight_decay, "weight_decay value")
+        self.nesterov = _flag(nesterov, "nesterov")
+        if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
+            raise ValueError(
+                f"Nesterov momentum requires a momentum and zero dampening, got momentum={momentum}, "
+                f"dampening={dampening}"
+            )
+        super().__init__(params, lr)
+
+    def _new_state(self, value):
+        return {"momentum_buffer": np.zeros_like(value)} if self.momentum > 0 else {}
+
+    def _update(self, p, g, state, work):
+        if self.momentum > 0:
+            b = state["momentum_buffer"]
+            if self.t == 1:
+                np.copyto(b, g)  # no dampening on the first step: the buffer starts as g
+            else:
+                b *= self.momentum
+                np.multiply(g, 1.0 - self.dampening, out=work)
+                b += work
+            if self.nesterov:
+                np.multiply(b, self.momentum, out=work)
+                work += g
+                g = work
+            else:
+                g = b
+        np.multiply(g, self.lr, out=work)
+        p.value -= work
+
+
+def _lerp(a: np.ndarray, b: np.ndarray, w: float, work: np.ndarray) -> None:
+    """``a ← a + w (b − a) = (1 − w) a + w b`` in place, rounded as PyTorch's ``lerp_`` is
+    (from ``b`` when w ≥ 0.5) so float64 runs agree with it to the last bits."""
+    np.subtract(b, a, out=work)
+    if abs(w) < 0.5:
+        work *= w
+        a += work
+    else:
+        work *= 1.0 - w
+        np.subtract(b, work, out=a)
+
+
+class Adagrad(Optimizer):
+    """Adagrad: each coordinate's step is scaled by its accumulated squared gradients::
+
+        g ← g + λθ
+        η_t = η / (1 + (t − 1) · lr_decay)
+        s ← s + g²                                (s starts at initial_accumulator_value)
+        θ ← θ − η_t · g / (√s + ε)
+    """
+
+    _hyper = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
+
+    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10):
+        self.lr_decay = _real(lr_decay, "lr_decay value")
+        self.weight_decay = _real(weight_decay, "weight_decay value")
+        self.initial_accumulator_value = _real(initial_accumulator_value, "initial_accumulator_value value")
+        self.eps = _real(eps, "epsilon value")
+        super().__init__(params, lr)
+
+    def _new_state(self, value):
+        return {"sum": np.full_like(value, self.initial_accumulator_value)}
+
+    def _update(self, p, g, state, work):
+        lr_t = self.lr / (1.0 + (self.t - 1) * self.lr_decay)
+        s = state["sum"]
+        np.multiply(g, g, out=work)
+        s += work
+        np.sqrt(s, out=work)
+        work += self.eps
+        np.divide(g, work, out=work)
+        work *= lr_t
+        p.value -= work
+
+
+class RMSprop(Optimizer):
+    """RMSprop: divide the gradient by a running root-mean-square of recent gradients::
+
+        g ← g + λθ
+        v ← α v + (1 − α) g²
+        ḡ ← α ḡ + (1 − α) g ;  v̂ = v − ḡ²          (centered; else v̂ = v)
+        b ← μ b + g / (√v̂ + ε) ;  θ ← θ − η b      (momentum μ > 0; b starts at 0)
+        θ ← θ − η g / (√v̂ + ε)                     (μ = 0)
+    """
+
+    _hyper = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered")
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False):
+        # α > 1 would give (1 − α) < 0 and a negative mean square, so it is refused
+        self.alpha = _real(alpha, "alpha value", high=1.0)
+        self.eps = _real(eps, "epsilon value")
+        self.weight_decay = _real(weight_decay, "weight_decay value")
+        self.momentum = _real(momentum, "momentum value")
+        self.centered = _flag(centered, "centered")
+        super().__init__(params, lr)
+
+    def _new_state(self, value):
+        state = {"square_avg": np.zeros_like(value)}
+        if self.momentum > 0:
+            state["momentum_buffer"] = np.zeros_like(value)
+        if self.centered:
+            state["grad_avg"] = np.zeros_like(value)
+        return state
+
+    def _update(self, p, g, state, work):
+        v = state["square_avg"]
+        v *= self.alpha
+        np.multiply(g, 1.0 - self.alpha, out=work)
+        work *= g
+        v += work
+        if self.centered:
+            g_avg = state["grad_avg"]
+            _lerp(g_avg, g, 1.0 - self.alpha, work)
+            np.multiply(g_avg, g_avg, out=work)
+            np.subtract(v, work, out=work)
+            np.sqrt(work, out=work)
+        else:
+            np.sqrt(v, out=work)
+        work += self.eps
+        np.divide(g, work, out=work)
+        if self.momentum > 0:
+            b = state["momentum_buffer"]
+            b *= self.momentum
+            b += work
+            np.multiply(b, self.lr, out=work)
+        else:
+            work *= self.lr
+        p.value -= work
+
+
+class Adam(Optimizer):
+    """Adam: steps along bias-corrected running moments of the gradient::
+
+        g ← g + λθ                               (L2 penalty; AdamW decouples it)
+        m ← β₁ m + (1 − β₁) g
+        v ← β₂ v + (1 − β₂) g²
+        v_max ← max(v_max, v) ;  v ← v_max        (amsgrad)
+        θ ← θ − η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
+    """
+
+    _hyper = ("lr", "betas", "eps", "weight_decay", "amsgrad")
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False):
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"Invalid betas: {betas!r} (must be a pair (beta1, beta2))")
+        self.betas = tuple(
+            _real(b, f"beta parameter at index {i}", high=1.0, high_open=True) for i, b in enumerate(betas)
+        )
+        self.eps = _real(eps, "epsilon value")
+        self.weight_decay = _real(weight_decay, "weight_decay value")
+        self.amsgrad = _flag(amsgrad, "amsgrad")
+        super().__init__(params, lr)
+
+    def _new_state(self, value):
+        state = {"exp_avg": np.zeros_like(value), "exp_avg_sq": np.zeros_like(value)}
+        if self.amsgrad:
+            state["max_exp_avg_sq"] = np.zeros_like(value)
+        return state
+
+    def _update(self, p, g, state, work):
+        beta1, beta2 = self.betas
+        if not self._l2_decay and self.weight_decay != 0:
+            p.value *= 1.0 - self.lr * self.weight_decay
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        _lerp(m, g, 1.0 - beta1, work)
+        v *= beta2
+        np.multiply(g, 1.0 - beta2, out=work)
+        work *= g
+        v += work
+        if self.amsgrad:
+            v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+        # bias corrections as Python floats, so float32 stays float32
+        step_size = self.lr / (1.0 - beta1**self.t)
+        bias_correction2_sqrt = (1.0 - beta2**self.t) ** 0.5
+        np.sqrt(v, out=work)
+        work /= bias_correction2_sqrt
+        work += self.eps
+        np.divide(m, work, out=work)
+        work *= step_size
+        p.value -= work
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter): the decay shrinks θ directly
+    instead of entering the moments::
+
+        θ ← θ (1 − η λ)
+        then Adam's update with g = ∇L (no L2 term)
+    """
+
+    _l2_decay = False
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
+
+
+OPTIMIZERS = {
+    "sgd": SGD,
+    "momentum": SGD,
+    "nesterov": SGD,
+    "adagrad": Adagrad,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+    "adamw": AdamW,
+}
+_PRESETS = {"momentum": {"momentum": 0.9}, "nesterov": {"momentum": 0.9, "nesterov": True}}
+
+
+def get_optimizer(name: str, params, **kwargs) -> Optimizer:
+    """The optimiser called ``name`` (a key of ``OPTIMIZERS``) over ``params``.
+
+    ``"momentum"`` is SGD with μ = 0.9 and ``"nesterov"`` SGD with μ = 0.9 and Nesterov,
+    unless ``kwargs`` say otherwise. Unknown names and keyword arguments raise ``ValueError``.
+    """
+    key = name.lower() if isinstance(name, str) else name
+    if key not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    cls = OPTIMIZERS[key]
+    allowed = [k for k in inspect.signature(cls).parameters if k != "params"]
+    unknown = sorted(set(kwargs) - set(allowed))
+    if unknown:
+        raise ValueError(f"{key}: unknown argument(s) {unknown}; accepted: {', '.join(allowed)}")
+    return cls(params, **{**_PRESETS.get(key, {}), **kwargs})
