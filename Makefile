@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m deltaflow.demo
+	$(PY) -m deltaflow.demo configs/spiral.json
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -176,7 +176,8 @@ def evaluate(
             data["seed"] = seed
         d = load_data(RunConfig.from_dict(data))
         # the data set is re-generated raw so the model's own standardisation is applied
-        X, y = d.X_test_raw, d.y_test_raw
+        X = d.X_test_raw
+        y = np.asarray(d.class_labels)[d.y_test] if d.task == "classification" else d.y_test
         where = f"{d.name} test part ({len(y)} rows)"
     if X.shape[1] != pred.n_inputs:
         raise UsageError(f"the model expects {pred.n_inputs} input columns, {where} has {X.shape[1]}")

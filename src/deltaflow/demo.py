@@ -27,10 +27,12 @@ def xor_demo(steps: int = 300, every: int = 50) -> float:
     return L
 
 
-def main() -> None:
+def main(config: str = "configs/spiral.json") -> None:
     xor_demo()
-    cli_main(["train", "--name", "default"])
+    cli_main(["train", "--config", config])
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(*sys.argv[1:2])

@@ -35,6 +35,6 @@ def run_figures(run_dir, predictor, dataset, history: dict) -> list[Path]:
         paths.append(plots.plot_confusion(cm, fig_dir / "confusion.png", labels=labels, title=f"{d.name} (test)"))
     elif Xtr.shape[1] == 1 and d.y_train.shape[1] == 1:
         paths.append(plots.plot_regression_1d(
-            lambda x: np.ravel(predictor.predict(x)), Xtr, d.y_train_raw, fig_dir / "fit.png",
-            X_test=Xte, y_test=d.y_test_raw, title=d.name))
+            lambda x: np.ravel(predictor.predict(x)), Xtr, d.y_train, fig_dir / "fit.png",
+            X_test=Xte, y_test=d.y_test, title=d.name))
     return paths

@@ -91,6 +91,8 @@ class Dataset:
     original label of class k: 3, 5, 7 for a file whose target holds those values; 0 … K−1
     for the generated and real sets (``describe_real(name).class_names`` names the latter).
     Regression: y : (n, 1) in X's dtype, n_classes = 0, class_labels = [].
+    X_train_raw, X_test_raw : the same rows as given to a model by a user, float64, before
+    derived features and standardisation (the 2-D points of a toy set, a file's columns).
     """
 
     name: str
@@ -104,6 +106,8 @@ class Dataset:
     target_name: str
     scaler: Standardizer | None = None
     class_labels: list = field(default_factory=list)
+    X_train_raw: np.ndarray | None = None
+    X_test_raw: np.ndarray | None = None
 
     @property
     def n_features(self) -> int:
@@ -165,8 +169,8 @@ def _generate(name, info, n_samples, noise, features, classes, teeth, rng):
         X, y = toy.spiral_k(n, noise, rng, classes=classes)
     else:
         X, y = _TOY[name](n, noise, rng)
+    # the derived features are made after the split, so the raw points stay at hand
     names = check_feature_names(["x1", "x2"] if features is None else features)
-    X = make_features(X, names)
     if info.task == "regression":
         return X, y, names, "y", []
     return X, y, names, "label", list(range(classes if name == "spiral3" else 2))
@@ -241,7 +245,10 @@ def load_dataset(
 
     if set_task == "classification":
         y = y.astype(np.int64)
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_fraction, split_rng)
+    X_train_raw, X_test_raw, y_train, y_test = train_test_split(X, y, test_fraction, split_rng)
+    X_train, X_test = X_train_raw, X_test_raw
+    if info.kind == "toy":
+        X_train, X_test = make_features(X_train, feature_names), make_features(X_test, feature_names)
     X_train, X_test = X_train.astype(dt), X_test.astype(dt)
     scaler = None
     if standardize:
@@ -261,5 +268,7 @@ def load_dataset(
         target_name=target_name,
         scaler=scaler,
         class_labels=class_labels,
+        X_train_raw=X_train_raw,
+        X_test_raw=X_test_raw,
     )
 
