@@ -2,7 +2,7 @@
 PY      := .venv/bin/python
 STAMP   := .venv/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -15,10 +15,6 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
-
-bench: $(STAMP)
-	$(PY) -m pip install -q torch==2.13.0
-	$(PY) benchmarks/run.py
 
 clean:
 	rm -rf .venv .pytest_cache .hypothesis build dist src/*.egg-info

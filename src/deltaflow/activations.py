@@ -33,6 +33,7 @@ class Activation(Layer):
         return self.f(z)
 
     def f(self, z: np.ndarray) -> np.ndarray:
+        """σ(z), element-wise, same shape and dtype as ``z``."""
         raise NotImplementedError
 
     def derivative(self, z: np.ndarray) -> np.ndarray:

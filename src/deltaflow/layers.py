@@ -39,9 +39,15 @@ class Layer:
     training = True
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        """y = f(x) for a batch x : (batch, n_in) -> (batch, n_out); keeps what backward needs.
+
+        ``training=False`` selects inference behaviour (running statistics, no dropout).
+        """
         raise NotImplementedError
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        """Given dy = ∂L/∂y : (batch, n_out), set ∂L/∂θ in ``p.grad`` for this layer's
+        parameters and return ∂L/∂x : (batch, n_in). Raises before any forward."""
         raise NotImplementedError
 
     def parameters(self) -> list[Param]:
