@@ -1,8 +1,13 @@
 """The ``deltaflow`` command: train, evaluate, predict, datasets, plot.
 
-Every command has ``--help``. Bad input exits with status 2 and one line on stderr
-saying what is wrong (no traceback); a run, a model file or a data file is never left
-half-written by a failure.
+Every command has ``--help``. Bad input exits with status 2 and one line on stderr,
+``error: ...``, saying what is wrong (no traceback); a run, a model file or a data file
+is never left half-written by a failure.
+
+Exit status of ``train``: 0 when the run is written, also when training diverged (the
+run keeps the last finite weights and the message, printed in yellow, names the step
+and the first non-finite layer); 130 when Ctrl-C stopped it (the completed epochs are
+still written); 2 for bad input.
 """
 
 from __future__ import annotations
@@ -20,8 +25,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Neural networks and backpropagation, exactly.")
-console = Console(stderr=True)
-out = Console()
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 
 class UsageError(ValueError):
@@ -38,11 +43,20 @@ def _csv_list(text: Optional[str], cast=str, what="list") -> Optional[list]:
     return items
 
 
+# what belongs to one data set and must not carry over when a flag names another
+_DATA_SPECIFIC = ("n_samples", "noise", "features", "path", "target")
+
+
 def _build_config(config_file, flags: dict):
+    """The config file's RunConfig (or the defaults) with every flag that was given applied."""
     from deltaflow.config import RunConfig, load_config
 
     base = load_config(config_file) if config_file else RunConfig()
     data = base.model_dump()
+    new_name = flags.get("data.name")
+    if new_name is not None and new_name != base.data.name:
+        for key in _DATA_SPECIFIC:
+            data["data"][key] = None
     for key, value in flags.items():
         if value is None:
             continue
@@ -137,8 +151,10 @@ def train(
         console.print(f"test loss {result.final('test_loss'):.4f}, test {m} {result.final('test_' + m):.4f} "
                       f"after {result.history['epoch'][-1]} epochs ({result.stop_reason})")
     if result.message:
-        console.print(f"[yellow]{result.message}[/]")
+        console.print(f"[yellow]{result.message}[/]", highlight=False)
     console.print(f"run written to {run_dir}/" + (f" (figures in {run_dir}/figures/)" if figures else ""))
+    if result.stop_reason == "interrupted":
+        raise SystemExit(130)
 
 
 def _load_predictor(model: Path):
@@ -156,46 +172,46 @@ def evaluate(
     target: Optional[str] = typer.Option(None, help="Target column of --csv."),
     seed: Optional[int] = typer.Option(None, help="Seed for generating the data set (default: the run's)."),
 ):
-    """Loss and accuracy (or R²) of a saved model on a data set's test part, or on a CSV."""
-    from deltaflow import metrics
-    from deltaflow.config import RunConfig
+    """Loss and accuracy (or R²) of a saved model on a data set's test part, or on a CSV.
+
+    The loss is the one the model was trained with, so the run's own test part gives the
+    last test_loss and test accuracy of its history.
+    """
+    from deltaflow.config import DataConfig, RunConfig
     from deltaflow.data import load_table
     from deltaflow.train import load_data
 
+    if csv_path is not None and (dataset is not None or seed is not None):
+        raise UsageError("give either --csv or --dataset/--seed, not both")
+    if target is not None and csv_path is None:
+        raise UsageError("--target applies to --csv only")
     pred = _load_predictor(model)
-    meta = pred.meta
     if csv_path is not None:
         X, y, _ = load_table(csv_path, target)
         where = str(csv_path)
     else:
+        if pred.model.config is None and dataset is None:
+            raise UsageError(f"{model} holds no run config: name the data with --dataset or --csv")
         cfg = RunConfig.from_dict(pred.model.config) if pred.model.config else RunConfig()
-        data = cfg.model_dump()
-        if dataset is not None:
-            data["data"]["name"] = dataset
+        if dataset is not None and dataset != cfg.data.name:
+            # another data set: its own defaults, keeping only how the run split its data
+            cfg = cfg.model_copy(update={"data": DataConfig(
+                name=dataset, test_fraction=cfg.data.test_fraction, classes=cfg.data.classes)})
         if seed is not None:
-            data["seed"] = seed
-        d = load_data(RunConfig.from_dict(data))
-        # the data set is re-generated raw so the model's own standardisation is applied
+            cfg = cfg.model_copy(update={"seed": seed})
+        d = load_data(RunConfig.from_dict(cfg.model_dump()))
+        # the raw rows go through the model's own features and standardisation
         X = d.X_test_raw
         y = np.asarray(d.class_labels)[d.y_test] if d.task == "classification" else d.y_test
         where = f"{d.name} test part ({len(y)} rows)"
     if X.shape[1] != pred.n_inputs:
         raise UsageError(f"the model expects {pred.n_inputs} input columns, {where} has {X.shape[1]}")
-    if meta.get("task") == "regression":
-        yhat = pred.predict(X).reshape(len(y), -1)
-        y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
-        out.print(f"{where}: mse {float(np.mean((yhat - y) ** 2)):.6f}  rmse {metrics.rmse(y, yhat):.6f}  "
-                  f"r2 {metrics.r2_score(y, yhat):.4f}")
-        return
-    labels = meta.get("class_labels") or list(range(meta["n_classes"]))
-    index = {float(v): i for i, v in enumerate(labels)}
-    unknown = [v for v in np.unique(y) if float(v) not in index]
-    if unknown:
-        raise UsageError(f"{where} has labels {unknown[:5]} the model was not trained on (it knows {labels})")
-    yi = np.array([index[float(v)] for v in y])
-    proba = pred.predict_proba(X)
-    out.print(f"{where}: log loss {metrics.log_loss(yi, np.clip(proba, 1e-12, 1)):.6f}  "
-              f"accuracy {metrics.accuracy(yi, proba.argmax(axis=1)):.4f}")
+    loss_value, score = pred.evaluate(X, y)
+    loss_name = pred.meta.get("loss", "loss")
+    if pred.meta.get("task") == "regression":
+        out.print(f"{where}: loss {loss_value:.6f} ({loss_name})  r2 {score:.4f}", highlight=False)
+    else:
+        out.print(f"{where}: loss {loss_value:.6f} ({loss_name})  accuracy {score:.4f}", highlight=False)
 
 
 @app.command()
@@ -204,37 +220,56 @@ def predict(
     input_csv: Path = typer.Argument(..., help="CSV with a header and one row per example."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write predictions here (default: stdout)."),
 ):
-    """Predict every row of a CSV: the class (and its probabilities) or the value."""
-    from deltaflow.data import load_table
+    """Predict every row of a CSV: the class (and its probabilities) or the value.
 
+    The CSV holds the raw inputs (for a toy set trained with derived features, just x1
+    and x2). Its columns are taken by name when it has every input the model was trained
+    on (so extra columns, such as the target, are ignored), else all of them in order.
+    Numbers are written in full (the shortest text that reads back to the same value).
+    """
     pred = _load_predictor(model)
-    X, _, names = _read_inputs(input_csv, pred.n_inputs)
+    X = _read_inputs(input_csv, pred)
     if pred.meta.get("task") == "regression":
-        header, rows = ["prediction"], [[f"{v:.6g}"] for v in np.ravel(pred.predict(X))]
+        values = pred.predict(X).reshape(len(X), -1)
+        header = ["prediction"] if values.shape[1] == 1 else [f"prediction_{k}" for k in range(values.shape[1])]
+        rows = [[str(v) for v in row] for row in values]
     else:
         labels = pred.meta.get("class_labels") or list(range(pred.meta["n_classes"]))
         proba = pred.predict_proba(X)
         header = ["prediction", *[f"p_{v}" for v in labels]]
-        rows = [[str(labels[i]), *[f"{p:.6f}" for p in row]] for i, row in zip(proba.argmax(axis=1), proba)]
-    del load_table, names
-    target = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
+        rows = [[str(labels[i]), *[str(p) for p in row]] for i, row in zip(proba.argmax(axis=1), proba)]
+    if output is None:
+        _write_csv(sys.stdout, header, rows)
+        return
+    tmp = output.with_name(f".{output.name}.tmp")
     try:
-        w = csv.writer(target)
-        w.writerow(header)
-        w.writerows(rows)
+        with tmp.open("w", newline="", encoding="utf-8") as f:
+            _write_csv(f, header, rows)
+        tmp.replace(output)
     finally:
-        if output:
-            target.close()
+        tmp.unlink(missing_ok=True)
+    console.print(f"{len(rows)} predictions written to {output}")
 
 
-def _read_inputs(path: Path, n_inputs: int):
-    """Feature rows of a CSV for prediction: every column, or all but a trailing extra one."""
+def _write_csv(f, header: list[str], rows: list[list[str]]) -> None:
+    w = csv.writer(f, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+
+
+def _read_inputs(path: Path, pred) -> np.ndarray:
+    """The raw input rows of a CSV: the model's named input columns if all are there, else every column."""
     from deltaflow.data import load_table
 
-    X, y, names = load_table(path, None, require_target=False)
-    if X.shape[1] != n_inputs:
-        raise UsageError(f"{path} has {X.shape[1]} columns, the model expects {n_inputs}")
-    return X, y, names
+    X, _, names = load_table(path, None, require_target=False)
+    wanted = pred.input_names
+    if all(n in names for n in wanted):
+        X = X[:, [names.index(n) for n in wanted]]
+    if X.shape[1] != pred.n_inputs:
+        raise UsageError(
+            f"{path} has {X.shape[1]} columns, the model expects {pred.n_inputs} ({', '.join(wanted)})"
+        )
+    return X
 
 
 @app.command()
@@ -274,13 +309,15 @@ def main(argv=None) -> None:
     try:
         code = app(args=argv, standalone_mode=False)
     except NoArgsIsHelpError as exc:
-        print(exc.ctx.get_help() if exc.ctx else exc.format_message(), file=sys.stderr)
+        # rich help is printed while the exception is made; plain help is its message
+        if exc.format_message():
+            print(exc.format_message(), file=sys.stderr)
         raise SystemExit(2) from None
     except ClickException as exc:
         print(f"error: {exc.format_message()}", file=sys.stderr)
         raise SystemExit(2) from None
-    except Abort:
-        print("aborted", file=sys.stderr)
+    except (Abort, KeyboardInterrupt):
+        print("interrupted", file=sys.stderr)
         raise SystemExit(130) from None
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -15,9 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from deltaflow import init as initializers
 from deltaflow.activations import get_activation
+from deltaflow.data import DATASETS
+from deltaflow.data.features import check_feature_names
 
 MAX_WIDTH = 4096
 MAX_LAYERS = 64
+ARRAY = "array"  # data.name of a run whose Dataset is passed in (``fit(config, dataset)``), e.g. by sklearn
 
 
 class _Strict(BaseModel):
@@ -38,6 +41,18 @@ class DataConfig(_Strict):
     task: Literal["classification", "regression"] | None = None
     teeth: int = Field(4, ge=1, le=64)
     standardize: bool = True
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        if v not in DATASETS and v != ARRAY:
+            raise ValueError(f"unknown data set {v!r}; choose one of {', '.join(DATASETS)}")
+        return v
+
+    @field_validator("features")
+    @classmethod
+    def _features(cls, v):
+        return v if v is None else check_feature_names(v)
 
 
 class ModelConfig(_Strict):
@@ -75,7 +90,10 @@ class ModelConfig(_Strict):
     @model_validator(mode="after")
     def _one_activation_per_layer(self):
         if isinstance(self.activation, list) and len(self.activation) != len(self.hidden):
-            raise ValueError(f"{len(self.activation)} activations given for {len(self.hidden)} hidden layers")
+            raise ValueError(
+                f"activation lists {len(self.activation)} names for {len(self.hidden)} hidden layers; "
+                "give one per hidden layer or a single name"
+            )
         return self
 
 
@@ -96,20 +114,24 @@ class OptimizerConfig(_Strict):
             raise ValueError(f"betas must lie in [0, 1), got {v}")
         return v
 
+    @model_validator(mode="after")
+    def _settings_apply(self):
+        if self.momentum is not None and self.name in ("adam", "adamw", "adagrad"):
+            raise ValueError(f"momentum does not apply to {self.name}")
+        if self.betas is not None and self.name not in ("adam", "adamw"):
+            raise ValueError(f"betas applies to adam and adamw, not {self.name}")
+        if self.eps is not None and self.name in ("sgd", "momentum", "nesterov"):
+            raise ValueError(f"eps does not apply to {self.name}")
+        return self
+
     def kwargs(self) -> dict:
         """Keyword arguments for ``optim.get_optimizer`` (the name and lr excluded)."""
         kw = {"weight_decay": self.weight_decay}
         if self.momentum is not None:
-            if self.name in ("adam", "adamw", "adagrad"):
-                raise ValueError(f"optimizer.momentum does not apply to {self.name}")
             kw["momentum"] = self.momentum
         if self.betas is not None:
-            if self.name not in ("adam", "adamw"):
-                raise ValueError(f"optimizer.betas applies to adam and adamw, not {self.name}")
             kw["betas"] = tuple(self.betas)
         if self.eps is not None:
-            if self.name in ("sgd", "momentum", "nesterov"):
-                raise ValueError(f"optimizer.eps does not apply to {self.name}")
             kw["eps"] = self.eps
         return kw
 

@@ -1,17 +1,38 @@
 """The figures of a run, drawn from its saved model, its data and its history.
 
-``runs/<name>/figures/``: ``history.png`` always; ``decision_boundary.png`` for a
+``runs/<name>/figures/``: ``history.png`` once an epoch has completed (a run that
+diverges or is interrupted in its first epoch has none); ``decision_boundary.png`` for a
 classifier on two raw inputs; ``fit.png`` for a regression on one input;
 ``confusion.png`` for any classifier (test part).
 """
 
 from __future__ import annotations
 
+from contextlib import suppress
 from pathlib import Path
 
 import numpy as np
 
 from deltaflow import metrics, plots
+
+FIGURES = ("history.png", "decision_boundary.png", "fit.png", "confusion.png")
+
+
+class _NonFinite(ValueError):
+    """The model's output is NaN or infinite on the points a figure needs."""
+
+
+def _finite(f):
+    """``f`` checked: a non-finite output raises ``_NonFinite`` so that figure is skipped."""
+
+    def checked(x):
+        with np.errstate(over="ignore", invalid="ignore"):
+            y = f(x)
+        if not np.isfinite(y).all():
+            raise _NonFinite
+        return y
+
+    return checked
 
 
 def run_figures(run_dir, predictor, dataset, history: dict) -> list[Path]:
@@ -19,22 +40,35 @@ def run_figures(run_dir, predictor, dataset, history: dict) -> list[Path]:
 
     predictor : ``runs.Predictor`` (raw input rows → predictions); dataset : the run's
     ``Dataset``, whose raw inputs (before features and standardisation) are plotted.
+    A figure whose predictions are not finite is left out: the weights a diverged run
+    keeps are finite, yet they can overflow on the points of a figure's grid.
     """
     fig_dir = Path(run_dir) / "figures"
     d = dataset
-    paths = [plots.plot_history(history, fig_dir / "history.png", title=d.name)]
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    if history.get("epoch"):
+        paths.append(plots.plot_history(history, fig_dir / "history.png", title=d.name))
     Xtr, Xte = d.X_train_raw, d.X_test_raw
+    proba, predict = _finite(predictor.predict_proba), _finite(lambda x: np.ravel(predictor.predict(x)))
     if d.task == "classification":
         if Xtr.shape[1] == 2:
-            paths.append(plots.plot_decision_boundary(
-                predictor.predict_proba, Xtr, d.y_train, fig_dir / "decision_boundary.png",
-                X_test=Xte, y_test=d.y_test, title=d.name))
-        predicted = predictor.predict_proba(Xte).argmax(axis=1)
-        cm = metrics.confusion_matrix(d.y_test, predicted, n_classes=d.n_classes)
-        labels = [str(v) for v in d.class_labels] if d.class_labels else None
-        paths.append(plots.plot_confusion(cm, fig_dir / "confusion.png", labels=labels, title=f"{d.name} (test)"))
+            with suppress(_NonFinite):
+                paths.append(plots.plot_decision_boundary(
+                    proba, Xtr, d.y_train, fig_dir / "decision_boundary.png",
+                    X_test=Xte, y_test=d.y_test, title=d.name))
+        with suppress(_NonFinite):
+            cm = metrics.confusion_matrix(d.y_test, proba(Xte).argmax(axis=1), n_classes=d.n_classes)
+            labels = [str(v) for v in d.class_labels] if d.class_labels else None
+            paths.append(plots.plot_confusion(cm, fig_dir / "confusion.png", labels=labels, title=f"{d.name} (test)"))
     elif Xtr.shape[1] == 1 and d.y_train.shape[1] == 1:
-        paths.append(plots.plot_regression_1d(
-            lambda x: np.ravel(predictor.predict(x)), Xtr, d.y_train, fig_dir / "fit.png",
-            X_test=Xte, y_test=d.y_test, title=d.name))
+        with suppress(_NonFinite):
+            paths.append(plots.plot_regression_1d(
+                predict, Xtr, d.y_train, fig_dir / "fit.png", X_test=Xte, y_test=d.y_test, title=d.name))
+    # a run folder reused under the same name must not keep figures of the previous run
+    for name in FIGURES:
+        stale = fig_dir / name
+        if stale not in paths:
+            stale.unlink(missing_ok=True)
     return paths
+

@@ -130,27 +130,51 @@ def save_model(path, net: Sequential, config=None, meta: dict | None = None,
 def load_model(path) -> ModelFile:
     """Read a model file; a missing, corrupt, truncated or mismatched file is a ``ValueError``."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ValueError(f"model file {path} does not exist")
+    if not path.is_file():
+        raise ValueError(f"model file {path} is not a file")
+    # np.load falls back to unpickling anything that is neither .npy nor .npz: refuse first
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is not a deltaflow model file (not an .npz archive; corrupt or truncated?)")
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
         raise ValueError(f"{path} is not a readable deltaflow model file ({type(exc).__name__}: {exc})") from None
-    if HEADER not in arrays:
-        raise ValueError(f"{path} is not a deltaflow model file (no {HEADER} header)")
-    try:
-        header = json.loads(str(arrays.pop(HEADER)))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: the model header is not valid JSON ({exc})") from None
-    if header.get("format") != FORMAT or header.get("version") != VERSION:
-        raise ValueError(f"{path}: unsupported model format {header.get('format')!r} version {header.get('version')!r}")
+    header = _read_header(path, arrays)
     extras = {k[len(META_PREFIX):]: arrays.pop(k) for k in list(arrays) if k.startswith(META_PREFIX)}
+    for name, value in extras.items():
+        if value.dtype.kind not in "biuf":
+            raise ValueError(f"{path}: extra array {name!r} has dtype {value.dtype}; expected numbers")
     try:
         net = build_layer(header["architecture"])
         if not isinstance(net, Sequential):
             net = Sequential([net])
         net.load_state_dict(arrays)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"{path}: weights do not match the saved architecture ({exc})") from None
-    return ModelFile(net.eval(), header.get("config"), header.get("meta", {}), extras)
+    return ModelFile(net.eval(), header.get("config"), header.get("meta") or {}, extras)
+
+
+def _read_header(path: Path, arrays: dict) -> dict:
+    """The JSON header popped from ``arrays``, checked for this format and version."""
+    if HEADER not in arrays:
+        raise ValueError(f"{path} is not a deltaflow model file (no {HEADER} header)")
+    raw = arrays.pop(HEADER)
+    if raw.dtype.kind != "U" or raw.ndim != 0:
+        raise ValueError(f"{path}: the model header is {raw.dtype} of shape {raw.shape}, not a JSON string")
+    try:
+        header = json.loads(str(raw))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: the model header is not valid JSON ({exc})") from None
+    if not isinstance(header, dict):
+        raise ValueError(f"{path}: the model header is not a JSON object")
+    if header.get("format") != FORMAT or header.get("version") != VERSION:
+        raise ValueError(
+            f"{path}: unsupported model format {header.get('format')!r} version {header.get('version')!r} "
+            f"(this deltaflow reads {FORMAT!r} version {VERSION})"
+        )
+    if not isinstance(header.get("architecture"), dict) or not isinstance(header.get("meta", {}), dict):
+        raise ValueError(f"{path}: the model header has no valid architecture or meta")
+    return header

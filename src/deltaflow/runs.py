@@ -14,8 +14,12 @@ import numpy as np
 
 from deltaflow.config import RunConfig
 from deltaflow.data import make_features
+from deltaflow import metrics
 from deltaflow.io import ModelFile, load_model, save_model
+from deltaflow.losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy
 from deltaflow.train import FitResult, output_proba
+
+_LOSSES = {"cross_entropy": SoftmaxCrossEntropy, "bce": BinaryCrossEntropy, "mse": MeanSquaredError}
 
 
 def run_name(config: RunConfig, root: Path) -> str:
@@ -56,14 +60,18 @@ def _atomic_text(path: Path, text: str) -> None:
 
 
 def write_history(history: dict[str, list], path: Path) -> None:
-    """One row per epoch, columns in the history's order."""
+    """One row per epoch, columns in the history's order.
+
+    Floats are written as ``repr(float(v))``, the shortest text that reads back to the
+    same float64, so ``read_history`` returns the history bit for bit.
+    """
     keys = list(history)
     tmp = path.with_name(f".{path.name}.tmp")
     with tmp.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(keys)
         for row in zip(*(history[k] for k in keys)):
-            w.writerow([repr(float(v)) if isinstance(v, float) else v for v in row])
+            w.writerow([repr(float(v)) if isinstance(v, (float, np.floating)) else v for v in row])
     os.replace(tmp, path)
 
 
@@ -75,9 +83,14 @@ def read_history(path: Path) -> dict[str, list]:
         raise ValueError(f"{path} is empty")
     keys = rows[0]
     cols = {k: [] for k in keys}
-    for row in rows[1:]:
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != len(keys):
+            raise ValueError(f"{path} line {line}: expected {len(keys)} cells, found {len(row)}")
         for k, v in zip(keys, row):
-            cols[k].append(int(v) if k == "epoch" else float(v))
+            try:
+                cols[k].append(int(v) if k == "epoch" else float(v))
+            except ValueError:
+                raise ValueError(f"{path} line {line}, column {k!r}: {v!r} is not a number") from None
     return cols
 
 
@@ -113,18 +126,33 @@ class Predictor:
 
     @property
     def n_inputs(self) -> int:
-        feats = self.meta.get("input_features")
-        return 2 if feats else self.net.n_in
+        """Values per raw input row: 2 for a toy set with derived features, else the network's input width."""
+        return 2 if self.meta.get("input_features") else self.net.n_in
+
+    @property
+    def input_names(self) -> list[str]:
+        """Names of the raw input columns (x1, x2 before derived features; a file's feature columns)."""
+        if self.meta.get("input_features"):
+            return ["x1", "x2"]
+        names = self.meta.get("feature_names") or []
+        return list(names) if len(names) == self.n_inputs else [f"x{k}" for k in range(1, self.n_inputs + 1)]
 
     def prepare(self, X: np.ndarray) -> np.ndarray:
+        """The network's input for raw rows ``X : (n, n_inputs)``.
+
+        The steps and their precision follow ``load_dataset`` exactly (features in
+        float64, cast to the model's dtype, then standardise in that dtype), so the raw
+        test rows give the very array the model was evaluated on in training.
+        """
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.n_inputs:
             raise ValueError(f"expected input rows of {self.n_inputs} values, got shape {X.shape}")
         if self.meta.get("input_features"):
             X = make_features(X, self.meta["input_features"])
+        X = X.astype(self.dtype)
         if self.mean is not None:
-            X = (X - self.mean) / self.scale
-        return X.astype(self.dtype)
+            X = (X - self.mean.astype(self.dtype)) / self.scale.astype(self.dtype)
+        return X
 
     def output(self, X: np.ndarray) -> np.ndarray:
         return self.net.forward(self.prepare(X), training=False)
@@ -141,9 +169,45 @@ class Predictor:
         labels = self.meta.get("class_labels")
         return np.asarray(labels)[idx] if labels else idx
 
+    def class_index(self, y) -> np.ndarray:
+        """Class indices 0 … K−1 for original labels ``y`` (e.g. 3, 5, 7 → 0, 1, 2)."""
+        labels = self.meta.get("class_labels") or list(range(self.meta["n_classes"]))
+        index = {float(v): i for i, v in enumerate(labels)}
+        y = np.asarray(y, dtype=np.float64).ravel()
+        unknown = [v.item() for v in np.unique(y) if float(v) not in index]
+        if unknown:
+            raise ValueError(f"labels {unknown[:5]} are not classes the model was trained on ({labels})")
+        return np.array([index[float(v)] for v in y], dtype=np.int64)
+
+    def evaluate(self, X: np.ndarray, y) -> tuple[float, float]:
+        """(loss, accuracy or R²) on raw rows ``X`` and targets ``y`` (original labels or values).
+
+        The loss is the one the model was trained with (``meta["loss"]``), computed as
+        ``fit`` computes its history, so a run's test part gives its last ``test_loss``.
+        """
+        out = self.output(X)
+        name = self.meta.get("loss") or ("mse" if self.meta.get("task") == "regression" else "cross_entropy")
+        if self.meta.get("task") == "regression":
+            target = np.asarray(y, dtype=self.dtype).reshape(len(out), -1)
+            return _LOSSES[name]().forward(out, target), metrics.r2_score(target, out)
+        yi = self.class_index(y)
+        if name == "bce":
+            target = yi.astype(self.dtype).reshape(-1, 1)
+        elif name == "mse":
+            target = np.eye(out.shape[1], dtype=self.dtype)[yi]
+        else:
+            target = yi
+        proba = output_proba(out, name)
+        return _LOSSES[name]().forward(out, target), metrics.accuracy(yi, proba.argmax(axis=1))
+
 
 def load_run_config(run_dir: Path) -> RunConfig:
-    return RunConfig.from_json((Path(run_dir) / "config.json").read_text(encoding="utf-8"))
+    """The RunConfig of a run folder; an invalid ``config.json`` is a ``ValueError`` naming it."""
+    path = Path(run_dir) / "config.json"
+    try:
+        return RunConfig.from_json(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: {exc}") from None
 
 
 __all__ = ["save_run", "read_history", "write_history", "Predictor", "load_run_config"]

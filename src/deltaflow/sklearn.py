@@ -18,11 +18,10 @@ What ``fit(X, y)`` does, in order:
 3. Classifier labels may be any sortable hashable values (strings too): ``classes_`` is
    their sorted set, and the network learns class indices 0 … K−1.
 4. ``Trainer`` runs ``epochs`` epochs of mini-batch training. Every row is used for
-   training: there is no held-out part, and the data set's test part is the training
-   data itself (``Trainer`` needs one), so ``history_`` keeps only the training curves.
+   training: the data set has no test part, so ``history_`` holds only the training curves.
 
-``partial_fit(X, y)`` trains one epoch over the rows it is given, continuing the same
-network and optimiser state; the first call fixes the scalers (and, for the classifier,
+``partial_fit(X, y)`` trains one epoch over the rows it is given (``Trainer.run_epoch``),
+continuing the same network and optimiser state; the first call fixes the scalers (and, for the classifier,
 ``classes_``, which it must be given as ``classes=``).
 
 Randomness: ``random_state`` is the run's seed (``config_.seed``); None draws one from
@@ -43,7 +42,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from deltaflow.config import RunConfig
-from deltaflow.data import Dataset, Standardizer, iterate_minibatches
+from deltaflow.data import Dataset, Standardizer
 from deltaflow.losses import log_softmax
 from deltaflow.train import Trainer, output_proba
 
@@ -168,9 +167,8 @@ class _DeltaflowEstimator(BaseEstimator):
             task=self._task,
             X_train=Xs,
             y_train=target,
-            # Trainer evaluates a test part every epoch; all rows train here, so it is the same data
-            X_test=Xs,
-            y_test=target,
+            X_test=None,  # every row trains: the history has train_* columns only
+            y_test=None,
             n_classes=len(classes),
             feature_names=names,
             target_name="y",
@@ -179,7 +177,7 @@ class _DeltaflowEstimator(BaseEstimator):
         )
         self._trainer = Trainer(self.config_, dataset)
         self.net_ = self._trainer.net
-        self.history_ = {k: [] for k in self._trainer.history if not k.startswith("test_")}
+        self.history_ = self._trainer.history
         self.n_iter_ = 0
         self.stop_reason_ = "completed"
 
@@ -192,8 +190,6 @@ class _DeltaflowEstimator(BaseEstimator):
         target = self._targets_fit(y, classes=None, first=True)
         self._start(X, target, config)
         result = self._trainer.run()
-        for k in self.history_:
-            self.history_[k] = list(result.history[k])
         self.n_iter_ = self._trainer.epoch
         self._finish(result.stop_reason, result.message)
         return self
@@ -205,39 +201,17 @@ class _DeltaflowEstimator(BaseEstimator):
         target = self._targets_fit(y, classes=classes, first=first)
         if first:
             self._start(X, target, config)
-        self._one_epoch(self._scale(X), target)
-        return self
-
-    def _one_epoch(self, Xs: np.ndarray, target: np.ndarray) -> None:
-        """One epoch over ``Xs`` with the Trainer's own step, generator and bookkeeping."""
         t = self._trainer
-        lr, norms, message = t.optimizer.lr, [], ""
-        y_loss = t.task.targets(target)
-        snapshot = t.net.state_dict()
-        for Xb, yb in iterate_minibatches(Xs, y_loss, self.config_.batch_size, t.shuffle_rng):
-            value, norm = t.train_step(Xb, yb)
-            if not (math.isfinite(value) and math.isfinite(norm)):
-                # train_step skipped the update, but a forward pass may have moved BatchNorm's
-                # running statistics: as Trainer.run, fall back to the epoch's start if so
-                if not all(np.isfinite(v).all() for v in t.net.state_dict().values()):
-                    t.net.load_state_dict(snapshot)
-                message = f"training stopped at step {t.step}: the loss or gradient norm became {value}, {norm}"
-                break
-            norms.append(norm)
-        t.epoch += 1
-        self.n_iter_ += 1
-        loss, metric = t.evaluate(Xs, target, y_loss)
-        row = {"epoch": t.epoch, "train_loss": loss, f"train_{t.metric_name}": metric, "lr": lr,
-               "grad_norm": float(np.mean(norms)) if norms else math.nan}
-        for k, v in row.items():
-            self.history_[k].append(v)
-        self._finish("diverged" if message else "completed", message)
+        t.run_epoch(self._scale(X), target)
+        self.n_iter_ = t.epoch
+        self._finish(t.stop_reason, t.message)
+        return self
 
     def _finish(self, reason: str, message: str) -> None:
         self.stop_reason_ = reason
         self.loss_ = self.history_["train_loss"][-1] if self.history_["train_loss"] else math.nan
         if reason == "diverged":
-            warnings.warn(f"{type(self).__name__}: {message}; the last finite weights are kept "
+            warnings.warn(f"{type(self).__name__}: {message}; the weights of the last completed epoch are kept "
                           "(try a smaller lr or clip_norm)", RuntimeWarning, stacklevel=3)
 
     def _output(self, X) -> np.ndarray:
@@ -302,7 +276,8 @@ class DeltaflowClassifier(ClassifierMixin, _DeltaflowEstimator):
     n_iter_ : int
         Epochs trained.
     stop_reason_ : str
-        "completed", or "diverged" when a non-finite loss stopped training (with a warning).
+        "completed", or "diverged" when a non-finite loss stopped training (with a warning);
+        the weights are then those of the last completed epoch.
     n_features_in_ : int
     feature_names_in_ : ndarray of str, only when X had column names (a DataFrame).
     """

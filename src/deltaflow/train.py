@@ -3,15 +3,16 @@
 One optimiser step on a mini-batch B (the seed's SGD, generalised by the optimiser)::
 
     g = (1/|B|) Σ_{i∈B} ∂L_i/∂w + l2·W + l1·sign(W)
+    [clip g]  then  w ← optimizer.step(w, g)
 
 The penalty (l2/2)·‖W‖² + l1·‖W‖₁ applies to weight matrices only (not biases, γ or β)
 and is not included in the reported loss.
-    [clip g]  then  w ← optimizer.step(w, g)
 
 After each epoch the whole training and test parts are evaluated (eval mode) and one row
-is added to the history. A non-finite loss or gradient stops training, naming the step
-and the first layer that went non-finite; the last good weights are kept. Ctrl-C stops
-cleanly at the last completed epoch.
+is added to the history. A non-finite loss, gradient, weight or BatchNorm statistic stops
+training, naming the step and the first layer that went non-finite; the network is put
+back to the end of the last completed epoch (the last good weights, which the history's
+last row measured). Ctrl-C stops the same way, keeping the completed epochs.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 
 from deltaflow import metrics
 from deltaflow.clip import clip_grad_norm, clip_grad_value, grad_norm
-from deltaflow.config import RunConfig
+from deltaflow.config import ARRAY, RunConfig
 from deltaflow.data import Dataset, iterate_minibatches, load_dataset
 from deltaflow.losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy, sigmoid, softmax
 from deltaflow.network import Sequential, mlp
@@ -34,6 +35,8 @@ from deltaflow.schedules import get_schedule
 def load_data(config: RunConfig) -> Dataset:
     """The data set a config describes, generated and split with the config's seed."""
     d = config.data
+    if d.name == ARRAY:
+        raise ValueError(f"data.name {ARRAY!r} means the data are passed in: fit(config, dataset)")
     return load_dataset(
         d.name, n_samples=d.n_samples, noise=d.noise, test_fraction=d.test_fraction, seed=config.seed,
         features=d.features, dtype=config.dtype, path=d.path, target=d.target, classes=d.classes,
@@ -167,7 +170,8 @@ class EarlyStopping(Callback):
 
 def first_nonfinite_layer(net: Sequential, X: np.ndarray, target, loss) -> str:
     """Name the first layer whose output (forward) or gradient (backward, from the output
-    down) is NaN or infinite on this batch; "" if none is."""
+    down) is NaN or infinite on this batch, or the loss when it alone overflows a finite
+    output; "" if nothing is."""
     a = X
     outputs = []
     for i, layer in enumerate(net.layers):
@@ -177,8 +181,10 @@ def first_nonfinite_layer(net: Sequential, X: np.ndarray, target, loss) -> str:
         if not np.isfinite(a).all():
             return f"layer {i} {layer!r} (forward)"
     with np.errstate(all="ignore"):
-        loss.forward(a, target)
+        value = loss.forward(a, target)
         g = loss.backward()
+    if not math.isfinite(value):
+        return f"the loss {type(loss).__name__} (the network's output is finite)"
     for i in range(len(net.layers) - 1, -1, -1):
         layer = net.layers[i]
         with np.errstate(all="ignore"):
@@ -191,8 +197,14 @@ def first_nonfinite_layer(net: Sequential, X: np.ndarray, target, loss) -> str:
 class Trainer:
     """Holds a run's network, optimiser, schedule and generators; ``run()`` trains it.
 
+    ``run()`` calls ``run_epoch()`` until the epochs or steps are done or something stops
+    it; ``stop_reason`` and ``message`` say why the last epoch ended as it did. A data set
+    without a test part (``X_test`` None or empty) is allowed: the history then has no
+    ``test_*`` columns.
+
     Randomness comes from ``config.seed`` alone: the data (``load_dataset(seed=...)``) and
-    three independent streams spawned from it for initialisation, dropout and shuffling.
+    two independent streams spawned from it for initialisation (dropout masks included)
+    and shuffling.
     """
 
     def __init__(self, config: RunConfig, dataset: Dataset | None = None, callbacks=()):
@@ -202,25 +214,27 @@ class Trainer:
             raise ValueError(f"dataset dtype {self.dataset.X_train.dtype} does not match config dtype {config.dtype}")
         self.task = Task(resolve_loss(config, self.dataset), self.dataset)
         init_seq, shuffle_seq = np.random.SeedSequence(config.seed).spawn(2)
-        n_in = self.dataset.X_train.shape[1]
-        self.net = build_model(config, n_in, output_width(self.task.loss_name, self.dataset), np.random.default_rng(init_seq))
+        n_in, n_out = self.dataset.X_train.shape[1], output_width(self.task.loss_name, self.dataset)
+        self.net = build_model(config, n_in, n_out, np.random.default_rng(init_seq))
         self.shuffle_rng = np.random.default_rng(shuffle_seq)
         self.params = self.net.parameters()
         self.weights = [p for name, p in self.net.named_parameters() if name.endswith("W")]
+        self._buffers = [buf for _, buf in self.net.named_buffers()]  # updated in place, never replaced
         opt = config.optimizer
         self.optimizer = get_optimizer(opt.name, self.params, lr=opt.lr, **opt.kwargs())
         sch = config.schedule
         self.schedule = None if sch.name == "none" else get_schedule(sch.name, self.optimizer, **self._schedule_kwargs())
         self.callbacks = list(callbacks)
-        self.metric_name = "accuracy" if self.dataset.task == "classification" else "r2"
-        self.history: dict[str, list] = {
-            k: [] for k in ("epoch", "train_loss", "test_loss", f"train_{self.metric_name}",
-                            f"test_{self.metric_name}", "lr", "grad_norm")
-        }
+        self.metric_name = m = "accuracy" if self.dataset.task == "classification" else "r2"
+        X_test = self.dataset.X_test
+        self.has_test = X_test is not None and len(X_test) > 0
+        columns = ["epoch", "train_loss", "test_loss", f"train_{m}", f"test_{m}", "lr", "grad_norm"]
+        self.history: dict[str, list] = {k: [] for k in columns if self.has_test or not k.startswith("test_")}
         self.step = 0
         self.epoch = 0
+        self.stop_reason, self.message = "completed", ""
         self._y_train = self.task.targets(self.dataset.y_train)
-        self._y_test = self.task.targets(self.dataset.y_test)
+        self._y_test = self.task.targets(self.dataset.y_test) if self.has_test else None
 
     def _schedule_kwargs(self) -> dict:
         s, c = self.config.schedule, self.config
@@ -264,60 +278,105 @@ class Trainer:
         c, d = self.config, self.dataset
         total_steps = c.steps if c.steps is not None else math.inf
         epochs = c.epochs if c.steps is None else math.ceil(c.steps / math.ceil(len(d.X_train) / c.batch_size))
-        reason, message, snapshot = "completed", "", None
+        self.stop_reason, self.message = "completed", ""
         try:
             while self.epoch < epochs and self.step < total_steps:
-                snapshot = self.net.state_dict()
-                lr = self.optimizer.lr
-                norms = []
-                for Xb, yb in iterate_minibatches(d.X_train, self._y_train, c.batch_size, self.shuffle_rng):
-                    value, norm = self.train_step(Xb, yb)
-                    if not (math.isfinite(value) and math.isfinite(norm)):
-                        message = self._diverged_message(value, norm, Xb, yb, snapshot)
-                        raise _Diverged(message)
-                    norms.append(norm)
-                    for cb in self.callbacks:
-                        cb.on_step(self, self.step, value)
-                    if self.step >= total_steps:
-                        break
-                self.epoch += 1
-                row = self._record(lr, float(np.mean(norms)))
-                if self.schedule is not None:
-                    self.schedule.step()
-                if any(cb.on_epoch(self, self.epoch, row) for cb in self.callbacks):
-                    reason = "early_stopping"
+                self.run_epoch(max_steps=total_steps)
+                if self.stop_reason != "completed":
                     break
-        except _Diverged:
-            reason = "diverged"
         except KeyboardInterrupt:
-            # weights are put back to the end of the last completed epoch, matching the history
-            if snapshot is not None:
-                self.net.load_state_dict(snapshot)
-            reason, message = "interrupted", f"interrupted after {self.epoch} epochs"
+            self.stop_reason, self.message = "interrupted", f"interrupted after {self.epoch} epochs"
         for cb in self.callbacks:
             if hasattr(cb, "on_end"):
                 cb.on_end(self)
-        return FitResult(self.net, self.history, c, d, self.task, reason, message, self.step)
+        return FitResult(self.net, self.history, c, d, self.task, self.stop_reason, self.message, self.step)
 
-    def _diverged_message(self, value: float, norm: float, X, target, snapshot: dict) -> str:
-        """Name the step and first non-finite layer; keep the last finite weights and buffers."""
-        current = self.net.state_dict()
+    def run_epoch(self, X: np.ndarray | None = None, y: np.ndarray | None = None, max_steps=math.inf) -> dict | None:
+        """One epoch: shuffled mini-batches through ``train_step``, one history row, one
+        schedule step, then the callbacks' ``on_epoch``. Returns the row, or None if the
+        epoch diverged.
+
+        X, y : the rows to train on, y as labels or values like ``dataset.y_train``
+            (default: the data set's training part); the row's train_* columns are
+            measured on these rows.
+        max_steps : end the epoch early once ``self.step`` reaches it (the row is recorded).
+
+        Afterwards ``stop_reason`` is "completed", "early_stopping" (a callback's
+        ``on_epoch`` returned True) or "diverged": a loss, gradient, weight or buffer became
+        NaN or infinite; no row is recorded and ``message`` names the step and the first
+        non-finite layer. After a divergence, and before a KeyboardInterrupt raised during
+        the batches propagates, the weights and buffers of the epoch's start are put back,
+        so the network is the one the history's last row measured.
+        """
+        if X is None:
+            X, y, target = self.dataset.X_train, self.dataset.y_train, self._y_train
+        else:
+            target = self.task.targets(y)
+        self.stop_reason, self.message = "completed", ""
+        snapshot = self.net.state_dict()
+        lr, norms = self.optimizer.lr, []
+        try:
+            for Xb, yb in iterate_minibatches(X, target, self.config.batch_size, self.shuffle_rng):
+                value, norm = self.train_step(Xb, yb)
+                if not (math.isfinite(value) and math.isfinite(norm) and self._state_is_finite()):
+                    self.stop_reason = "diverged"
+                    self.message = self._roll_back_diverged(value, norm, Xb, yb, snapshot)
+                    return None
+                norms.append(norm)
+                for cb in self.callbacks:
+                    cb.on_step(self, self.step, value)
+                if self.step >= max_steps:
+                    break
+        except KeyboardInterrupt:
+            # an unfinished epoch has no history row, so its updates are undone too
+            self.net.load_state_dict(snapshot)
+            raise
+        row = self._record(X, y, target, lr, float(np.mean(norms)) if norms else math.nan)
+        if self.schedule is not None:
+            self.schedule.step()
+        # a list, not a generator: every callback sees the epoch, even after one asks to stop
+        if any([cb.on_epoch(self, self.epoch, row) for cb in self.callbacks]):
+            self.stop_reason = "early_stopping"
+        return row
+
+    def _state_is_finite(self) -> bool:
+        """Whether every weight and buffer is finite: an update can overflow a weight, and a
+        BatchNorm running variance can overflow while the (batch-statistics) loss stays finite."""
+        return all(np.isfinite(p.value).all() for p in self.params) and all(
+            np.isfinite(buf).all() for buf in self._buffers
+        )
+
+    def _roll_back_diverged(self, value: float, norm: float, X, target, snapshot: dict) -> str:
+        """Name the step and the first non-finite layer, then put back the weights and
+        buffers of the epoch's start: those of the history's last row, finite because every
+        step is checked. (The current weights produced the non-finite numbers, and the failed
+        step's forward pass has moved BatchNorm's running statistics.)"""
+        bad_state = [k for k, v in self.net.state_dict().items() if not np.isfinite(v).all()]
         where = first_nonfinite_layer(self.net, X, target, self.task.loss)
-        # the failed step's forward already moved BatchNorm's running statistics
-        finite = all(np.isfinite(v).all() for v in current.values())
-        self.net.load_state_dict(current if finite else snapshot)
-        what, bad = ("loss", value) if not math.isfinite(value) else ("gradient norm", norm)
-        message = f"training stopped at step {self.step} (epoch {self.epoch + 1}): the {what} became {bad}"
+        if not where and bad_state:
+            index, _, name = bad_state[0].partition(".")
+            where = f"layer {index} {self.net.layers[int(index)]!r} ({name})"
+        self.net.load_state_dict(snapshot)
+        if not math.isfinite(value):
+            what = f"the loss became {value}"
+        elif not math.isfinite(norm):
+            what = f"the gradient norm became {norm}"
+        else:
+            what = f"{bad_state[0]} became non-finite"
+        message = f"training stopped at step {self.step} (epoch {self.epoch + 1}): {what}"
         return message + (f"; first non-finite: {where}" if where else "")
 
-    def _record(self, lr: float, norm: float) -> dict:
+    def _record(self, X: np.ndarray, y: np.ndarray, target, lr: float, norm: float) -> dict:
+        """Evaluate the trained rows (and the test part, if any), count the epoch and append its row."""
         d, m = self.dataset, self.metric_name
-        train_loss, train_metric = self.evaluate(d.X_train, d.y_train, self._y_train)
-        test_loss, test_metric = self.evaluate(d.X_test, d.y_test, self._y_test)
-        row = {"epoch": self.epoch, "train_loss": train_loss, "test_loss": test_loss, f"train_{m}": train_metric,
-               f"test_{m}": test_metric, "lr": lr, "grad_norm": norm}
-        for k, v in row.items():
-            self.history[k].append(v)
+        row = {"epoch": self.epoch + 1}
+        row["train_loss"], row[f"train_{m}"] = self.evaluate(X, y, target)
+        if self.has_test:
+            row["test_loss"], row[f"test_{m}"] = self.evaluate(d.X_test, d.y_test, self._y_test)
+        row.update(lr=lr, grad_norm=norm)
+        self.epoch += 1
+        for k in self.history:
+            self.history[k].append(row[k])
         return row
 
 

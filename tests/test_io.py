@@ -1,0 +1,253 @@
+"""Model files: bit-exact round trips, atomic writes, no pickle, and one clear error per bad file."""
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deltaflow.activations import ELU, GELU, LeakyReLU
+from deltaflow.config import RunConfig
+from deltaflow.io import FORMAT, HEADER, VERSION, load_model, save_model
+from deltaflow.layers import Dense, Layer
+from deltaflow.network import Sequential, mlp
+
+X = np.random.default_rng(0).normal(size=(16, 3))
+
+ARCHITECTURES = {
+    "tanh": dict(activation="tanh"),
+    "sigmoid": dict(activation="sigmoid"),
+    "relu": dict(activation="relu"),
+    "leaky_relu": dict(activation=LeakyReLU(0.2)),
+    "elu": dict(activation=ELU(0.7)),
+    "gelu": dict(activation="gelu"),
+    "gelu_tanh": dict(activation="gelu_tanh"),
+    "identity": dict(activation="identity"),
+    "per_layer": dict(activation=["tanh", "relu"]),
+    "batch": dict(activation="relu", norm="batch"),
+    "layer": dict(activation="tanh", norm="layer"),
+    "residual": dict(activation="relu", norm="residual"),
+    "dropout": dict(activation="relu", dropout=0.3),
+}
+
+
+def _trained(kwargs, dtype, steps=3):
+    """An mlp 3-6-6-2 whose weights and BatchNorm buffers have moved away from their initial values."""
+    net = mlp([3, 6, 6, 2], dtype=dtype, rng=1, **kwargs)
+    x = X.astype(dtype)
+    for _ in range(steps):
+        net.forward(x, training=True)  # moves BatchNorm's running statistics
+    for p in net.parameters():
+        p.value += np.asarray(0.01, dtype) * np.arange(p.value.size, dtype=dtype).reshape(p.value.shape)
+    return net.eval()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_round_trip_predicts_bit_for_bit(tmp_path, arch, dtype):
+    net = _trained(ARCHITECTURES[arch], dtype)
+    path = save_model(tmp_path / "m.npz", net)
+    loaded = load_model(path)
+    assert repr(loaded.net) == repr(net)
+    state, back = net.state_dict(), loaded.net.state_dict()
+    assert state.keys() == back.keys()
+    for name in state:
+        assert back[name].dtype == state[name].dtype
+        assert np.array_equal(back[name], state[name]), name
+    x = X.astype(dtype)
+    assert np.array_equal(loaded.net.forward(x, training=False), net.forward(x, training=False))
+
+
+def test_batchnorm_running_statistics_are_saved(tmp_path):
+    net = _trained(ARCHITECTURES["batch"], "float64")
+    bn = next(layer for layer in net.layers if type(layer).__name__ == "BatchNorm")
+    buffers = dict(bn.named_buffers())
+    assert buffers and all(not np.all(v == v.flat[0]) for v in buffers.values())  # moved from 0 and 1
+    loaded = load_model(save_model(tmp_path / "m.npz", net))
+    bn2 = next(layer for layer in loaded.net.layers if type(layer).__name__ == "BatchNorm")
+    for name, value in bn2.named_buffers():
+        assert np.array_equal(value, buffers[name])
+
+
+def test_activation_settings_survive(tmp_path):
+    net = Sequential([Dense(2, 2, rng=0), LeakyReLU(0.3), Dense(2, 2, rng=0), ELU(0.4), GELU("tanh")])
+    layers = load_model(save_model(tmp_path / "m.npz", net)).net.layers
+    assert (layers[1].negative_slope, layers[3].alpha, layers[4].approximate) == (0.3, 0.4, "tanh")
+
+
+def test_config_meta_and_arrays_round_trip(tmp_path):
+    cfg = RunConfig.from_dict({"name": "r", "model": {"hidden": [4]}, "optimizer": {"lr": 0.125}})
+    mean = np.array([1.5, -2.0], dtype=np.float32)
+    path = save_model(tmp_path / "m.npz", mlp([2, 4, 2], rng=0), cfg, {"task": "classification"}, {"mean": mean})
+    m = load_model(path)
+    assert RunConfig.from_dict(m.config) == cfg
+    assert m.meta == {"task": "classification"}
+    assert m.arrays["mean"].dtype == np.float32 and np.array_equal(m.arrays["mean"], mean)
+
+
+def test_no_pickle_anywhere(tmp_path):
+    net = mlp([2, 3, 2], rng=0)
+    with pytest.raises(ValueError, match="dtype object, which cannot be saved without pickle"):
+        save_model(tmp_path / "m.npz", net, arrays={"labels": np.array(["a", 1], dtype=object)})
+    assert not list(tmp_path.iterdir())
+    path = save_model(tmp_path / "m.npz", net)
+    with np.load(path, allow_pickle=False) as data:  # every member loads without pickle
+        assert all(data[k].dtype != object for k in data.files)
+
+
+def test_object_array_in_file_is_refused(tmp_path):
+    path = save_model(tmp_path / "m.npz", mlp([2, 3, 2], rng=0))
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays["0.W"] = np.array([object()], dtype=object)  # what a pickling writer would store
+    np.savez(tmp_path / "evil.npz", **arrays)
+    with pytest.raises(ValueError, match="not a readable deltaflow model file.*allow_pickle=False"):
+        load_model(tmp_path / "evil.npz")
+
+
+def test_write_is_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "m.npz"
+    old = mlp([2, 3, 2], rng=0)
+    save_model(path, old)
+    before = path.read_bytes()
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", fail)
+    with pytest.raises(OSError, match="disk full"):
+        save_model(path, mlp([2, 3, 2], rng=1))
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]  # no temporary file left
+    monkeypatch.undo()
+    assert np.array_equal(load_model(path).net.forward(X[:, :2].astype(np.float32)), old.forward(
+        X[:, :2].astype(np.float32), training=False))
+
+
+def test_save_layer_without_format_is_refused(tmp_path):
+    class Unknown(Layer):
+        pass
+
+    with pytest.raises(ValueError, match="no file format for Unknown"):
+        save_model(tmp_path / "m.npz", Sequential([Dense(2, 2, rng=0), Unknown()]))
+    assert not list(tmp_path.iterdir())
+
+
+# --- bad files ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def model_path(tmp_path) -> Path:
+    return save_model(tmp_path / "good.npz", mlp([2, 4, 2], norm="batch", rng=0))
+
+
+def _rewrite(src: Path, dst: Path, edit) -> Path:
+    """Copy the arrays of ``src`` to ``dst`` after ``edit(arrays)`` changed them."""
+    with np.load(src, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    edit(arrays)
+    np.savez(dst, **arrays)
+    return dst
+
+
+def _header(path: Path) -> dict:
+    with np.load(path, allow_pickle=False) as data:
+        return json.loads(str(data[HEADER]))
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ValueError, match=r"model file .*nope\.npz does not exist"):
+        load_model(tmp_path / "nope.npz")
+    with pytest.raises(ValueError, match="is not a file"):
+        load_model(tmp_path)
+
+
+def test_random_bytes(tmp_path):
+    path = tmp_path / "junk.npz"
+    path.write_bytes(np.random.default_rng(0).bytes(2000))
+    with pytest.raises(ValueError, match=r"junk\.npz is not a deltaflow model file \(not an \.npz archive"):
+        load_model(path)
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9, 0.99])
+def test_truncated_file(tmp_path, model_path, fraction):
+    data = model_path.read_bytes()
+    path = tmp_path / "cut.npz"
+    path.write_bytes(data[: int(len(data) * fraction)])
+    with pytest.raises(ValueError, match=r"cut\.npz is not a deltaflow model file \(not an \.npz archive"):
+        load_model(path)
+
+
+def test_npy_file_is_not_a_model(tmp_path):
+    np.save(tmp_path / "a.npy", np.zeros(3))
+    with pytest.raises(ValueError, match="not an .npz archive"):
+        load_model(tmp_path / "a.npy")
+
+
+def test_npz_without_header(tmp_path, model_path):
+    path = _rewrite(model_path, tmp_path / "bare.npz", lambda a: a.pop(HEADER))
+    with pytest.raises(ValueError, match=r"bare\.npz is not a deltaflow model file \(no __deltaflow__ header\)"):
+        load_model(path)
+
+
+@pytest.mark.parametrize(
+    "change, shown",
+    [({"version": VERSION + 1}, f"'{FORMAT}' version {VERSION + 1}"), ({"format": "other"}, "'other' version 1")],
+)
+def test_other_format_or_version(tmp_path, model_path, change, shown):
+    header = {**_header(model_path), **change}
+    path = _rewrite(model_path, tmp_path / "v.npz", lambda a: a.update({HEADER: np.array(json.dumps(header))}))
+    with pytest.raises(ValueError, match=f"unsupported model format {shown}"):
+        load_model(path)
+
+
+@pytest.mark.parametrize(
+    "header, message",
+    [
+        (np.array("{not json"), "the model header is not valid JSON"),
+        (np.array("[1, 2]"), "the model header is not a JSON object"),
+        (np.arange(3), "the model header is int64 of shape"),
+    ],
+)
+def test_malformed_header(tmp_path, model_path, header, message):
+    path = _rewrite(model_path, tmp_path / "h.npz", lambda a: a.update({HEADER: header}))
+    with pytest.raises(ValueError, match=message):
+        load_model(path)
+
+
+def test_architecture_that_is_not_a_spec(tmp_path, model_path):
+    header = {**_header(model_path), "architecture": {"type": "Sequential", "layers": ["Dense"]}}
+    path = _rewrite(model_path, tmp_path / "a.npz", lambda a: a.update({HEADER: np.array(json.dumps(header))}))
+    with pytest.raises(ValueError, match="weights do not match the saved architecture"):
+        load_model(path)
+
+
+def test_weight_of_the_wrong_shape(tmp_path, model_path):
+    path = _rewrite(model_path, tmp_path / "s.npz", lambda a: a.update({"0.W": np.zeros((5, 2), np.float32)}))
+    with pytest.raises(ValueError, match=r"weights do not match the saved architecture \(state dict entry '0.W': "
+                                         r"expected \(4, 2\) float32, got \(5, 2\) float32\)"):
+        load_model(path)
+
+
+def test_weight_of_the_wrong_dtype(tmp_path, model_path):
+    path = _rewrite(model_path, tmp_path / "d.npz", lambda a: a.update({"0.W": a["0.W"].astype(np.float64)}))
+    with pytest.raises(ValueError, match="expected \\(4, 2\\) float32, got \\(4, 2\\) float64"):
+        load_model(path)
+
+
+def test_missing_and_unexpected_weights(tmp_path, model_path):
+    def edit(a):
+        a["9.W"] = a.pop("0.W")
+
+    path = _rewrite(model_path, tmp_path / "k.npz", edit)
+    with pytest.raises(ValueError, match=r"missing \['0.W'\], unexpected \['9.W'\]"):
+        load_model(path)
+
+
+def test_zip_of_other_files(tmp_path):
+    path = tmp_path / "z.npz"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("readme.txt", "hello")
+    with pytest.raises(ValueError, match=r"z\.npz is not a deltaflow model file \(no __deltaflow__ header\)"):
+        load_model(path)
