@@ -172,3 +172,13 @@ def test_minibatch_errors():
         iterate_minibatches(np.zeros((4, 1)), np.zeros(4), 2, None)
     with pytest.raises(ValueError, match="X has 4 rows but y has 3"):
         iterate_minibatches(np.zeros((4, 1)), np.zeros(3), 2, gen())
+
+
+def test_min_batch_skips_a_small_remainder_only():
+    X, y = np.arange(21, dtype=np.float64).reshape(7, 3), np.arange(7)
+    sizes = [len(b) for _, b in iterate_minibatches(X, y, 3, np.random.default_rng(0), min_batch=2)]
+    assert sizes == [3, 3]  # the lone seventh row sits out
+    sizes = [len(b) for _, b in iterate_minibatches(X, y, 5, np.random.default_rng(0), min_batch=2)]
+    assert sizes == [5, 2]
+    with pytest.raises(ValueError, match="min_batch must be a positive integer"):
+        iterate_minibatches(X, y, 3, np.random.default_rng(0), min_batch=0)

@@ -453,3 +453,11 @@ def test_run_epoch_on_given_rows_measures_them():
 def test_array_data_must_be_passed_in():
     with pytest.raises(ValueError, match="data are passed in"):
         fit(config(data={"name": "array"}))
+
+
+def test_batchnorm_with_a_one_row_remainder_trains():
+    # 160 training rows with batch 53 leave one row over; BatchNorm cannot normalise it alone
+    cfg = RunConfig.from_dict({"data": {"name": "spiral", "n_samples": 200}, "model": {"hidden": [8], "norm": "batch"},
+                               "batch_size": 53, "epochs": 2})
+    result = fit(cfg)
+    assert result.stop_reason == "completed" and result.steps == 2 * 3

@@ -28,6 +28,7 @@ from deltaflow.config import ARRAY, RunConfig
 from deltaflow.data import Dataset, iterate_minibatches, load_dataset
 from deltaflow.losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy, sigmoid, softmax
 from deltaflow.network import Sequential, mlp
+from deltaflow.norm import BatchNorm
 from deltaflow.optim import get_optimizer
 from deltaflow.schedules import get_schedule
 
@@ -220,6 +221,8 @@ class Trainer:
         self.params = self.net.parameters()
         self.weights = [p for name, p in self.net.named_parameters() if name.endswith("W")]
         self._buffers = [buf for _, buf in self.net.named_buffers()]  # updated in place, never replaced
+        # BatchNorm's batch statistics need two rows: a one-row remainder batch sits out the epoch
+        self._min_batch = 2 if any(isinstance(m, BatchNorm) for m in self.net.modules()) else 1
         opt = config.optimizer
         self.optimizer = get_optimizer(opt.name, self.params, lr=opt.lr, **opt.kwargs())
         sch = config.schedule
@@ -316,7 +319,8 @@ class Trainer:
         snapshot = self.net.state_dict()
         lr, norms = self.optimizer.lr, []
         try:
-            for Xb, yb in iterate_minibatches(X, target, self.config.batch_size, self.shuffle_rng):
+            for Xb, yb in iterate_minibatches(X, target, self.config.batch_size, self.shuffle_rng,
+                                              min_batch=self._min_batch):
                 value, norm = self.train_step(Xb, yb)
                 if not (math.isfinite(value) and math.isfinite(norm) and self._state_is_finite()):
                     self.stop_reason = "diverged"

@@ -130,28 +130,33 @@ class Standardizer:
 
 
 def iterate_minibatches(
-    X: np.ndarray, y: np.ndarray, batch_size: int, rng=None, shuffle: bool = True
+    X: np.ndarray, y: np.ndarray, batch_size: int, rng=None, shuffle: bool = True, min_batch: int = 1
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """One epoch of mini-batches ``(X_b, y_b)`` that together hold every row exactly once.
 
-    Batches have ``batch_size`` rows except perhaps the last, which holds the remainder.
+    Batches have ``batch_size`` rows except perhaps the last, which holds the remainder;
+    a remainder of fewer than ``min_batch`` rows is skipped (BatchNorm needs 2 rows for its
+    batch statistics; with shuffling a different row sits out each epoch).
     With ``shuffle`` the order is ``rng.permutation(n)`` and batches are copies; without it
     the rows stay in order and batches are views. ``rng`` is a Generator (or int seed) and
     is required when shuffling.
     """
     # Checked here, not inside the generator, so a bad argument fails at the call.
     batch_size = positive_int(batch_size, "batch_size")
+    min_batch = positive_int(min_batch, "min_batch")
     if len(y) != len(X):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
     if not shuffle:
-        return _batches(X, y, batch_size, None)
+        return _batches(X, y, batch_size, None, min_batch)
     if rng is None:
         raise ValueError("iterate_minibatches: shuffle=True needs rng, a numpy Generator")
-    return _batches(X, y, batch_size, make_rng(rng).permutation(len(X)))
+    return _batches(X, y, batch_size, make_rng(rng).permutation(len(X)), min_batch)
 
 
-def _batches(X, y, batch_size: int, order) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def _batches(X, y, batch_size: int, order, min_batch: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     for start in range(0, len(X), batch_size):
+        if len(X) - start < min_batch:
+            return
         if order is None:
             yield X[start : start + batch_size], y[start : start + batch_size]
         else:
