@@ -1,0 +1,460 @@
+"""Gradient-flow probes: per-layer statistics of backpropagation, measured while training.
+
+The seed's vanishing-gradient argument (section 7) is a product along the δ recursion::
+
+    δ^(l) = (W^(l+1))ᵀ δ^(l+1) ⊙ σ'(z^(l)),      ∂L/∂W^(l) = δ^(l) (a^(l−1))ᵀ
+
+so ‖δ^(l)‖ shrinks (or grows) by the factors ‖W‖ and σ'(z) of every layer above l.
+``GradientProbe`` measures those factors and their result on the real network, from
+the values the layers cached in the latest forward and backward pass (no extra pass).
+``neuron_maps`` and ``sensitivity_maps`` show each hidden unit's a_j(x) and ∂ŷ_k/∂a_j(x)
+over a grid of 2-D inputs.
+
+Unit layers
+-----------
+Statistics are per *unit layer* l: a ``Dense`` (z^(l) = W^(l) a^(l−1) + b^(l)) together
+with the norm layers (BatchNorm, LayerNorm) that follow it and the first activation
+after it, before the next Dense. Layers are visited in forward order, descending into
+``Sequential`` and ``Residual`` containers, so a pre-LN ``Residual(Dense → σ)`` block
+contributes one unit (its Dense and σ; the block's input LayerNorm comes after the
+previous unit's activation and is not probed). Dropout is not part of a unit. A unit
+with no activation (the output layer returning logits, a deep linear network) is
+linear: σ' ≡ 1. The output layer L is the last unit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from deltaflow.activations import ELU, Activation, LeakyReLU, ReLU, Sigmoid, Tanh
+from deltaflow.layers import Dense, Layer
+from deltaflow.network import walk
+from deltaflow.norm import BatchNorm, LayerNorm
+
+__all__ = ["Unit", "unit_layers", "GradientProbe", "neuron_maps", "sensitivity_maps", "first_nonfinite"]
+
+# σ'(z) < SATURATION · max σ' counts as saturated (max σ' = 1/4 for sigmoid, 1 for tanh)
+SATURATION = 0.01
+_MAX_DERIVATIVE = {Sigmoid: 0.25, Tanh: 1.0}
+# units of these are dead when z ≤ 0 for the whole batch (ReLU: output and gradient 0)
+_DEAD_FAMILY = (ReLU, LeakyReLU, ELU)
+
+STATS = (
+    "grad_W_norm",
+    "grad_b_norm",
+    "delta_norm",
+    "attenuation",
+    "sigma_prime_mean",
+    "sigma_prime_product",
+    "W_norm",
+    "update_ratio",
+    "saturated_pct",
+    "dead_pct",
+    "nonfinite",
+)
+# nonfinite codes per unit: 0 finite, 1 a forward value (W, b, z or a), 2 only δ or a gradient
+FINITE, FORWARD, BACKWARD = 0, 1, 2
+
+
+@dataclass
+class Unit:
+    """One unit layer: ``dense`` → ``norms`` → ``act`` (``act`` None when linear)."""
+
+    index: int
+    dense: Dense
+    norms: list[Layer] = field(default_factory=list)
+    act: Activation | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.index}: {self.dense!r}" + (f" {self.act.name}" if self.act is not None else "")
+
+    @property
+    def out_layer(self) -> Layer:
+        """The layer whose output is this unit's a^(l)."""
+        if self.act is not None:
+            return self.act
+        return self.norms[-1] if self.norms else self.dense
+
+
+def unit_layers(net: Layer) -> list[Unit]:
+    """Group ``net``'s layers into unit layers (see the module docstring), in forward order."""
+    units: list[Unit] = []
+    for layer in walk(net):
+        if layer.children():
+            continue
+        current = units[-1] if units else None
+        if isinstance(layer, Dense):
+            units.append(Unit(len(units), layer))
+        elif current is None or current.act is not None:
+            continue
+        elif isinstance(layer, (BatchNorm, LayerNorm)):
+            current.norms.append(layer)
+        elif isinstance(layer, Activation):
+            current.act = layer
+    if not units:
+        raise ValueError(f"{net!r} has no Dense layer to probe")
+    return units
+
+
+class _Hooks:
+    """Instance-level wrappers of layer methods, removed in reverse order of installation.
+
+    A wrapper is an instance attribute shadowing the class method, so removing it (or
+    putting back an earlier instance attribute) restores the original exactly.
+    """
+
+    def __init__(self):
+        self._installed: list[tuple[Layer, str, bool, object]] = []
+
+    def wrap(self, layer: Layer, method: str, make: Callable) -> None:
+        had = method in layer.__dict__
+        self._installed.append((layer, method, had, layer.__dict__.get(method)))
+        setattr(layer, method, make(getattr(layer, method)))
+
+    def remove(self) -> None:
+        for layer, method, had, old in reversed(self._installed):
+            if had:
+                setattr(layer, method, old)
+            else:
+                del layer.__dict__[method]
+        self._installed.clear()
+
+
+def _keep_delta(layer: Dense, backward: Callable) -> Callable:
+    def hooked(dy):
+        # a reference, not a copy: δ^(l) = ∂L/∂z^(l) is the array Dense.backward receives
+        layer._probe_delta = dy
+        return backward(dy)
+
+    return hooked
+
+
+def _norm(x: np.ndarray) -> float:
+    """‖x‖ (Frobenius) = √(Σ x_ij²), the sum taken as ``np.linalg.norm`` takes it (one dot)."""
+    return math.sqrt(float(np.vdot(x, x)))
+
+
+def _all_finite(x: np.ndarray) -> bool:
+    return bool(np.isfinite(x).all())
+
+
+def _finite(x: np.ndarray) -> bool:
+    # one reduction decides the common case; an overflowing sum of finite values falls through
+    return math.isfinite(x.sum()) or _all_finite(x)
+
+
+def first_nonfinite(codes: np.ndarray) -> int | None:
+    """The unit where non-finite values started, from one record's ``nonfinite`` codes:
+    the first unit in forward order with a non-finite forward value (W, b, z or a), else
+    the first from the output down with a non-finite δ or gradient; None if all are finite."""
+    codes = np.asarray(codes)
+    forward = np.flatnonzero(codes == FORWARD)
+    if forward.size:
+        return int(forward[0])
+    backward = np.flatnonzero(codes == BACKWARD)
+    return int(backward[-1]) if backward.size else None
+
+
+class GradientProbe:
+    """Per-unit-layer gradient-flow statistics, recorded every ``every``-th call.
+
+    Call ``record(step)`` once after every optimiser step, or use the probe as a training
+    callback (``trainer.callbacks.append(GradientProbe(trainer.net))``: ``on_step`` calls
+    ``record``); calls 0, k, 2k, … are recorded, so n calls give
+    ⌈n/k⌉ records. Each record reads the caches of the latest forward/backward pass and
+    stores, for every unit layer l = 1 … L (arrays of shape (n_layers,), float64):
+
+    ``grad_W_norm``, ``grad_b_norm``
+        ‖∂L/∂W^(l)‖, ‖∂L/∂b^(l)‖ (Frobenius), from ``p.grad`` as the optimiser used it
+        (after any penalty or clipping the loop added); NaN without a bias.
+    ``delta_norm``
+        ‖δ^(l)‖ = ‖∂L/∂Z^(l)‖ over the whole batch, Z^(l) : (batch, n_l) the Dense output.
+    ``attenuation``
+        log10(‖δ^(l)‖ / ‖δ^(L)‖): 0 at the output, −k where the signal is 10^k smaller.
+    ``sigma_prime_mean``
+        s_l = mean over batch and units of σ'(z^(l)), z^(l) the activation's input (after
+        any norm layer); 1 for a linear unit.
+    ``sigma_prime_product``
+        Π_{m=l}^{L} s_m, the σ' factors of the seed's ∂L/∂W^(1) ∝ σ'(z^(1))···σ'(z^(L)).
+    ``W_norm``
+        ‖W^(l)‖ after the step.
+    ``update_ratio``
+        ‖ΔW^(l)‖ / ‖W^(l)_before‖ for the one optimiser step being recorded: W is copied at
+        the call before each recorded call (and when the probe is made), so ΔW is exactly
+        that step's update, whatever the optimiser; NaN if the copy is missing.
+    ``saturated_pct``
+        Sigmoid and tanh: % of units with σ'(z_ij) < 1% of max σ' for *every* example i
+        of the batch (the unit passes almost no gradient); NaN for other activations.
+    ``dead_pct``
+        ReLU, LeakyReLU, ELU: % of units with z_ij ≤ 0 for every example (a ReLU unit's
+        output and gradient are then 0 for the whole batch); NaN for other activations.
+    ``nonfinite``
+        0 finite, 1 a forward value (W, b, z, a) is NaN/inf, 2 only δ or a gradient is;
+        ``first_nonfinite`` turns these into the unit where it started.
+    ``grad_hist``
+        counts of log10|∂L/∂W^(l)_ij| per unit, shape (n_layers, n_bins + 3): column 0
+        below the first edge (zeros included), then the half-open bins [e_i, e_{i+1}),
+        then ≥ the last edge (inf included), then NaN. Each row sums to W^(l).size.
+
+    Parameters
+    ----------
+    net : the network (any Layer; containers are walked). Its Dense layers get a
+        ``backward`` wrapper keeping a reference to δ; ``detach()`` removes it.
+    every : record every ``every``-th call.
+    bins : increasing edges of log10|∂L/∂W| (default −12 … 2 in 28 bins).
+    """
+
+    def __init__(self, net: Layer, every: int = 10, bins=None):
+        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
+            raise ValueError(f"GradientProbe every must be a positive integer, got {every!r}")
+        edges = np.linspace(-12.0, 2.0, 29) if bins is None else np.asarray(bins, dtype=np.float64)
+        if edges.ndim != 1 or edges.size < 2 or not np.all(np.diff(edges) > 0):
+            raise ValueError(f"GradientProbe bins must be at least 2 increasing log10 edges, got {bins!r}")
+        self.net = net
+        self.every = int(every)
+        self.bin_edges = edges
+        self.units = unit_layers(net)
+        self.names = [u.name for u in self.units]
+        self._thresholds = {}  # 10^edges per dtype, compared with |g| directly (no log needed)
+        self.steps: list = []
+        self.history: dict[str, list[np.ndarray]] = {k: [] for k in (*STATS, "grad_hist")}
+        self.calls = 0
+        self._hooks = _Hooks()
+        for u in self.units:
+            self._hooks.wrap(u.dense, "backward", lambda f, d=u.dense: _keep_delta(d, f))
+        self._W_before = [u.dense.W.value.copy() for u in self.units]
+        self._scratch = [np.empty_like(w) for w in self._W_before]  # ΔW, then |∂L/∂W| sorted
+        self._have_before = True
+
+    # -- the callback side -------------------------------------------------------------
+
+    def record(self, step=None) -> dict | None:
+        """Count one optimiser step; on every ``every``-th call measure and store a record.
+
+        ``step`` labels the record (default: the call count). Returns the measured
+        statistics (as ``measure()``) when it recorded, else None.
+        """
+        call = self.calls
+        self.calls += 1
+        out = None
+        if call % self.every == 0:
+            out = self.measure()
+            self.steps.append(call if step is None else step)
+            for k, v in out.items():
+                self.history[k].append(v)
+        if self.calls % self.every == 0:
+            for buf, u in zip(self._W_before, self.units):
+                np.copyto(buf, u.dense.W.value)
+            self._have_before = True
+        else:
+            self._have_before = False
+        return out
+
+    def on_step(self, trainer, step: int, loss: float) -> None:
+        """``train.Callback`` hook: record ``trainer.net`` (the probe's own network)."""
+        if trainer.net is not self.net:
+            raise ValueError("GradientProbe: the trainer's network is not the one the probe is attached to")
+        self.record(step)
+
+    def on_epoch(self, trainer, epoch: int, row: dict) -> None:
+        return None
+
+    # -- measuring ----------------------------------------------------------------------
+
+    def measure(self) -> dict[str, np.ndarray]:
+        """The statistics of the latest forward/backward pass, without storing them.
+
+        Returns {stat: (n_layers,) float64} and ``grad_hist`` : (n_layers, n_bins + 3).
+        """
+        n = len(self.units)
+        table = np.empty((len(STATS), n))
+        hist = np.empty((n, self.bin_edges.size + 2), dtype=np.int64)
+        with np.errstate(all="ignore"):
+            for i, u in enumerate(self.units):
+                before = self._W_before[i] if self._have_before else None
+                table[:, i] = self._unit_stats(u, before, self._scratch[i], hist[i])
+            s = dict(zip(STATS, table))  # one row per statistic, each an (n_layers,) view
+            s["attenuation"][:] = np.log10(s["delta_norm"] / s["delta_norm"][-1])
+            # Π_{m≥l} s_m: a cumulative product from the output back
+            s["sigma_prime_product"][:] = np.cumprod(s["sigma_prime_mean"][::-1])[::-1]
+        s["grad_hist"] = hist
+        return s
+
+    def _unit_stats(self, u: Unit, W_before, scratch: np.ndarray, hist_row: np.ndarray) -> list[float]:
+        """One unit's statistics in ``STATS`` order (attenuation and product filled later);
+        writes its histogram into ``hist_row``. ``scratch`` is a work array shaped like W."""
+        delta = u.dense.__dict__.get("_probe_delta")
+        if delta is None:
+            raise ValueError(f"GradientProbe: no backward pass through {u.name} since the probe was attached")
+        W, b = u.dense.W, u.dense.b
+        w_norm, g_norm, d_norm = _norm(W.value), _norm(W.grad), _norm(delta)
+        # a finite norm proves a finite array; only a non-finite one needs the full check
+        fwd_ok = math.isfinite(w_norm) or _all_finite(W.value)
+        bwd_ok = (math.isfinite(g_norm) or _all_finite(W.grad)) and (math.isfinite(d_norm) or _all_finite(delta))
+        b_norm = math.nan
+        if b is not None:
+            b_norm = _norm(b.grad)
+            fwd_ok = fwd_ok and _finite(b.value)
+            bwd_ok = bwd_ok and (math.isfinite(b_norm) or _all_finite(b.grad))
+        ratio = math.nan
+        if W_before is not None:
+            step, before = _norm(np.subtract(W.value, W_before, out=scratch)), _norm(W_before)
+            ratio = step / before if before > 0 else (math.inf if step > 0 else math.nan)
+        mean, saturated, dead, act_ok = self._activation_stats(u.act)
+        code = FINITE if fwd_ok and act_ok else FORWARD
+        if code == FINITE and not bwd_ok:
+            code = BACKWARD
+        self._histogram(W.grad, g_norm, hist_row, scratch)
+        return [g_norm, b_norm, d_norm, math.nan, mean, math.nan, w_norm, ratio, saturated, dead, code]
+
+    @staticmethod
+    def _activation_stats(act: Activation | None) -> tuple[float, float, float, bool]:
+        """(mean σ', saturated %, dead %, z finite) of one unit's activation."""
+        if act is None:
+            return 1.0, math.nan, math.nan, True
+        z = act._z
+        ok = _finite(z)  # every activation maps a finite z to a finite a
+        d = act._local_grad()
+        mean = float(d.sum(dtype=np.float64)) / d.size
+        saturated = dead = math.nan
+        kind = type(act)
+        if kind in _MAX_DERIVATIVE:
+            limit = SATURATION * _MAX_DERIVATIVE[kind]
+            saturated = 100.0 * np.count_nonzero(d.max(axis=0) < limit) / d.shape[1]
+        elif isinstance(act, _DEAD_FAMILY):
+            dead = 100.0 * np.count_nonzero(z.max(axis=0) <= 0) / z.shape[1]
+        return mean, saturated, dead, ok
+
+    def _histogram(self, g: np.ndarray, g_norm: float, counts: np.ndarray, work: np.ndarray) -> None:
+        """Write [under, bins…, over, nan] counts of log10|g| against ``bin_edges`` into ``counts``.
+
+        |g| is compared with 10^edges directly (no logarithm): sorted once, the number of
+        entries below each edge is a binary search, and the bin counts are its differences.
+        """
+        t = self._thresholds.get(g.dtype)
+        if t is None:
+            t = self._thresholds[g.dtype] = (10.0**self.bin_edges).astype(g.dtype)
+        v = np.abs(g, out=work).ravel()
+        v.sort()  # in place; NaN sorts last, above every edge
+        below = np.searchsorted(v, t, side="left")  # entries with |g| < 10^e_i
+        nan = 0 if math.isfinite(g_norm) else int(np.count_nonzero(np.isnan(v)))
+        counts[0] = below[0]
+        np.subtract(below[1:], below[:-1], out=counts[1:-2])
+        counts[-2] = v.size - below[-1] - nan
+        counts[-1] = nan
+
+    # -- reading the records ------------------------------------------------------------
+
+    def latest(self) -> dict | None:
+        """The last record: {"step", "names", "first_nonfinite", stat: (n_layers,) …}; None before any."""
+        if not self.steps:
+            return None
+        out = {"step": self.steps[-1], "names": self.names}
+        out.update((k, v[-1]) for k, v in self.history.items())
+        out["first_nonfinite"] = first_nonfinite(out["nonfinite"])
+        return out
+
+    def as_arrays(self) -> dict[str, np.ndarray]:
+        """Every record stacked: ``steps`` (n_records,), each stat (n_records, n_layers),
+        ``grad_hist`` (n_records, n_layers, n_bins + 3), ``bin_edges`` (n_bins + 1,)."""
+        n = len(self.units)
+        out = {"steps": np.asarray(self.steps), "bin_edges": self.bin_edges}
+        for k, v in self.history.items():
+            empty = (0, n, self.bin_edges.size + 2) if k == "grad_hist" else (0, n)
+            out[k] = np.stack(v) if v else np.zeros(empty)
+        return out
+
+    def detach(self) -> None:
+        """Remove the Dense ``backward`` wrappers and the δ references they kept.
+
+        Probes on the same network detach in reverse order of creation."""
+        self._hooks.remove()
+        for u in self.units:
+            u.dense.__dict__.pop("_probe_delta", None)
+
+    def __enter__(self) -> GradientProbe:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.detach()
+
+
+# -- per-neuron maps over an input grid ----------------------------------------------------
+
+
+def _grid_pass(net: Layer, X: np.ndarray, output: int | None) -> tuple[list, list]:
+    """One eval-mode forward over ``X`` (and, if ``output`` is set, one backward from the
+    one-hot ∂ŷ_k); returns each hidden unit's a^(l) and ∂ŷ_k/∂a^(l).
+
+    The network is left as it was: every layer's caches and every ``p.grad`` are put back.
+    """
+    hidden = unit_layers(net)[:-1]
+    acts: list = [None] * len(hidden)
+    grads: list = [None] * len(hidden)
+    leaves = [layer for layer in walk(net) if not layer.children()]
+    caches = [{k: v for k, v in layer.__dict__.items() if k.startswith("_")} for layer in leaves]
+    saved_grads = [(p.grad, p.grad.copy()) for p in net.parameters()]
+    hooks = _Hooks()
+
+    def keep_output(i, forward):
+        def hooked(x, training=True):
+            acts[i] = forward(x, training)
+            return acts[i]
+
+        return hooked
+
+    def keep_grad(i, backward):
+        def hooked(dy):
+            grads[i] = dy
+            return backward(dy)
+
+        return hooked
+
+    try:
+        for i, u in enumerate(hidden):
+            hooks.wrap(u.out_layer, "forward", lambda f, i=i: keep_output(i, f))
+            if output is not None:
+                hooks.wrap(u.out_layer, "backward", lambda f, i=i: keep_grad(i, f))
+        y = net.forward(X, False)
+        if output is not None:
+            if not 0 <= output < y.shape[1]:
+                raise ValueError(f"sensitivity_maps: output {output} out of range [0, {y.shape[1]})")
+            seed = np.zeros_like(y)
+            seed[:, output] = 1.0
+            net.backward(seed)
+    finally:
+        hooks.remove()
+        for layer, cache in zip(leaves, caches):
+            for k in [k for k in layer.__dict__ if k.startswith("_") and k not in cache]:
+                del layer.__dict__[k]
+            layer.__dict__.update(cache)
+        for grad, copy in saved_grads:
+            np.copyto(grad, copy)
+    return acts, grads
+
+
+def neuron_maps(net: Layer, grid_X: np.ndarray) -> list[np.ndarray]:
+    """Each hidden unit's activation a_j^(l)(x) over a grid of inputs (eval mode).
+
+    grid_X : (n_points, n_in) -> one array (n_points, n_l) per hidden unit layer (every
+    unit layer but the output one), in forward order. The network's caches and
+    gradients are left as they were.
+    """
+    return _grid_pass(net, grid_X, None)[0]
+
+
+def sensitivity_maps(net: Layer, grid_X: np.ndarray, output: int = 0) -> list[np.ndarray]:
+    """∂ŷ_k/∂a_j^(l)(x) over a grid of inputs: where each hidden unit's gradient vanishes.
+
+    One eval-mode forward over ``grid_X`` : (n_points, n_in) and one backward from
+    ∂ŷ_k/∂ŷ = e_k (one-hot at ``output`` = k, for every point); in eval mode the points
+    are independent, so row x of the backward is the derivative at x alone. Returns one
+    array (n_points, n_l) per hidden unit layer, in forward order; ŷ is the network's
+    raw output (logits when it ends in a Dense). Caches and ``p.grad`` are left as they were.
+    """
+    return _grid_pass(net, grid_X, int(output))[1]
