@@ -39,7 +39,7 @@ def test_stratified_split_partitions_rows_and_keeps_proportions(counts, f, seed)
     n_te = np.bincount(y_te, minlength=len(counts))
     for c, n_c in enumerate(counts):
         if n_c >= 2:
-            assert 1 <= n_te[c] <= n_c - 1
+            assert n_te[c] >= 1 and n_te[c] <= n_c - 1
             assert abs(n_te[c] - n_c * f) < 1 + 1e-9 or n_te[c] in (1, n_c - 1)
         else:
             assert n_te[c] == 0
@@ -143,7 +143,7 @@ def test_minibatches_cover_every_row_once(n, batch):
     seen = np.concatenate([yb for _, yb in batches])
     assert sorted(seen.tolist()) == list(range(n))
     assert [len(yb) for _, yb in batches[:-1]] == [batch] * (len(batches) - 1)
-    assert 1 <= len(batches[-1][1]) <= batch
+    assert len(batches[-1][1]) >= 1 and len(batches[-1][1]) <= batch
     for Xb, yb in batches:
         np.testing.assert_array_equal(Xb[:, 0], yb)
 
