@@ -13,7 +13,6 @@ still written); 2 for bad input.
 from __future__ import annotations
 
 import csv
-import math
 import sys
 from pathlib import Path
 from typing import Optional
@@ -139,7 +138,7 @@ def train(
     console.print(f"[bold]{d.name}[/]: {len(d.X_train)} train / {len(d.X_test)} test, "
                   f"{d.n_features} features, {d.task}; loss {trainer.task.loss_name}, optimizer {cfg.optimizer.name}")
     console.print(trainer.net.summary(), highlight=False)
-    total = cfg.epochs if cfg.steps is None else math.ceil(cfg.steps / math.ceil(len(d.X_train) / cfg.batch_size))
+    total = trainer.planned_epochs
     with Progress(TextColumn("epoch"), MofNCompleteColumn(), BarColumn(), TextColumn("{task.fields[status]}"),
                   TimeElapsedColumn(), console=console) as progress:
         task_id = progress.add_task("train", total=total, status="")

@@ -174,11 +174,9 @@ def first_nonfinite_layer(net: Sequential, X: np.ndarray, target, loss) -> str:
     down) is NaN or infinite on this batch, or the loss when it alone overflows a finite
     output; "" if nothing is."""
     a = X
-    outputs = []
     for i, layer in enumerate(net.layers):
         with np.errstate(all="ignore"):
             a = layer.forward(a, True)
-        outputs.append(a)
         if not np.isfinite(a).all():
             return f"layer {i} {layer!r} (forward)"
     with np.errstate(all="ignore"):
@@ -280,7 +278,7 @@ class Trainer:
         """Train for ``config.epochs`` epochs (or ``config.steps`` steps) and return the result."""
         c, d = self.config, self.dataset
         total_steps = c.steps if c.steps is not None else math.inf
-        epochs = c.epochs if c.steps is None else math.ceil(c.steps / math.ceil(len(d.X_train) / c.batch_size))
+        epochs = self.planned_epochs
         self.stop_reason, self.message = "completed", ""
         try:
             while self.epoch < epochs and self.step < total_steps:
@@ -293,6 +291,16 @@ class Trainer:
             if hasattr(cb, "on_end"):
                 cb.on_end(self)
         return FitResult(self.net, self.history, c, d, self.task, self.stop_reason, self.message, self.step)
+
+    @property
+    def planned_epochs(self) -> int:
+        """``config.epochs``, or with ``config.steps`` the epochs that many steps take."""
+        c = self.config
+        if c.steps is None:
+            return c.epochs
+        n, B = len(self.dataset.X_train), c.batch_size
+        per_epoch = n // B + (1 if n % B >= self._min_batch else 0)
+        return math.ceil(c.steps / per_epoch)
 
     def run_epoch(self, X: np.ndarray | None = None, y: np.ndarray | None = None, max_steps=math.inf) -> dict | None:
         """One epoch: shuffled mini-batches through ``train_step``, one history row, one
