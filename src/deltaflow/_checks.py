@@ -33,23 +33,27 @@ def positive_int(value, what: str) -> int:
     return int(value)
 
 
-def check_input(x, who: str, n_in: int | None, dtype: np.dtype | None) -> np.ndarray:
+def check_input(x, who, n_in: int | None, dtype: np.dtype | None, what: str = "") -> np.ndarray:
     """Check that ``x`` is an ndarray of shape (batch, n_in) and the expected dtype.
 
-    ``who`` names the layer in the message. ``n_in=None`` skips the width check;
-    ``dtype=None`` accepts either float dtype (but no integers or float16).
+    ``who`` names the layer in the message: a string, or the layer itself, whose repr is
+    only formatted when a check fails (this runs on every forward). ``what`` is appended
+    (e.g. "backward"). ``n_in=None`` skips the width check; ``dtype=None`` accepts either
+    float dtype (but no integers or float16).
     """
+    def name() -> str:
+        base = who if isinstance(who, str) else repr(who)
+        return f"{base} {what}" if what else base
+
     if not isinstance(x, np.ndarray):
-        raise ValueError(f"{who}: expected a numpy array of shape (batch, {n_in or 'n'}), got {type(x).__name__}")
-    if x.ndim != 2:
-        raise ValueError(f"{who}: expected input of shape (batch, {n_in or 'n'}), got shape {x.shape}")
-    if n_in is not None and x.shape[1] != n_in:
-        raise ValueError(f"{who}: expected input of shape (batch, {n_in}), got shape {x.shape}")
+        raise ValueError(f"{name()}: expected a numpy array of shape (batch, {n_in or 'n'}), got {type(x).__name__}")
+    if x.ndim != 2 or (n_in is not None and x.shape[1] != n_in):
+        raise ValueError(f"{name()}: expected input of shape (batch, {n_in or 'n'}), got shape {x.shape}")
     if dtype is None and x.dtype not in FLOAT_DTYPES:
-        raise ValueError(f"{who}: expected float32 or float64 input, got {x.dtype.name}")
+        raise ValueError(f"{name()}: expected float32 or float64 input, got {x.dtype.name}")
     if dtype is not None and x.dtype != dtype:
         raise ValueError(
-            f"{who}: expected {dtype.name} input, got {x.dtype.name} (convert with x.astype(np.{dtype.name}))"
+            f"{name()}: expected {dtype.name} input, got {x.dtype.name} (convert with x.astype(np.{dtype.name}))"
         )
     return x
 

@@ -41,7 +41,7 @@ class Activation(Layer):
         raise NotImplementedError
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        check_input(x, repr(self), None, None)
+        check_input(x, self, None, None)
         self._z = x
         self._a = self.f(x)
         return self._a

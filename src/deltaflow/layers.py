@@ -115,7 +115,7 @@ class Dense(Layer):
         return [self.W] if self.b is None else [self.W, self.b]
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        check_input(x, repr(self), self.n_in, self.dtype)
+        check_input(x, self, self.n_in, self.dtype)
         self._a = x
         z = x @ self.W.value.T
         if self.b is not None:
@@ -124,7 +124,7 @@ class Dense(Layer):
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         self._need_cache(self._a)
-        check_input(dy, f"{self!r} backward", self.out_features, self.dtype)
+        check_input(dy, self, self.out_features, self.dtype, "backward")
         np.matmul(dy.T, self._a, out=self.W.grad)
         if self.b is not None:
             np.sum(dy, axis=0, out=self.b.grad)
@@ -149,7 +149,7 @@ class Dropout(Layer):
         return f"Dropout(p={self.p})"
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        check_input(x, repr(self), None, None)
+        check_input(x, self, None, None)
         if not training or self.p == 0.0:
             self._mask = 1.0
             return x

@@ -205,7 +205,7 @@ class Residual(Layer):
             yield f"block.{name}", buf
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        check_input(x, repr(self), self.n, self.dtype)
+        check_input(x, self, self.n, self.dtype)
         h = self.norm.forward(x, training) if self.norm is not None else x
         return x + self.block.forward(h, training)
 

@@ -62,7 +62,7 @@ class BatchNorm(Layer):
         yield "running_var", self.running_var
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        check_input(x, repr(self), self.n, self.dtype)
+        check_input(x, self, self.n, self.dtype)
         if training:
             B = x.shape[0]
             if B < 2:
@@ -122,7 +122,7 @@ class LayerNorm(Layer):
         return [self.gamma, self.beta]
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        check_input(x, repr(self), self.n, self.dtype)
+        check_input(x, self, self.n, self.dtype)
         xc = x - x.mean(axis=1, keepdims=True)
         inv_std = 1.0 / np.sqrt((xc * xc).mean(axis=1, keepdims=True) + self.eps)
         xhat = xc * inv_std
