@@ -355,3 +355,23 @@ def test_sensitivity_maps_check_the_output_index():
     net = mlp([2, 4, 3], rng=0)
     with pytest.raises(ValueError, match="out of range"):
         sensitivity_maps(net, grid(dtype=np.float32), output=3)
+
+
+def test_fit_records_a_probe_when_the_config_asks():
+    """``RunConfig.probe_every=k``: fit() attaches a GradientProbe to the network it builds
+    and records steps 1, 1 + k, 1 + 2k, …; training itself is unchanged (same history, bit for bit)."""
+    from deltaflow.config import RunConfig
+    from deltaflow.train import fit
+
+    base = dict(data={"name": "circle", "n_samples": 120}, model={"hidden": [6, 5]}, epochs=3, batch_size=16)
+    plain = fit(RunConfig.from_dict(base))
+    probed = fit(RunConfig.from_dict({**base, "probe_every": 4}))
+    assert plain.probe is None
+    assert probed.history == plain.history
+    steps = probed.steps
+    assert probed.probe.net is probed.net
+    # labelled with the trainer's step count (1 after the first update): calls 0, 4, 8, … recorded
+    assert probed.probe.steps == list(range(1, steps + 1, 4))
+    arrays = probed.probe.as_arrays()
+    assert arrays["grad_W_norm"].shape == (len(probed.probe.steps), 3)
+    assert np.isfinite(arrays["grad_W_norm"]).all()

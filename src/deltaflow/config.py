@@ -165,6 +165,8 @@ class RunConfig(_Strict):
     l2: float = Field(0.0, ge=0.0)
     seed: int = Field(0, ge=0, le=2**32 - 1)
     dtype: Literal["float32", "float64"] = "float32"
+    # record gradient-flow statistics (deltaflow.probes) every k-th step; None records none
+    probe_every: int | None = Field(None, ge=1, le=1_000_000)
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)

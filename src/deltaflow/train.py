@@ -30,6 +30,7 @@ from deltaflow.losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossE
 from deltaflow.network import Sequential, mlp
 from deltaflow.norm import BatchNorm
 from deltaflow.optim import get_optimizer
+from deltaflow.probes import GradientProbe
 from deltaflow.schedules import get_schedule
 
 
@@ -122,6 +123,7 @@ class FitResult:
     message: str = ""
     steps: int = 0
     extras: dict = field(default_factory=dict)
+    probe: GradientProbe | None = None
 
     @property
     def metric_name(self) -> str:
@@ -226,6 +228,10 @@ class Trainer:
         sch = config.schedule
         self.schedule = None if sch.name == "none" else get_schedule(sch.name, self.optimizer, **self._schedule_kwargs())
         self.callbacks = list(callbacks)
+        # first among the callbacks, so later ones see this step's record
+        self.probe = None if config.probe_every is None else GradientProbe(self.net, config.probe_every)
+        if self.probe is not None:
+            self.callbacks.insert(0, self.probe)
         self.metric_name = m = "accuracy" if self.dataset.task == "classification" else "r2"
         X_test = self.dataset.X_test
         self.has_test = X_test is not None and len(X_test) > 0
@@ -290,7 +296,8 @@ class Trainer:
         for cb in self.callbacks:
             if hasattr(cb, "on_end"):
                 cb.on_end(self)
-        return FitResult(self.net, self.history, c, d, self.task, self.stop_reason, self.message, self.step)
+        return FitResult(self.net, self.history, c, d, self.task, self.stop_reason, self.message, self.step,
+                         probe=self.probe)
 
     @property
     def planned_epochs(self) -> int:
