@@ -1,0 +1,88 @@
+"""The shape every experiment shares, and writing one to disk.
+
+An experiment's result is a JSON-ready dict with at least::
+
+    {"name": str, "title": str, "quick": bool, "seed": int,
+     "findings": [str, ...],      # measured statements, each with its numbers
+     "tables": [{"title": str, "columns": [str, ...], "rows": [[...], ...]}, ...],
+     ...}                          # plus the experiment's own arrays as lists
+
+``findings`` and ``tables`` are what the HTML report prints beside the figure.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["Experiment", "Progress", "run_experiment", "to_json_ready", "write_json"]
+
+# progress(done, total): called as units of work finish (the CLI draws a bar from it)
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """``run(quick=False, seed=0, progress=None) -> dict``; ``figure(result, path) -> Path``.
+
+    ``quick=True`` runs a reduced grid (what the tests use); the full grid is for the
+    command and the report.
+    """
+
+    name: str
+    title: str
+    run: Callable[..., dict]
+    figure: Callable[[dict, Path], Path]
+
+
+def to_json_ready(value):
+    """Arrays and NumPy scalars as plain lists and numbers; NaN and ±inf as None (JSON has neither)."""
+    if isinstance(value, dict):
+        return {str(k): to_json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json_ready(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_json_ready(value.tolist())
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer, int)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        v = float(value)
+        return v if math.isfinite(v) else None
+    return value
+
+
+def write_json(data: dict, path: Path) -> Path:
+    """Write ``data`` as indented JSON through a temporary file and a rename (never half a file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(to_json_ready(data), f, indent=1, allow_nan=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def run_experiment(exp: Experiment, out: Path, quick: bool = False, seed: int = 0,
+                   progress: Progress | None = None) -> tuple[dict, Path, Path]:
+    """Run ``exp`` and write ``out/result.json`` and ``out/<name>.png``; returns (result, json, png)."""
+    result = exp.run(quick=quick, seed=seed, progress=progress)
+    for key in ("name", "title", "findings", "tables"):
+        if key not in result:
+            raise RuntimeError(f"experiment {exp.name} returned no {key!r}")
+    out = Path(out)
+    json_path = write_json(result, out / "result.json")
+    png = exp.figure(result, out / f"{exp.name}.png")
+    return result, json_path, png
