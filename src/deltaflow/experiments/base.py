@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Experiment", "Progress", "run_experiment", "to_json_ready", "write_json"]
+__all__ = ["Experiment", "Progress", "run_experiment", "to_json_ready", "write_json", "write_text"]
 
 # progress(done, total): called as units of work finish (the CLI draws a bar from it)
 Progress = Callable[[int, int], None]
@@ -60,19 +60,24 @@ def to_json_ready(value):
     return value
 
 
-def write_json(data: dict, path: Path) -> Path:
-    """Write ``data`` as indented JSON through a temporary file and a rename (never half a file)."""
+def write_text(text: str, path: Path) -> Path:
+    """Write ``text`` through a temporary file and a rename, so a failure never leaves half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(to_json_ready(data), f, indent=1, allow_nan=False)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_json(data: dict, path: Path) -> Path:
+    """``data`` as indented strict JSON (see ``to_json_ready``), written atomically."""
+    return write_text(json.dumps(to_json_ready(data), indent=1, allow_nan=False), path)
 
 
 def run_experiment(exp: Experiment, out: Path, quick: bool = False, seed: int = 0,
