@@ -112,6 +112,7 @@ def train(
     l2: Optional[float] = typer.Option(None, help="L2 penalty on weights."),
     seed: Optional[int] = typer.Option(None, help="Random seed (data, initialisation, shuffling)."),
     dtype: Optional[str] = typer.Option(None, help="float32 (default) or float64."),
+    probe_every: Optional[int] = typer.Option(None, help="Record gradient flow every k-th step (probes.npz and a figure)."),
     name: Optional[str] = typer.Option(None, help="Run name (folder under --runs)."),
     runs: Path = typer.Option(Path("runs"), help="Folder that holds runs."),
     figures: bool = typer.Option(True, help="Write figures."),
@@ -131,7 +132,7 @@ def train(
         "optimizer.name": optimizer, "optimizer.lr": lr, "optimizer.momentum": momentum,
         "optimizer.weight_decay": weight_decay, "schedule.name": schedule, "epochs": epochs, "steps": steps,
         "batch_size": batch_size, "clip_norm": clip_norm, "l1": l1, "l2": l2, "seed": seed, "dtype": dtype,
-        "name": name,
+        "probe_every": probe_every, "name": name,
     })
     trainer = Trainer(cfg)
     d = trainer.dataset
@@ -287,15 +288,16 @@ def plot(run_dir: Path = typer.Argument(..., help="A run folder (runs/<name>).")
     """Redraw a run's figures from its config, history and model."""
     from deltaflow.figures import run_figures
     from deltaflow.io import load_model
-    from deltaflow.runs import Predictor, load_run_config, read_history
+    from deltaflow.runs import PROBES, Predictor, load_run_config, read_history, read_probes
     from deltaflow.train import load_data
 
     for f in ("config.json", "history.csv", "model.npz"):
         if not (run_dir / f).is_file():
             raise UsageError(f"{run_dir} is not a run folder: {f} is missing")
     cfg = load_run_config(run_dir)
+    probes = run_dir / PROBES
     paths = run_figures(run_dir, Predictor(load_model(run_dir / "model.npz")), load_data(cfg),
-                        read_history(run_dir / "history.csv"))
+                        read_history(run_dir / "history.csv"), read_probes(probes) if probes.exists() else None)
     for p in paths:
         out.print(str(p))
 

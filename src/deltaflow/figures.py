@@ -3,7 +3,8 @@
 ``runs/<name>/figures/``: ``history.png`` once an epoch has completed (a run that
 diverges or is interrupted in its first epoch has none); ``decision_boundary.png`` for a
 classifier on two raw inputs; ``fit.png`` for a regression on one input;
-``confusion.png`` for any classifier (test part).
+``confusion.png`` for any classifier (test part); ``gradient_flow.png`` when the run was
+probed (``RunConfig.probe_every``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 
 from deltaflow import metrics, plots
 
-FIGURES = ("history.png", "decision_boundary.png", "fit.png", "confusion.png")
+FIGURES = ("history.png", "decision_boundary.png", "fit.png", "confusion.png", "gradient_flow.png")
 
 
 class _NonFinite(ValueError):
@@ -35,13 +36,14 @@ def _finite(f):
     return checked
 
 
-def run_figures(run_dir, predictor, dataset, history: dict) -> list[Path]:
+def run_figures(run_dir, predictor, dataset, history: dict, probes: dict | None = None) -> list[Path]:
     """Write the run's figures under ``run_dir/figures`` and return their paths.
 
     predictor : ``runs.Predictor`` (raw input rows → predictions); dataset : the run's
     ``Dataset``, whose raw inputs (before features and standardisation) are plotted.
     A figure whose predictions are not finite is left out: the weights a diverged run
     keeps are finite, yet they can overflow on the points of a figure's grid.
+    probes : ``runs.read_probes`` of the run's probes.npz, if it has one.
     """
     fig_dir = Path(run_dir) / "figures"
     d = dataset
@@ -65,6 +67,10 @@ def run_figures(run_dir, predictor, dataset, history: dict) -> list[Path]:
         with suppress(_NonFinite):
             paths.append(plots.plot_regression_1d(
                 predict, Xtr, d.y_train, fig_dir / "fit.png", X_test=Xte, y_test=d.y_test, title=d.name))
+    if probes is not None:
+        from deltaflow.flow_plot import plot_gradient_flow
+
+        paths.append(plot_gradient_flow(probes, probes["names"], fig_dir / "gradient_flow.png", title=d.name))
     # a run folder reused under the same name must not keep figures of the previous run
     for name in FIGURES:
         stale = fig_dir / name

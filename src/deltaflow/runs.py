@@ -104,11 +104,38 @@ def save_run(result: FitResult, root="runs", figures: bool = True) -> Path:
     meta, arrays = model_meta(result)
     meta["stop_reason"], meta["message"] = result.stop_reason, result.message
     save_model(run_dir / "model.npz", result.net, result.config, meta, arrays)
+    probes = run_dir / PROBES
+    if result.probe is not None and result.probe.steps:
+        write_probes(result.probe, probes)
+    else:
+        probes.unlink(missing_ok=True)  # a reused run folder must not keep another run's records
     if figures:
         from deltaflow.figures import run_figures  # matplotlib is slow to import: only when drawing
 
-        run_figures(run_dir, Predictor(load_model(run_dir / "model.npz")), result.dataset, result.history)
+        run_figures(run_dir, Predictor(load_model(run_dir / "model.npz")), result.dataset, result.history,
+                    read_probes(probes) if probes.exists() else None)
     return run_dir
+
+
+PROBES = "probes.npz"
+
+
+def write_probes(probe, path: Path) -> None:
+    """A probe's records (``GradientProbe.as_arrays()``) and its unit-layer ``names`` as an .npz."""
+    tmp = path.with_name(f".{path.name}.tmp.npz")
+    np.savez(tmp, names=np.asarray(probe.names, dtype=str), **probe.as_arrays())
+    os.replace(tmp, path)
+
+
+def read_probes(path: Path) -> dict[str, np.ndarray]:
+    """What ``write_probes`` wrote (``names`` as a list of str); never unpickles."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError, EOFError) as exc:
+        raise ValueError(f"{path} is not a readable probes file ({exc})") from None
+    arrays["names"] = [str(n) for n in arrays.get("names", [])]
+    return arrays
 
 
 class Predictor:
