@@ -99,8 +99,15 @@ class ReLU(Activation):
         return (z > 0).astype(z.dtype)
 
     def backward(self, dy):
-        self._need_cache(getattr(self, "_a", None))
-        return np.where(self._a > 0, dy, 0.0).astype(dy.dtype, copy=False)
+        a = getattr(self, "_a", None)
+        if a is None:
+            self._need_cache(a)
+        # dy ⊙ ReLU'(z) as a product with the mask (a > 0) ⇔ (z > 0): branch-free, several
+        # times faster than np.where. A NaN or ±inf in dy would make 0·dy NaN where PyTorch
+        # gives 0, so such a dy takes np.where.
+        if np.isfinite(dy).all():
+            return np.multiply(dy, a > 0)
+        return np.where(a > 0, dy, 0.0).astype(dy.dtype, copy=False)
 
 
 class LeakyReLU(Activation):

@@ -117,18 +117,26 @@ class Dense(Layer):
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         check_input(x, self, self.n_in, self.dtype)
         self._a = x
-        z = x @ self.W.value.T
+        # W.T is a view (Fortran order): BLAS reads it transposed, nothing is copied
+        z = np.matmul(x, self.W.value.T)
         if self.b is not None:
             z += self.b.value
         return z
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        self._need_cache(self._a)
+    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Fill ∂L/∂W and ∂L/∂b from ``dy = delta`` : (batch, n_out) and return ∂L/∂A.
+
+        ``input_grad=False`` skips ∂L/∂A = delta · W (and returns None): the first layer of a
+        network needs no gradient for its input, and that product costs as much as ∂L/∂W.
+        """
+        a = self._a
+        if a is None:
+            self._need_cache(a)
         check_input(dy, self, self.out_features, self.dtype, "backward")
-        np.matmul(dy.T, self._a, out=self.W.grad)
+        np.matmul(dy.T, a, out=self.W.grad)  # deltaᵀ · A straight into the gradient, no temporary
         if self.b is not None:
-            np.sum(dy, axis=0, out=self.b.grad)
-        return dy @ self.W.value
+            np.add.reduce(dy, axis=0, out=self.b.grad)  # np.sum's own reduction, without its wrapper
+        return np.matmul(dy, self.W.value) if input_grad else None
 
 
 class Dropout(Layer):

@@ -111,11 +111,22 @@ class Sequential(Layer):
 
     __call__ = forward
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        """Run the δ recursion from ``grad = dL/d(output)``; returns dL/dx, fills every p.grad."""
-        for layer in reversed(self.layers):
+    def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Run the δ recursion from ``grad = dL/d(output)``; returns dL/dx, fills every p.grad.
+
+        ``input_grad=False``: the caller does not need dL/dx (a training step never does, as
+        PyTorch skips it for an input that does not require grad); a first ``Dense`` layer
+        then skips that product, and None is returned.
+        """
+        for layer in reversed(self.layers[1:]):
             grad = layer.backward(grad)
-        return grad
+        first = self.layers[0]
+        if input_grad:
+            return first.backward(grad)
+        if isinstance(first, Dense):
+            return first.backward(grad, input_grad=False)
+        first.backward(grad)
+        return None
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of every parameter and buffer, keyed ``"<layer>.<name>"`` (e.g. ``"0.W"``)."""

@@ -126,10 +126,10 @@ class _Hooks:
 
 
 def _keep_delta(layer: Dense, backward: Callable) -> Callable:
-    def hooked(dy):
+    def hooked(dy, *args, **kwargs):
         # a reference, not a copy: δ^(l) = ∂L/∂z^(l) is the array Dense.backward receives
         layer._probe_delta = dy
-        return backward(dy)
+        return backward(dy, *args, **kwargs)
 
     return hooked
 
@@ -409,9 +409,9 @@ def _grid_pass(net: Layer, X: np.ndarray, output: int | None) -> tuple[list, lis
         return hooked
 
     def keep_grad(i, backward):
-        def hooked(dy):
+        def hooked(dy, *args, **kwargs):
             grads[i] = dy
-            return backward(dy)
+            return backward(dy, *args, **kwargs)
 
         return hooked
 

@@ -1,0 +1,252 @@
+"""The engine's fast paths compute the numbers of the straightforward formulas.
+
+The fast paths: ``Dense`` writing ∂L/∂W straight into ``W.grad`` and skipping ∂L/∂X when
+asked (``input_grad=False``); ``ReLU.backward`` as a product with the mask instead of
+``np.where``; optimisers updating a large param block by block, on several threads, and
+small params together as one flat array.
+
+The contract on memory: arrays a layer or network returns from ``forward`` or
+``backward`` belong to the caller (a later call never overwrites them); ``p.value`` and
+``p.grad`` are updated in place (their identity never changes); the optimiser's own
+arrays (state, scratch) are never handed out.
+"""
+
+import numpy as np
+import pytest
+
+import deltaflow as df
+from deltaflow import optim
+from deltaflow.probes import GradientProbe
+
+F32, F64 = np.float32, np.float64
+
+
+def _adam_reference(theta, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    """Adam as the paper writes it (Kingma & Ba, Algorithm 1), with PyTorch's placement of ε."""
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    m_hat = m / (1 - beta1**t)
+    v_hat = v / (1 - beta2**t)
+    return theta - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
+@pytest.mark.parametrize("n_in, n_out", [(5, 3), (300, 200)])  # the second is updated in blocks, threaded
+def test_dense_adam_steps_match_plain_numpy(n_in, n_out):
+    rng = np.random.default_rng(0)
+    layer = df.Dense(n_in, n_out, dtype=F64, rng=1)
+    opt = df.Adam(layer.parameters(), lr=1e-3)
+    W, b = layer.W.value.copy(), layer.b.value.copy()
+    mW, vW, mb, vb = np.zeros_like(W), np.zeros_like(W), np.zeros_like(b), np.zeros_like(b)
+    for t in range(1, 4):
+        X = rng.standard_normal((7, n_in))
+        delta = rng.standard_normal((7, n_out))
+        z = layer.forward(X)
+        np.testing.assert_allclose(z, X @ W.T + b, rtol=1e-12, atol=1e-14)
+        dX = layer.backward(delta)
+        dW = sum(np.outer(delta[i], X[i]) for i in range(7))
+        np.testing.assert_allclose(layer.W.grad, dW, rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(layer.b.grad, delta.sum(axis=0), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(dX, delta @ W, rtol=1e-12, atol=1e-13)
+        opt.step()
+        W, mW, vW = _adam_reference(W, dW, mW, vW, t)
+        b, mb, vb = _adam_reference(b, delta.sum(axis=0), mb, vb, t)
+        np.testing.assert_allclose(layer.W.value, W, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(layer.b.value, b, rtol=1e-12, atol=1e-15)
+
+
+def test_dense_skips_only_the_input_gradient():
+    rng = np.random.default_rng(1)
+    a, b = df.Dense(6, 4, dtype=F64, rng=2), df.Dense(6, 4, dtype=F64, rng=2)
+    X, delta = rng.standard_normal((5, 6)), rng.standard_normal((5, 4))
+    a.forward(X)
+    b.forward(X)
+    assert a.backward(delta, input_grad=False) is None
+    b.backward(delta)
+    np.testing.assert_array_equal(a.W.grad, b.W.grad)
+    np.testing.assert_array_equal(a.b.grad, b.b.grad)
+
+
+def test_network_backward_without_input_gradient_fills_the_same_grads():
+    rng = np.random.default_rng(2)
+    X, y = rng.standard_normal((9, 4)), rng.integers(0, 3, 9)
+    nets = [df.mlp([4, 8, 8, 3], dtype=F64, rng=3) for _ in range(2)]
+    loss = df.SoftmaxCrossEntropy()
+    loss.forward(nets[0].forward(X), y)
+    assert nets[0].backward(loss.backward(), input_grad=False) is None
+    loss.forward(nets[1].forward(X), y)
+    assert nets[1].backward(loss.backward()).shape == X.shape
+    for p, q in zip(nets[0].parameters(), nets[1].parameters()):
+        np.testing.assert_array_equal(p.grad, q.grad)
+
+
+def test_probe_still_sees_every_delta_without_the_input_gradient():
+    rng = np.random.default_rng(3)
+    X, y = rng.standard_normal((8, 3)).astype(F32), rng.integers(0, 2, 8)
+    net = df.mlp([3, 5, 2], rng=4)
+    loss = df.SoftmaxCrossEntropy()
+    with GradientProbe(net, every=1) as probe:
+        loss.forward(net.forward(X), y)
+        net.backward(loss.backward(), input_grad=False)
+        record = probe.record()
+    assert np.all(np.isfinite(record["delta_norm"])) and np.all(record["delta_norm"] > 0)
+
+
+def test_relu_backward_is_the_masked_gradient():
+    rng = np.random.default_rng(4)
+    for dtype in (F32, F64):
+        relu = df.ReLU()
+        z = rng.standard_normal((50, 20)).astype(dtype)
+        z[0, :5] = 0.0  # ReLU'(0) = 0, as PyTorch
+        a = relu.forward(z)
+        dy = rng.standard_normal(z.shape).astype(dtype)
+        dz = relu.backward(dy)
+        assert dz.dtype == dtype
+        np.testing.assert_array_equal(dz, np.where(z > 0, dy, 0.0))
+        assert a is relu._a
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_relu_backward_gives_zero_where_inactive_even_for_a_non_finite_gradient(bad):
+    relu = df.ReLU()
+    relu.forward(np.array([[-1.0, 2.0], [3.0, -4.0]]))
+    dz = relu.backward(np.array([[bad, 1.0], [bad, 5.0]]))
+    expected = np.array([[0.0, 1.0], [bad, 0.0]])
+    np.testing.assert_array_equal(dz, expected)
+
+
+def _all_optimizers(params):
+    return [
+        df.SGD(params, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+        df.SGD(params, lr=0.1, momentum=0.5, dampening=0.1),
+        df.Adagrad(params, lr=0.1, lr_decay=0.01, weight_decay=0.01),
+        df.RMSprop(params, lr=0.01, momentum=0.9, centered=True, weight_decay=0.01),
+        df.Adam(params, lr=0.01, amsgrad=True, weight_decay=0.01),
+        df.AdamW(params, lr=0.01),
+    ]
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+@pytest.mark.parametrize("which", range(6))
+def test_blocked_threaded_and_grouped_updates_equal_one_param_at_a_time(monkeypatch, dtype, which):
+    rng = np.random.default_rng(5)
+    # 300 × 500 float32 is 600 KB: 5 blocks (float64: 10, threaded too); the others are small
+    shapes = [(300, 500), (7,), (3, 4), (2, 5)]
+    values = [rng.standard_normal(shape).astype(dtype) for shape in shapes]
+    grads = [[rng.standard_normal(v.shape).astype(dtype) for v in values] for _ in range(3)]
+
+    def run(block_bytes, threaded_blocks, small_bytes=64 * 1024):
+        monkeypatch.setattr(optim, "_BLOCK_BYTES", block_bytes)
+        monkeypatch.setattr(optim, "_THREADED_BLOCKS", threaded_blocks)
+        monkeypatch.setattr(optim, "_SMALL_BYTES", small_bytes)
+        params = [df.Param(v.copy(), "W") for v in values]
+        opt = _all_optimizers(params)[which]
+        for gs in grads:
+            for p, g in zip(params, gs):
+                p.grad[...] = g
+            opt.step()
+        return params, opt
+
+    whole, one_by_one = run(1 << 40, 1 << 40, small_bytes=0)
+    blocked, _ = run(128 * 1024, 1 << 40)
+    threaded, opt = run(64 * 1024, 2)
+    assert len(opt._groups) == 1 and len(opt._groups[0].params) == 3
+    for w, b, t in zip(whole, blocked, threaded):
+        np.testing.assert_array_equal(b.value, w.value)
+        np.testing.assert_array_equal(t.value, w.value)
+        assert t.value.dtype == dtype
+    for state, reference in zip(opt.state, one_by_one.state):
+        for k, a in state.items():
+            assert a.dtype == dtype and a.shape == reference[k].shape
+            np.testing.assert_array_equal(a, reference[k])
+
+
+def test_grouped_state_survives_a_state_dict_round_trip():
+    rng = np.random.default_rng(12)
+    net = df.mlp([3, 4, 2], dtype=F64, rng=13)  # four small params: one group
+    params = net.parameters()
+    opt = df.Adam(params, lr=0.1)
+    for p in params:
+        p.grad[...] = rng.standard_normal(p.value.shape)
+    opt.step()
+    saved = opt.state_dict()
+    values = [p.value.copy() for p in params]
+    opt.step()
+    after = [p.value.copy() for p in params]
+    for p, v in zip(params, values):
+        p.value[...] = v
+    opt.load_state_dict(saved)
+    opt.step()
+    for p, a in zip(params, after):
+        np.testing.assert_array_equal(p.value, a)
+
+
+def test_update_of_a_non_contiguous_param_lands_in_place(monkeypatch):
+    monkeypatch.setattr(optim, "_BLOCK_BYTES", 64)
+    base = np.ones((40, 60))
+    p = df.Param(base[:, ::2], "W")  # a strided view: updated as a whole, in place
+    p.grad = np.full(p.value.shape, 0.5)
+    df.SGD([p], lr=0.1).step()
+    np.testing.assert_array_equal(base[:, ::2], 0.95)
+    np.testing.assert_array_equal(base[:, 1::2], 1.0)
+
+
+def test_buffers_follow_the_batch_size():
+    rng = np.random.default_rng(6)
+    net = df.mlp([4, 6, 3], dtype=F64, rng=7)
+    loss = df.SoftmaxCrossEntropy()
+    for batch in (5, 2, 5, 1):
+        X, y = rng.standard_normal((batch, 4)), rng.integers(0, 3, batch)
+        dense0, dense1 = net.layers[0], net.layers[2]
+        out = net.forward(X)
+        z0 = X @ dense0.W.value.T + dense0.b.value
+        h = np.maximum(z0, 0)
+        np.testing.assert_allclose(out, h @ dense1.W.value.T + dense1.b.value, rtol=1e-12)
+        loss.forward(out, y)
+        g = loss.backward()
+        dX = net.backward(g)
+        dh = (g @ dense1.W.value) * (z0 > 0)
+        np.testing.assert_allclose(dense1.W.grad, g.T @ h, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(dense0.W.grad, dh.T @ X, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(dX, dh @ dense0.W.value, rtol=1e-12, atol=1e-15)
+
+
+def test_returned_arrays_are_never_overwritten_by_a_later_step():
+    rng = np.random.default_rng(8)
+    net = df.mlp([3, 5, 5, 2], rng=9)
+    loss = df.SoftmaxCrossEntropy()
+    opt = df.Adam(net.parameters(), lr=0.1)
+    X1, X2 = rng.standard_normal((4, 3)).astype(F32), rng.standard_normal((4, 3)).astype(F32)
+    y = np.array([0, 1, 1, 0])
+    out1 = net.forward(X1)
+    loss.forward(out1, y)
+    g1 = loss.backward()
+    dX1 = net.backward(g1)
+    kept = [a.copy() for a in (out1, g1, dX1)]
+    values = [p.value for p in net.parameters()]
+    grads = [p.grad for p in net.parameters()]
+    opt.step()
+    for _ in range(2):
+        loss.forward(net.forward(X2), y)
+        net.backward(loss.backward())
+        opt.step()
+    for a, b in zip((out1, g1, dX1), kept):
+        np.testing.assert_array_equal(a, b)
+    assert all(p.value is v for p, v in zip(net.parameters(), values))  # updated in place
+    assert all(p.grad is g for p, g in zip(net.parameters(), grads))  # filled in place
+
+
+def test_float32_training_stays_float32():
+    rng = np.random.default_rng(10)
+    net = df.mlp([4, 300, 3], rng=11)  # 1200 × 300 weights: blocked updates
+    loss = df.SoftmaxCrossEntropy()
+    opt = df.Adam(net.parameters(), lr=1e-3)
+    X, y = rng.standard_normal((16, 4)).astype(F32), rng.integers(0, 3, 16)
+    for _ in range(2):
+        out = net.forward(X)
+        loss.forward(out, y)
+        g = loss.backward()
+        dX = net.backward(g)
+        opt.step()
+    assert out.dtype == g.dtype == dX.dtype == F32
+    for p in net.parameters():
+        assert p.value.dtype == p.grad.dtype == F32
