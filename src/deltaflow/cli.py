@@ -284,6 +284,18 @@ def datasets():
 
 
 @app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (loopback by default: only this machine)."),
+    port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
+    open_browser: bool = typer.Option(False, "--open", help="Open the page in the default browser."),
+):
+    """Start the live simulator and print its address."""
+    from deltaflow.web.server import serve as run_server
+
+    run_server(host=host, port=port, open_browser=open_browser)
+
+
+@app.command()
 def plot(run_dir: Path = typer.Argument(..., help="A run folder (runs/<name>).")):
     """Redraw a run's figures from its config, history and model."""
     from deltaflow.figures import run_figures

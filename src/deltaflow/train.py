@@ -175,24 +175,30 @@ def first_nonfinite_layer(net: Sequential, X: np.ndarray, target, loss) -> str:
     """Name the first layer whose output (forward) or gradient (backward, from the output
     down) is NaN or infinite on this batch, or the loss when it alone overflows a finite
     output; "" if nothing is."""
+    return locate_nonfinite(net, X, target, loss)[1]
+
+
+def locate_nonfinite(net: Sequential, X: np.ndarray, target, loss) -> tuple[int | None, str]:
+    """``first_nonfinite_layer`` with the index in ``net.layers`` of the layer it names
+    (None for the loss or nothing): ``(index, description)``."""
     a = X
     for i, layer in enumerate(net.layers):
         with np.errstate(all="ignore"):
             a = layer.forward(a, True)
         if not np.isfinite(a).all():
-            return f"layer {i} {layer!r} (forward)"
+            return i, f"layer {i} {layer!r} (forward)"
     with np.errstate(all="ignore"):
         value = loss.forward(a, target)
         g = loss.backward()
     if not math.isfinite(value):
-        return f"the loss {type(loss).__name__} (the network's output is finite)"
+        return None, f"the loss {type(loss).__name__} (the network's output is finite)"
     for i in range(len(net.layers) - 1, -1, -1):
         layer = net.layers[i]
         with np.errstate(all="ignore"):
             g = layer.backward(g)
         if not np.isfinite(g).all() or any(not np.isfinite(p.grad).all() for p in layer.parameters()):
-            return f"layer {i} {layer!r} (backward)"
-    return ""
+            return i, f"layer {i} {layer!r} (backward)"
+    return None, ""
 
 
 class Trainer:
@@ -240,6 +246,8 @@ class Trainer:
         self.step = 0
         self.epoch = 0
         self.stop_reason, self.message = "completed", ""
+        # after a divergence: the index in net.layers of the first non-finite layer (None: the loss)
+        self.nonfinite_layer: int | None = None
         self._y_train = self.task.targets(self.dataset.y_train)
         self._y_test = self.task.targets(self.dataset.y_test) if self.has_test else None
 
@@ -326,6 +334,22 @@ class Trainer:
         the batches propagates, the weights and buffers of the epoch's start are put back,
         so the network is the one the history's last row measured.
         """
+        steps = self.epoch_steps(X, y, max_steps)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as end:
+                return end.value
+
+    def epoch_steps(self, X: np.ndarray | None = None, y: np.ndarray | None = None, max_steps=math.inf):
+        """``run_epoch`` one step at a time, for a caller that pauses mid-epoch (the simulator).
+
+        A generator: each ``next()`` runs exactly one ``train_step``. It yields that step's
+        loss, except after the epoch's last step, where it records the epoch (row, schedule,
+        ``on_epoch``) and stops; ``StopIteration.value`` is then ``run_epoch``'s return value
+        (the row, or None if the step diverged). Driven to the end it is ``run_epoch``, number
+        for number: the shuffle is drawn at the first ``next()``, as ``run_epoch`` draws it.
+        """
         if X is None:
             X, y, target = self.dataset.X_train, self.dataset.y_train, self._y_train
         else:
@@ -333,9 +357,12 @@ class Trainer:
         self.stop_reason, self.message = "completed", ""
         snapshot = self.net.state_dict()
         lr, norms = self.optimizer.lr, []
+        batches = iterate_minibatches(X, target, self.config.batch_size, self.shuffle_rng, min_batch=self._min_batch)
         try:
-            for Xb, yb in iterate_minibatches(X, target, self.config.batch_size, self.shuffle_rng,
-                                              min_batch=self._min_batch):
+            # one batch ahead, so the epoch's last step records the row before control returns
+            batch = next(batches, None)
+            while batch is not None:
+                Xb, yb = batch
                 value, norm = self.train_step(Xb, yb)
                 if not (math.isfinite(value) and math.isfinite(norm) and self._state_is_finite()):
                     self.stop_reason = "diverged"
@@ -344,8 +371,9 @@ class Trainer:
                 norms.append(norm)
                 for cb in self.callbacks:
                     cb.on_step(self, self.step, value)
-                if self.step >= max_steps:
-                    break
+                batch = None if self.step >= max_steps else next(batches, None)
+                if batch is not None:
+                    yield value
         except KeyboardInterrupt:
             # an unfinished epoch has no history row, so its updates are undone too
             self.net.load_state_dict(snapshot)
@@ -371,9 +399,10 @@ class Trainer:
         step is checked. (The current weights produced the non-finite numbers, and the failed
         step's forward pass has moved BatchNorm's running statistics.)"""
         bad_state = [k for k, v in self.net.state_dict().items() if not np.isfinite(v).all()]
-        where = first_nonfinite_layer(self.net, X, target, self.task.loss)
+        self.nonfinite_layer, where = locate_nonfinite(self.net, X, target, self.task.loss)
         if not where and bad_state:
             index, _, name = bad_state[0].partition(".")
+            self.nonfinite_layer = int(index)
             where = f"layer {index} {self.net.layers[int(index)]!r} ({name})"
         self.net.load_state_dict(snapshot)
         if not math.isfinite(value):

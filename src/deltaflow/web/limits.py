@@ -1,0 +1,54 @@
+"""The simulator's limits on a run (``protocol.Limits``), checked before anything is built.
+
+Each check raises ``ValueError`` with one line naming the field, the value and the limit,
+which the session sends back as an ``error``.
+"""
+
+from __future__ import annotations
+
+from deltaflow.config import RunConfig
+from deltaflow.data import DATASETS
+from deltaflow.web.protocol import Limits
+
+DRAWABLE = ("toy", "function")  # the kinds of data set with 2-D or 1-D raw inputs
+
+
+def check_config(config: RunConfig, limits: Limits, uploaded: bool = False) -> None:
+    """Refuse what the simulator cannot draw or what would be too big for a live page."""
+    d, m = config.data, config.model
+    if d.name == "csv":
+        if not uploaded:
+            raise ValueError("data.name: 'csv' data come from an upload (upload_csv); the server reads no paths")
+    elif DATASETS[d.name].kind not in DRAWABLE:
+        raise ValueError(f"data.name: {d.name!r} has more than two input columns, which the simulator cannot draw; "
+                         "train it with `deltaflow train`")
+    if d.n_samples is not None and d.n_samples > limits.max_samples:
+        raise ValueError(f"data.n_samples: {d.n_samples:,} is over the simulator's limit of {limits.max_samples:,}")
+    if len(m.hidden) > limits.max_hidden_layers:
+        raise ValueError(f"model.hidden: {len(m.hidden)} hidden layers is over the limit of {limits.max_hidden_layers}")
+    for w in m.hidden:
+        if w > limits.max_width:
+            raise ValueError(f"model.hidden: {w} neurons in a layer is over the limit of {limits.max_width}")
+    if config.batch_size > limits.max_batch_size:
+        raise ValueError(f"batch_size: {config.batch_size} is over the limit of {limits.max_batch_size}")
+
+
+def map_count(trainer, dims: int) -> int:
+    """M, the maps of a frame: the output's (K for K > 2 classes, else 1) and one per hidden unit."""
+    d = trainer.dataset
+    outputs = d.n_classes if d.task == "classification" and d.n_classes > 2 else 1
+    return outputs + sum(trainer.config.model.hidden)
+
+
+def check_grid(grid: int, n_maps: int, dims: int, limits: Limits) -> None:
+    """G is 0 (no maps) or within [min_grid, max_grid], and one frame's maps fit max_map_bytes."""
+    if grid == 0:
+        return
+    if not limits.min_grid <= grid <= limits.max_grid:
+        raise ValueError(f"grid: {grid} is outside [{limits.min_grid}, {limits.max_grid}] (or 0 for no maps)")
+    per_map = grid * grid if dims == 2 else 4 * grid  # uint8 cells, or float32 curve points
+    size = n_maps * per_map
+    if size > limits.max_map_bytes:
+        fit = int((limits.max_map_bytes / n_maps) ** 0.5) if dims == 2 else limits.max_map_bytes // (4 * n_maps)
+        raise ValueError(f"grid: {grid} makes {n_maps} maps of {size:,} bytes a frame, over the limit of "
+                         f"{limits.max_map_bytes:,}; use a grid of at most {fit} (or 0 for no maps)")

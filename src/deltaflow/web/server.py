@@ -1,0 +1,252 @@
+"""The simulator's FastAPI app: the page, one WebSocket per tab, and the downloads.
+
+``create_app(limits)`` builds the app (tests pass small limits); ``serve()`` runs it with
+uvicorn on 127.0.0.1 by default. The protocol is described in ``deltaflow.web.protocol``.
+
+Each socket runs two tasks: the receive loop applies client messages (in a worker thread,
+under the session's lock) and replies; the pump trains one tick per 1/max_fps seconds while
+playing (in a worker thread) and sends the newest state as a frame when the client has
+credit. Sends go through one lock, so a JSON reply never interleaves with a frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, WebSocket, WebSocketDisconnect
+from fastapi.responses import FileResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from deltaflow import io
+from deltaflow.activations import ACTIVATIONS
+from deltaflow.data import DATASETS, FEATURES
+from deltaflow.init import INITIALIZERS
+from deltaflow.web import protocol as P
+from deltaflow.web.presets import PRESETS
+from deltaflow.web.session import DEFAULT_GRID, DEFAULT_STEPS_PER_FRAME, Session, default_config, error
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+CLOSE_FULL, CLOSE_IDLE = 1013, 4000
+
+
+class Registry:
+    """The open sessions, at most ``limits.max_sessions``."""
+
+    def __init__(self, limits: P.Limits):
+        self.limits = limits
+        self.sessions: dict[str, Session] = {}
+        self._lock = threading.Lock()
+
+    def open(self) -> Session | None:
+        with self._lock:
+            if len(self.sessions) >= self.limits.max_sessions:
+                return None
+        session = Session(self.limits)  # built outside the lock: it generates data
+        with self._lock:
+            if len(self.sessions) >= self.limits.max_sessions:
+                session.close()
+                return None
+            self.sessions[session.id] = session
+        return session
+
+    def close(self, session: Session) -> None:
+        with self._lock:
+            self.sessions.pop(session.id, None)
+        session.close()
+
+    def get(self, sid: str) -> Session:
+        session = self.sessions.get(sid)
+        if session is None:
+            raise HTTPException(404, f"no open session {sid!r}")
+        return session
+
+
+def hello(session: Session) -> dict:
+    """The ``hello`` message (see ``protocol``)."""
+    return {
+        "type": "hello",
+        "protocol": P.PROTOCOL_VERSION,
+        "session": session.id,
+        "limits": session.limits.to_dict(),
+        "defaults": {"config": default_config().model_dump(mode="json"), "grid": DEFAULT_GRID,
+                     "speed": {"steps_per_frame": DEFAULT_STEPS_PER_FRAME}},
+        "presets": PRESETS,
+        "datasets": [{"name": k, "task": v.task, "kind": v.kind, "description": v.description,
+                      "n_samples": v.n_samples, "noise": v.noise}
+                     for k, v in DATASETS.items() if v.kind in ("toy", "function")],
+        "features": list(FEATURES),
+        "activations": [a for a in ACTIVATIONS if a != "step"],
+        "initializers": ["auto", *INITIALIZERS],
+        "optimizers": ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"],
+        "schedules": ["none", "step", "exponential", "cosine", "warmup"],
+        "losses": ["cross_entropy", "bce", "mse"],
+        "frame": P.frame_constants(),
+    }
+
+
+class Connection:
+    """One socket's receive loop and frame pump."""
+
+    def __init__(self, ws: WebSocket, session: Session, limits: P.Limits):
+        self.ws, self.session, self.limits = ws, session, limits
+        self.send_lock = asyncio.Lock()
+        self.wake = asyncio.Event()
+        self.interval = 1.0 / limits.max_fps
+
+    async def send_json(self, message: dict) -> None:
+        async with self.send_lock:
+            await self.ws.send_text(json.dumps(message, allow_nan=False))
+
+    async def run(self) -> None:
+        """Until the client leaves or the pump closes an idle session."""
+        await self.send_json(hello(self.session))
+        await self.send_json(await asyncio.to_thread(_locked, self.session, self.session.state))
+        tasks = {asyncio.create_task(self.receive()), asyncio.create_task(self.pump())}
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if not task.cancelled() and isinstance(task.exception(), Exception) and not isinstance(
+                        task.exception(), (WebSocketDisconnect, RuntimeError)):
+                    log.error("session %s ended by an error", self.session.id[:6], exc_info=task.exception())
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def receive(self) -> None:
+        """Apply each client message (in a worker thread) and send its replies."""
+        while True:
+            message = await self.ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                await self.send_json(error("binary messages are not accepted; send JSON text"))
+                continue
+            for reply in await asyncio.to_thread(self.session.handle, text):
+                await self.send_json(reply)
+            self.wake.set()
+
+    async def pump(self) -> None:
+        """Train a tick per interval while playing; send a frame when there is news and credit
+        (never more often than max_fps); close an idle session."""
+        s, loop = self.session, asyncio.get_running_loop()
+        next_tick, last_frame = loop.time(), -1.0
+        frame_time = 0.005  # s to build a frame, a running estimate
+        while True:
+            now = loop.time()
+            ticked = now >= next_tick
+            if ticked:
+                next_tick = max(next_tick + self.interval, now)
+                if s.running:
+                    # at full speed, train until the frame has just time to go out before the next tick
+                    budget = max(0.1 * self.interval, next_tick - loop.time() - frame_time - 0.002)
+                    await asyncio.to_thread(s.train_tick, budget)
+            while s.outbox:
+                await self.send_json(s.outbox.pop(0))
+            # one frame per tick while training; news between ticks (a step, an edit) waits out the interval
+            if s.can_send() and (ticked or loop.time() - last_frame >= self.interval):
+                t0 = loop.time()
+                data = await asyncio.to_thread(s.build_frame)
+                frame_time = 0.8 * frame_time + 0.2 * (loop.time() - t0)
+                async with self.send_lock:
+                    await self.ws.send_bytes(data)
+                last_frame = loop.time()
+            if time.monotonic() - s.last_active > self.limits.idle_timeout_s:
+                await self.send_json(error(f"session closed after {self.limits.idle_timeout_s:g} s without a message"))
+                await self.ws.close(code=CLOSE_IDLE)
+                return
+            wait = next_tick - loop.time() if s.running else 0.25
+            if s.can_send():
+                wait = min(wait, last_frame + self.interval - loop.time())
+            self.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), max(wait, 0.0))
+
+
+def _locked(session: Session, fn):
+    with session.lock:
+        return fn()
+
+
+def create_app(limits: P.Limits | None = None) -> FastAPI:
+    """The simulator app. ``limits`` (default ``protocol.Limits()``) bounds every session."""
+    limits = limits or P.Limits()
+    registry = Registry(limits)
+    app = FastAPI(title="deltaflow simulator", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.registry = registry
+
+    @app.get("/", include_in_schema=False)
+    async def index():
+        return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.websocket("/ws")
+    async def socket(ws: WebSocket):
+        await ws.accept()
+        session = await asyncio.to_thread(registry.open)
+        if session is None:
+            await ws.send_text(json.dumps({"type": "full", "max_sessions": limits.max_sessions,
+                                           "message": f"the server already has its {limits.max_sessions} sessions; "
+                                                      "close a tab or try again later"}))
+            await ws.close(code=CLOSE_FULL)
+            return
+        try:
+            await Connection(ws, session, limits).run()
+        finally:
+            await asyncio.to_thread(registry.close, session)
+
+    @app.get("/api/session/{sid}/config.json")
+    async def config_json(sid: str):
+        session = registry.get(sid)
+        text = await asyncio.to_thread(_locked, session, session.config.to_json)
+        return Response(text, media_type="application/json",
+                        headers={"Content-Disposition": 'attachment; filename="config.json"'})
+
+    @app.get("/api/session/{sid}/history.json")
+    async def history_json(sid: str):
+        session = registry.get(sid)
+        return await asyncio.to_thread(session.history)
+
+    @app.get("/api/session/{sid}/model.npz")
+    async def model_npz(sid: str):
+        session = registry.get(sid)
+        data = await asyncio.to_thread(_model_bytes, session)
+        return Response(data, media_type="application/octet-stream",
+                        headers={"Content-Disposition": 'attachment; filename="model.npz"'})
+
+    return app
+
+
+def _model_bytes(session: Session) -> bytes:
+    """The session's network as a ``deltaflow.io`` model file, with its config and progress."""
+    with session.lock, tempfile.TemporaryDirectory(prefix="deltaflow-model-") as folder:
+        t = session.trainer
+        meta = {"step": t.step, "epoch": t.epoch, "edited": session.edited, "source": "simulator"}
+        path = io.save_model(Path(folder) / "model.npz", t.net, session.config, meta=meta)
+        return path.read_bytes()
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False, limits: P.Limits | None = None):
+    """Run the simulator with uvicorn (loopback by default) and print its address."""
+    import uvicorn
+
+    url = f"http://{host}:{port}/"
+    print(f"deltaflow simulator at {url}  (Ctrl-C stops it)", flush=True)
+    if open_browser:
+        import webbrowser
+
+        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+    limits = limits or P.Limits()
+    # uvicorn refuses larger frames itself; the session's own check gives the clear message
+    uvicorn.run(create_app(limits), host=host, port=port, log_level="warning",
+                ws_max_size=4 * limits.max_message_bytes)

@@ -1,0 +1,80 @@
+// The left column: the data set and how it is drawn and split, the class a click adds,
+// CSV upload, the presets, and sharing (config file and link, trained model).
+import { rangeField, selectField } from "./fields.js";
+import { classRgb, clear, el, rgb } from "./util.js";
+
+export const DATASETS = [
+  ["circle", "circle"], ["xor", "xor"], ["gauss", "gauss"], ["spiral", "spiral"],
+  ["moons", "moons"], ["spiral3", "K-spiral"], ["plane", "plane"], ["multi_gauss", "multi-gauss"],
+  ["sin", "sin x"], ["abs", "|x|"], ["step", "step"], ["sawtooth", "sawtooth"],
+];
+
+function fileButton(text, accept, testid, onFile) {
+  const input = el("input", { type: "file", accept, "aria-label": text, "data-testid": testid });
+  input.addEventListener("change", () => {
+    const file = input.files[0];
+    input.value = "";
+    if (file) file.text().then((t) => onFile(t, file.name));
+  });
+  return el("label", { class: "file-button", role: "button" }, text, input);
+}
+
+/** hooks: {onConfig(path, value), onDataset(name), onRegenerate(), onCsv(text, name), onClickClass(k),
+ *  onPreset(preset), onDownloadConfig(), onUploadConfig(text), onDownloadModel(), onCopyLink()} */
+export function createDataPanel(hooks) {
+  const on = hooks.onConfig;
+  const buttons = new Map();
+  const grid = el("div", { class: "datasets", role: "group", "aria-label": "Data set" });
+  for (const [name, text] of DATASETS) {
+    const b = el("button", { type: "button", text, "aria-pressed": "false", "data-testid": `dataset-${name}`, onclick: () => hooks.onDataset(name) });
+    buttons.set(name, b);
+    grid.append(b);
+  }
+  const fields = [
+    rangeField({ label: "Test data", path: "data.test_fraction", min: 0.1, max: 0.9, step: 0.05, testid: "test-fraction", onChange: on, show: (v) => `${Math.round(v * 100)}%` }),
+    rangeField({ label: "Noise", path: "data.noise", min: 0, max: 1, step: 0.05, testid: "noise", onChange: on, show: (v) => v.toFixed(2) }),
+    selectField({ label: "Samples", path: "data.n_samples", numeric: true, testid: "n-samples", onChange: on, options: [["", "default"], ...[100, 200, 300, 500, 1000, 2000].map((v) => [v, String(v)])] }),
+    selectField({ label: "Classes (K-spiral)", path: "data.classes", numeric: true, testid: "classes", onChange: on, options: [2, 3, 4, 5, 6, 7, 8].map((v) => [v, String(v)]) }),
+  ];
+  const clickClass = el("select", { id: "click-class", "data-testid": "click-class", onchange: (e) => hooks.onClickClass(Number(e.target.value)) });
+  const root = document.getElementById("data-controls");
+  root.append(grid, ...fields.map((f) => f.node),
+    el("div", { class: "field" }, el("label", { for: "click-class", text: "A click on the output adds" }), clickClass),
+    el("div", { class: "row" },
+      el("button", { type: "button", text: "Regenerate", "data-testid": "regenerate", onclick: () => hooks.onRegenerate() }),
+      fileButton("Upload CSV…", ".csv,text/csv", "upload-csv", hooks.onCsv)),
+    el("p", { class: "hint", text: "CSV: two feature columns and a last column with the label (class) or target value." }));
+
+  const share = document.getElementById("share-controls");
+  share.append(
+    el("button", { type: "button", text: "Download config (JSON)", "data-testid": "download-config", onclick: () => hooks.onDownloadConfig() }),
+    fileButton("Upload config…", ".json,application/json", "upload-config", (t) => hooks.onUploadConfig(t)),
+    el("button", { type: "button", text: "Download model (.npz)", "data-testid": "download-model", onclick: () => hooks.onDownloadModel() }),
+    el("button", { type: "button", text: "Copy link to this setup", "data-testid": "copy-link", onclick: () => hooks.onCopyLink() }));
+
+  return {
+    sync(config, info) {
+      for (const [name, b] of buttons) b.setAttribute("aria-pressed", String(name === config.data.name));
+      const shown = { ...config, data: { ...config.data, noise: config.data.noise ?? info.noise ?? 0 } };
+      fields.forEach((f) => f.sync(shown));
+      fields[3].node.hidden = config.data.name !== "spiral3";
+      const k = info.task === "classification" ? info.nClasses || 2 : 0;
+      clear(clickClass);
+      for (let c = 0; c < k; c++) clickClass.append(el("option", { value: c, text: `class ${c}`, style: `color:${rgb(classRgb(c))}` }));
+      if (!k) clickClass.append(el("option", { value: 0, text: "a point (x, y)" }));
+    },
+    setPresets(presets) {
+      const box = clear(document.getElementById("presets"));
+      const note = document.getElementById("preset-note");
+      for (const p of presets) {
+        const b = el("button", { type: "button", "data-testid": `preset-${p.name}`, title: p.description || "", "aria-pressed": "false", text: p.title || p.name });
+        b.addEventListener("click", () => {
+          box.querySelectorAll("button").forEach((o) => o.setAttribute("aria-pressed", String(o === b)));
+          note.textContent = p.description || "";
+          hooks.onPreset(p);
+        });
+        box.append(b);
+      }
+    },
+  };
+}

@@ -1,0 +1,307 @@
+// The page: one session over one socket; the server's `state` rebuilds the views, each
+// binary frame updates them (newest frame wins, drawn once per animation frame, then acked).
+import { createCharts } from "./charts.js";
+import { createControls } from "./controls.js";
+import { createDataPanel } from "./datapanel.js";
+import { setPath } from "./fields.js";
+import { createGradflow } from "./gradflow.js";
+import { createOutputHeatmap } from "./heatmap.js";
+import { createMaths } from "./maths.js";
+import { createNetwork } from "./network.js";
+import { downloadConfig, downloadModel, readHash, writeHash } from "./share.js";
+import { ALARMS, connect, FLAGS } from "./socket.js";
+import { alarmText, dataView, featureInputs, FEATURES, layerName, outputMap, neuronMaps, REGRESSION } from "./views.js";
+
+const $ = (id) => document.getElementById(id);
+const app = { hello: null, state: null, config: null, grid: 40, speed: 10, clickClass: 0, pending: null, lastId: 0, lastStep: -1, scheduled: false };
+
+const tooltip = {
+  node: $("tooltip"),
+  show(text, e) {
+    this.node.textContent = text;
+    this.node.hidden = false;
+    this.node.style.left = `${e.clientX + 12}px`;
+    this.node.style.top = `${e.clientY + 12}px`;
+  },
+  hide() {
+    this.node.hidden = true;
+  },
+};
+
+let errorTimer = null;
+function showError(message) {
+  const box = $("error");
+  box.textContent = message;
+  box.hidden = !message;
+  clearTimeout(errorTimer);
+  if (message) errorTimer = setTimeout(() => (box.hidden = true), 12000);
+}
+
+function send(msg) {
+  socket.send(msg);
+}
+
+function sendConfig(config, grid = app.grid) {
+  showError("");
+  send({ type: "config", config, grid: fitGrid(grid) });
+}
+
+/** A grid the server accepts: 0 (no maps) or within its limits (a preset may ask for more). */
+function fitGrid(grid) {
+  const lim = app.hello && app.hello.limits;
+  if (!lim || !grid) return grid;
+  return Math.max(lim.min_grid, Math.min(lim.max_grid, grid));
+}
+
+/** Change one field of the current config and send the whole config. */
+function edit(path, value) {
+  const next = structuredClone(app.config);
+  setPath(next, path, value);
+  sendConfig(next);
+}
+
+const network = createNetwork($("network"), {
+  tooltip,
+  onToggleFeature(name) {
+    const on = new Set(app.state.network.inputs);
+    on.has(name) ? on.delete(name) : on.add(name);
+    if (!on.size) return showError("keep at least one input feature");
+    edit("data.features", FEATURES.map(([f]) => f).filter((f) => on.has(f)));
+  },
+  onNeurons(l, delta) {
+    const next = structuredClone(app.config);
+    const max = app.hello.limits.max_width;
+    const w = next.model.hidden[l - 1] + delta;
+    if (w < 1 || w > max) return showError(`a layer has between 1 and ${max} neurons`);
+    next.model.hidden[l - 1] = w;
+    sendConfig(next);
+  },
+  onActivation(l, name) {
+    const next = structuredClone(app.config);
+    const acts = app.state.network.layers.slice(0, -1).map((u) => u.activation);
+    acts[l - 1] = name;
+    next.model.activation = acts;
+    sendConfig(next);
+  },
+  onEditWeight(l, i, j, value) {
+    send({ type: "set_weight", layer: l, row: i, column: j, value });
+  },
+});
+
+const controls = createControls({
+  onConfig: edit,
+  onSpeed(n) {
+    app.speed = n;
+    send({ type: "speed", steps_per_frame: n });
+  },
+  onPlay() {
+    send({ type: app.state && app.state.running ? "pause" : "play" });
+  },
+  onStep() {
+    send({ type: "step", n: 1 });
+  },
+  onReset() {
+    showError("");
+    send({ type: "reset" });
+  },
+  onLayers(delta) {
+    const next = structuredClone(app.config);
+    const hidden = next.model.hidden;
+    const acts = app.state.network.layers.slice(0, -1).map((u) => u.activation);
+    if (delta > 0) {
+      if (hidden.length >= app.hello.limits.max_hidden_layers) return showError(`at most ${app.hello.limits.max_hidden_layers} hidden layers`);
+      hidden.push(hidden.length ? hidden[hidden.length - 1] : 4);
+      acts.push(acts.length ? acts[acts.length - 1] : "tanh");
+    } else {
+      if (!hidden.length) return;
+      hidden.pop();
+      acts.pop();
+    }
+    next.model.activation = acts.length && acts.every((a) => a === acts[0]) ? acts[0] : acts.length ? acts : next.model.activation;
+    if (!acts.length && Array.isArray(next.model.activation)) next.model.activation = "tanh";
+    sendConfig(next);
+  },
+  onOutputOptions(opts) {
+    output.setOptions(opts);
+  },
+});
+
+const dataPanel = createDataPanel({
+  onConfig: edit,
+  onDataset(name) {
+    const next = structuredClone(app.config);
+    const wasRegression = REGRESSION.has(next.data.name);
+    Object.assign(next.data, { name, noise: null, n_samples: null, features: null, path: null, target: null, task: null });
+    if (wasRegression !== REGRESSION.has(name)) next.loss = null;
+    sendConfig(next);
+  },
+  onRegenerate: () => send({ type: "regenerate" }),
+  onCsv: (text, name) => send({ type: "upload_csv", text, name: name.replace(/[^A-Za-z0-9_. -]/g, "_").replace(/^[^A-Za-z0-9]+/, "") || "upload.csv", target: null }),
+  onClickClass: (k) => (app.clickClass = k),
+  onPreset(p) {
+    if (p.grid !== undefined && p.grid !== null) app.grid = p.grid;
+    sendConfig(p.config, app.grid);
+  },
+  onDownloadConfig: () => downloadConfig(app.config),
+  onUploadConfig: (text) => send({ type: "import_config", text, grid: fitGrid(app.grid) }),
+  onDownloadModel: () => downloadModel(app.hello.session, app.config),
+  onCopyLink: () => navigator.clipboard && navigator.clipboard.writeText(location.href).catch(() => {}),
+});
+
+const output = createOutputHeatmap($("output-heatmap"), {
+  onAddPoint(x, y, k) {
+    const d = app.state.data;
+    if (d.task === "classification") send({ type: "add_point", x1: x, x2: y, label: k });
+    else if (d.dims === 1) send({ type: "add_point", x1: x, value: y });
+    else showError("points of a 2-D regression set cannot be added by clicking (they need a value)");
+  },
+});
+output.setOptions({ clickClass: 0 });
+const charts = createCharts($("numbers"), $("charts"));
+const gradflow = createGradflow($("gradflow"));
+const maths = createMaths($("maths"), { onExplain: (index) => send({ type: "explain", split: "train", index }) });
+
+$("edge-grad").addEventListener("change", (e) => network.setEdgeMode(e.target.checked ? "grad" : "weight"));
+window.addEventListener("resize", () => network.resize());
+
+function onState(s) {
+  app.state = s;
+  app.pending = null; // a frame of the previous state, not drawn yet
+  app.config = s.config;
+  if (s.grid !== undefined) app.grid = s.grid;
+  if (typeof s.speed === "number") app.speed = s.speed;
+  else if (s.speed && s.speed.steps_per_frame !== undefined && s.speed.steps_per_frame !== null) app.speed = s.speed.steps_per_frame;
+  const data = dataView(s);
+  controls.sync(s.config, app.speed);
+  controls.setPlaying(s.running);
+  dataPanel.sync(s.config, { task: s.data.task, nClasses: s.data.n_classes, noise: app.hello && app.hello.datasets ? noiseDefault(s.config.data.name) : 0 });
+  output.setOptions({ clickClass: Math.min(app.clickClass, Math.max(0, s.data.n_classes - 1)) });
+  network.setArchitecture({
+    inputs: featureInputs(s, data.extent),
+    togglable: s.data.dims === 2 && s.config.data.name !== "csv",
+    hidden: s.network.layers.slice(0, -1).map((u) => u.n_out),
+    activations: s.network.layers.slice(0, -1).map((u) => u.activation),
+    nOut: s.network.n_out,
+  });
+  output.setData(data);
+  charts.reset(s.data.task === "classification", s.data.metric);
+  gradflow.build(s.network.layers.map(layerName));
+  maths.setTrainSize(data.train.y.length);
+  $("step-count").textContent = s.step.toLocaleString();
+  $("epoch-count").textContent = String(s.epoch);
+  app.lastStep = -1;
+  setAlarm(null);
+  app.alarmDetail = "";
+  writeHash(s.config, app.grid);
+}
+
+function noiseDefault(name) {
+  const d = app.hello.datasets;
+  const info = Array.isArray(d) ? d.find((x) => x.name === name) : d[name];
+  return info ? info.noise ?? 0 : 0;
+}
+
+function setAlarm(alarm) {
+  const box = $("alarm");
+  box.hidden = !alarm;
+  box.classList.toggle("nan", Boolean(alarm && alarm.kind === "nan"));
+  box.textContent = alarm ? alarm.text : "";
+  box.dataset.kind = alarm ? alarm.kind : "";
+  box.dataset.layer = alarm ? String(alarm.layer) : "";
+}
+
+/** Whether a frame belongs to the current state's network (an older one can cross a state). */
+function matches(f, s) {
+  const units = s.network.layers;
+  return f.shapes.length === units.length && f.shapes.every(([o, i], l) => o === units[l].n_out && i === units[l].n_in);
+}
+
+function render(f) {
+  const s = app.state;
+  if (!s || !matches(f, s)) return;
+  $("step-count").textContent = f.step.toLocaleString();
+  $("epoch-count").textContent = String(f.epoch);
+  $("lr-now").textContent = Number(f.lr.toPrecision(3)).toString();
+  const running = Boolean(f.flags & FLAGS.RUNNING);
+  s.running = running;
+  controls.setPlaying(running);
+  const maps = neuronMaps(f, s);
+  network.update({ layers: f.layers, heatmaps: { neurons: maps } });
+  output.update(outputMap(f, s));
+  const m = f.metrics;
+  const hasTest = Boolean(f.flags & FLAGS.HAS_TEST);
+  const metrics = { trainLoss: m.train_loss, testLoss: hasTest ? m.test_loss : undefined, trainAcc: m.train_metric, testAcc: hasTest ? m.test_metric : undefined };
+  if (f.step !== app.lastStep) {
+    charts.update(f.step, metrics);
+    if (f.flags & FLAGS.HAS_STATS) gradflow.update(f);
+    app.lastStep = f.step;
+  } else {
+    charts.show(metrics); // the same step again (e.g. an edited weight): new numbers, no new point
+  }
+  const code = ALARMS[f.alarm] || "none";
+  setAlarm(code === "none" ? null : alarmText(code, f, s, app.alarmDetail));
+  const status = $("conn");
+  status.dataset.done = String(Boolean(f.flags & FLAGS.DONE));
+  status.textContent = f.flags & FLAGS.DONE ? "done: all epochs trained" : f.flags & FLAGS.PAUSED_BY_ALARM ? "paused by the NaN alarm" : running ? "training" : "paused";
+}
+
+function drawPending() {
+  app.scheduled = false;
+  const f = app.pending;
+  if (!f) return;
+  app.pending = null;
+  render(f);
+  if (document.visibilityState === "visible") socket.ack(f.frameId);
+}
+
+function schedule() {
+  if (app.scheduled || document.visibilityState !== "visible") return;
+  app.scheduled = true;
+  requestAnimationFrame(drawPending);
+}
+
+// a hidden tab stops acknowledging, so the server stops sending; showing it again asks for more
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState !== "visible") return;
+  if (app.pending) schedule();
+  else if (app.lastId) socket.ack(app.lastId);
+});
+
+const socket = connect({
+  onStatus(status, e) {
+    const dot = $("conn");
+    dot.className = `dot ${status}`;
+    dot.textContent = status === "open" ? "connected" : status === "closed" ? `disconnected${e && e.reason ? `: ${e.reason}` : ""}` : "connecting…";
+  },
+  onMessage(msg) {
+    if (msg.type === "hello") {
+      app.hello = msg;
+      if (msg.defaults) {
+        app.grid = msg.defaults.grid ?? app.grid;
+        const sp = msg.defaults.speed;
+        app.speed = typeof sp === "number" ? sp : sp && sp.steps_per_frame != null ? sp.steps_per_frame : app.speed;
+      }
+      dataPanel.setPresets(msg.presets || []);
+      const fromHash = readHash();
+      if (fromHash) sendConfig(fromHash.config, fromHash.grid ?? app.grid);
+    } else if (msg.type === "state") {
+      onState(msg);
+    } else if (msg.type === "error") {
+      if (msg.about === "explain") maths.showError(msg.message);
+      showError(msg.message);
+    } else if (msg.type === "full") {
+      showError(msg.message || "the server is full; try again later");
+    } else if (msg.type === "alarm") {
+      app.alarmDetail = msg.message || "";
+    } else if (msg.type === "explain") {
+      maths.show(msg);
+    }
+  },
+  onFrame(f) {
+    app.pending = f;
+    app.lastId = f.frameId;
+    schedule();
+  },
+});
+
+window.deltaflow = { app, send };

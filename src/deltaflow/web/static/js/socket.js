@@ -1,0 +1,123 @@
+// The connection: one WebSocket per tab, JSON messages out, JSON replies and binary frames
+// in. decodeFrame mirrors deltaflow/web/protocol.py (encode_frame / decode_frame) exactly.
+
+export const MAGIC = "DFLF";
+export const FRAME_VERSION = 1;
+export const HEADER_BYTES = 48;
+export const FLAGS = { RUNNING: 1, PAUSED_BY_ALARM: 2, DONE: 4, HAS_STATS: 8, MAPS: 16, CURVES: 32, HAS_TEST: 64, EDITED: 128 };
+export const ALARMS = ["none", "vanishing", "exploding", "nan"];
+export const STATS = ["grad_W_norm", "grad_b_norm", "delta_norm", "attenuation", "sigma_prime_mean", "sigma_prime_product", "W_norm", "update_ratio", "saturated_pct", "dead_pct", "nonfinite"];
+export const METRICS = ["train_loss", "test_loss", "train_metric", "test_metric", "grad_norm"];
+
+/**
+ * A binary frame (ArrayBuffer) → {frameId, step, epoch, flags, alarm, alarmLayer, lr, shapes,
+ * lossPoints: Float32Array(2P) of (step, loss), metrics: {name: v}, layers: [{...stats, nOut,
+ * nIn, W, b, gW, gb}], grid, nOutputs, maps: [{w, h, values, lo, hi}] | null, curves: [Float32Array] | null}.
+ * Every section starts on a 4-byte boundary, so the float sections are views, not copies.
+ */
+export function decodeFrame(buffer, stats = STATS, metrics = METRICS) {
+  if (buffer.byteLength < HEADER_BYTES) throw new Error(`frame is ${buffer.byteLength} bytes, shorter than its header`);
+  const dv = new DataView(buffer);
+  const magic = String.fromCharCode(dv.getUint8(0), dv.getUint8(1), dv.getUint8(2), dv.getUint8(3));
+  const version = dv.getUint16(4, true);
+  if (magic !== MAGIC || version !== FRAME_VERSION) throw new Error(`not a deltaflow frame (magic ${magic}, version ${version})`);
+  const P = dv.getUint32(28, true), L = dv.getUint16(32, true), S = dv.getUint16(34, true), N = dv.getUint16(36, true);
+  const G = dv.getUint16(38, true), M = dv.getUint16(40, true), K = dv.getUint16(42, true);
+  const f = {
+    flags: dv.getUint16(6, true), frameId: dv.getUint32(8, true), step: dv.getUint32(12, true),
+    epoch: dv.getUint32(16, true), alarm: dv.getUint16(20, true), alarmLayer: dv.getInt16(22, true),
+    lr: dv.getFloat32(24, true), grid: G, nMaps: M, nOutputs: K, maps: null, curves: null,
+  };
+  let pos = HEADER_BYTES;
+  const take = (Type, count) => {
+    if (pos + count * Type.BYTES_PER_ELEMENT > buffer.byteLength) throw new Error("frame is truncated");
+    const a = new Type(buffer, pos, count);
+    pos += count * Type.BYTES_PER_ELEMENT;
+    return a;
+  };
+  const shapes = take(Uint32Array, 2 * L);
+  f.shapes = Array.from({ length: L }, (_, l) => [shapes[2 * l], shapes[2 * l + 1]]);
+  f.lossPoints = take(Float32Array, 2 * P);
+  const m = take(Float32Array, N);
+  f.metrics = Object.fromEntries(metrics.slice(0, N).map((name, i) => [name, m[i]]));
+  const s = take(Float32Array, S * L); // stat-major: s[i·L + l]
+  f.layers = f.shapes.map(([nOut, nIn], l) => {
+    const layer = { nOut, nIn };
+    stats.slice(0, S).forEach((name, i) => (layer[name] = s[i * L + l]));
+    return layer;
+  });
+  for (const layer of f.layers) {
+    layer.W = take(Float32Array, layer.nOut * layer.nIn);
+    layer.b = take(Float32Array, layer.nOut);
+    layer.gW = take(Float32Array, layer.nOut * layer.nIn);
+    layer.gb = take(Float32Array, layer.nOut);
+  }
+  if (f.flags & FLAGS.MAPS) {
+    const ranges = take(Float32Array, 2 * M);
+    const q = take(Uint8Array, M * G * G);
+    pos += (4 - (pos % 4)) % 4;
+    f.maps = Array.from({ length: M }, (_, k) => {
+      const lo = ranges[2 * k], hi = ranges[2 * k + 1], span = (hi - lo) / 255;
+      const values = new Float32Array(G * G);
+      for (let i = 0; i < G * G; i++) values[i] = lo + q[k * G * G + i] * span;
+      return { w: G, h: G, values, lo, hi };
+    });
+  } else if (f.flags & FLAGS.CURVES) {
+    const c = take(Float32Array, M * G);
+    f.curves = Array.from({ length: M }, (_, k) => c.subarray(k * G, (k + 1) * G));
+  }
+  if (pos !== buffer.byteLength) throw new Error(`frame has ${buffer.byteLength - pos} bytes after its last section`);
+  return f;
+}
+
+/**
+ * connect(handlers): handlers.onMessage(json), onFrame(frame), onStatus("open"|"closed"|…).
+ * Returns {send(obj), ack(id), close()}. Reconnects after a drop (a new session).
+ */
+export function connect(handlers) {
+  let ws = null;
+  let closedByUs = false;
+  let constants = { stats: STATS, metrics: METRICS };
+
+  function open() {
+    const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
+    ws = new WebSocket(url);
+    ws.binaryType = "arraybuffer";
+    handlers.onStatus("connecting");
+    ws.addEventListener("open", () => handlers.onStatus("open"));
+    ws.addEventListener("message", (e) => {
+      if (typeof e.data === "string") {
+        const msg = JSON.parse(e.data);
+        if (msg.type === "hello" && msg.frame) constants = msg.frame;
+        handlers.onMessage(msg);
+        return;
+      }
+      let frame;
+      try {
+        frame = decodeFrame(e.data, constants.stats, constants.metrics);
+      } catch (err) {
+        handlers.onMessage({ type: "error", message: `could not read a frame: ${err.message}` });
+        return;
+      }
+      handlers.onFrame(frame);
+    });
+    ws.addEventListener("close", (e) => {
+      handlers.onStatus("closed", e);
+      if (!closedByUs && e.code !== 1013) setTimeout(open, 1500);
+    });
+  }
+
+  open();
+  return {
+    send(obj) {
+      if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(obj));
+    },
+    ack(frameId) {
+      if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "ack", frame: frameId }));
+    },
+    close() {
+      closedByUs = true;
+      ws && ws.close();
+    },
+  };
+}

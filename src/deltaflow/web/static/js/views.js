@@ -1,0 +1,121 @@
+// What the views are given: the server's `state` and frames (protocol.py) turned into the
+// plain objects that network.js, heatmap.js and the alarm banner draw.
+import { fmt } from "./util.js";
+
+export const FEATURES = [
+  ["x1", "X₁"], ["x2", "X₂"], ["x1^2", "X₁²"], ["x2^2", "X₂²"], ["x1x2", "X₁X₂"], ["sin_x1", "sin(X₁)"], ["sin_x2", "sin(X₂)"],
+];
+export const REGRESSION = new Set(["plane", "multi_gauss", "sin", "abs", "step", "sawtooth"]);
+const FORMULA = {
+  x1: (a) => a, x2: (a, b) => b, "x1^2": (a) => a * a, "x2^2": (a, b) => b * b,
+  x1x2: (a, b) => a * b, sin_x1: (a) => Math.sin(a), sin_x2: (a, b) => Math.sin(b),
+};
+const FEATURE_GRID = 24;
+
+export function layerName(u) {
+  return `${u.n_in}→${u.n_out} ${u.activation}${u.norm && u.norm !== "none" ? ` ${u.norm}` : ""}`;
+}
+
+/** The output view's data: raw points, the plotted extent ([x0, x1, y0, y1]) and the task. */
+export function dataView(s) {
+  const d = s.data;
+  const oneD = d.dims === 1;
+  const flat = (set) => ({
+    x: Float32Array.from(set.x.flatMap((r) => (oneD ? [Array.isArray(r) ? r[0] : r] : r))),
+    y: set.y.map((v) => (Array.isArray(v) ? v[0] : v)),
+  });
+  const train = flat(d.train), test = flat(d.test);
+  let extent = [...s.extent.x1, ...(s.extent.x2 || [0, 1])];
+  if (oneD) {
+    const ys = [...train.y, ...test.y];
+    const lo = Math.min(...ys), hi = Math.max(...ys), pad = 0.15 * (hi - lo || 1);
+    extent = [s.extent.x1[0], s.extent.x1[1], lo - pad, hi + pad];
+  }
+  const yScale = d.task === "regression" ? Math.max(1e-9, ...[...train.y, ...test.y].map(Math.abs)) : 1;
+  return { task: d.task, oneD, nClasses: d.n_classes, extent, train, test, yScale };
+}
+
+/** The input column: every feature of a 2-D set (on or off), or the inputs of a 1-D set. */
+export function featureInputs(s, extent) {
+  const on = new Set(s.network.inputs);
+  if (s.data.dims !== 2 || s.config.data.name === "csv") {
+    const ramp = s.data.dims === 1 ? { w: FEATURE_GRID, h: 1, values: Float32Array.from({ length: FEATURE_GRID }, (_, c) => -1 + (2 * c) / (FEATURE_GRID - 1)), lo: -1, hi: 1 } : null;
+    return s.network.inputs.map((name) => ({ name, label: name, active: true, heatmap: ramp }));
+  }
+  return FEATURES.map(([name, label]) => ({ name, label, active: on.has(name), heatmap: featureMap(FORMULA[name], extent) }));
+}
+
+function featureMap(f, [x0, x1, y0, y1]) {
+  const G = FEATURE_GRID;
+  const values = new Float32Array(G * G);
+  let lo = Infinity, hi = -Infinity;
+  for (let r = 0; r < G; r++) {
+    for (let c = 0; c < G; c++) {
+      const v = f(x0 + (c * (x1 - x0)) / (G - 1), y1 - (r * (y1 - y0)) / (G - 1));
+      values[r * G + c] = v;
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+  }
+  return { w: G, h: G, values, lo, hi };
+}
+
+/** Each hidden (and output) neuron's map, indexed [unit layer][neuron], from a frame's maps or curves. */
+export function neuronMaps(f, s) {
+  const maps = f.maps || (f.curves && f.curves.map((c) => curveMap(c)));
+  if (!maps) return null;
+  const K = f.nOutputs;
+  const out = [];
+  let k = K;
+  for (const u of s.network.layers.slice(0, -1)) {
+    out.push(maps.slice(k, k + u.n_out));
+    k += u.n_out;
+  }
+  const nOut = s.network.n_out;
+  const probs = s.data.task === "classification";
+  // output units show what they predict: P(class k) on [-1, 1] as 2p − 1, or ŷ
+  const shown = maps.slice(0, K).map((m) => (probs ? signed(m) : m));
+  if (K === 1 && nOut === 2 && probs) shown.unshift(flip(shown[0]));
+  out.push(shown.length === nOut ? shown : []);
+  return out;
+}
+
+function curveMap(c) {
+  let lo = Infinity, hi = -Infinity;
+  for (const v of c) if (Number.isFinite(v)) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
+  return { w: c.length, h: 1, values: c, lo, hi };
+}
+
+const signed = (m) => ({ ...m, values: m.values.map((p) => 2 * p - 1), lo: -1, hi: 1 });
+const flip = (m) => ({ ...m, values: m.values.map((v) => -v) });
+
+/** The output heatmap: K planes of class probabilities, one of P(class 1), or ŷ (plane or curve). */
+export function outputMap(f, s) {
+  const K = f.nOutputs;
+  if (f.curves) return { w: f.grid, h: 1, k: 1, values: f.curves[0], lo: 0, hi: 0, prob: false };
+  if (!f.maps) return null;
+  const G = f.grid;
+  if (K > 1) {
+    const values = new Float32Array(K * G * G);
+    for (let q = 0; q < K; q++) values.set(f.maps[q].values, q * G * G);
+    return { w: G, h: G, k: K, values, lo: 0, hi: 1, prob: true };
+  }
+  const m = f.maps[0];
+  return { w: G, h: G, k: 1, values: m.values, lo: m.lo, hi: m.hi, prob: s.data.task === "classification" };
+}
+
+/** The alarm banner: {kind, layer (1-based), text} naming the layer the server named. */
+export function alarmText(kind, f, s, detail = "") {
+  const l = f.alarmLayer;
+  const units = s.network.layers;
+  const name = l >= 0 && units[l] ? `layer ${l + 1} (${layerName(units[l])})` : "an unknown layer";
+  const g = f.layers.map((u) => u.grad_W_norm);
+  if (kind === "nan") {
+    return { kind, layer: l + 1, text: `NaN: a non-finite value began in ${name}. Training paused and the weights went back to the start of the epoch; lower the learning rate or clip the gradients, then reset.${detail ? ` (${detail})` : ""}` };
+  }
+  if (kind === "exploding") {
+    return { kind, layer: l + 1, text: `Exploding gradients in ${name}: ‖∂L/∂W‖ = ${fmt(g[l])}. Try gradient clipping, a smaller learning rate or a normalisation layer.` };
+  }
+  const ratio = g.length > 1 ? g[0] / g[g.length - 1] : NaN;
+  return { kind, layer: l + 1, text: `Vanishing gradients at ${name}: its ‖∂L/∂W‖ is ${fmt(ratio)} × that of layer ${g.length} (below 1e-4). Try ReLU with He initialisation, or BatchNorm.` };
+}

@@ -1,0 +1,33 @@
+"""Reading the simulator page in the end-to-end tests: its state, and numbers as shown."""
+
+import json
+import time
+
+
+def wait_ready(page) -> None:
+    """Until the page has the server's state and has drawn a frame."""
+    page.wait_for_function("() => window.deltaflow && window.deltaflow.app.state && window.deltaflow.app.lastId > 0")
+
+
+def config_of(page) -> dict:
+    return page.evaluate("() => window.deltaflow.app.config")
+
+
+def wait_config(page, expected: dict, timeout: float = 15.0) -> None:
+    """Until the page shows the server's state for ``expected`` (a RunConfig dict; compared
+    in Python, where 1.0 == 1 as JSON means it)."""
+    deadline = time.monotonic() + timeout
+    while config_of(page) != expected:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the page's config is {json.dumps(config_of(page))}, expected {json.dumps(expected)}")
+        page.wait_for_timeout(50)
+
+
+def number(page, testid: str) -> float:
+    """A number as the page shows it (e.g. '1.72e-13', '0.0431', '99.0%'), once it shows one
+    ('–' until the first frame after a state is drawn)."""
+    page.wait_for_function(
+        "(id) => { const e = document.querySelector(`[data-testid='${id}']`); return e && e.textContent.trim() !== '–'; }",
+        arg=testid)
+    text = page.get_by_test_id(testid).text_content().strip()
+    return float(text.replace("−", "-").replace("%", ""))

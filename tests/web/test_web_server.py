@@ -1,0 +1,329 @@
+"""The simulator server through Starlette's test client: sessions, limits, determinism."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from starlette.websockets import WebSocketDisconnect
+
+from deltaflow.config import RunConfig
+from deltaflow.io import load_model
+from deltaflow.train import fit
+from deltaflow.web import protocol as P
+
+from web_client import Socket
+
+SMALL = {"data": {"name": "spiral"}, "model": {"hidden": [6, 6], "activation": "tanh"},
+         "optimizer": {"name": "adam", "lr": 0.02}, "batch_size": 10, "epochs": 3, "seed": 3}
+STEPS_PER_EPOCH = 40  # spiral: 400 training rows in batches of 10
+
+
+def connect(client, **kw):
+    return client.websocket_connect("/ws", **kw)
+
+
+def test_page_and_hello(client):
+    assert client.get("/").status_code == 200
+    with connect(client) as ws:
+        s = Socket(ws)
+        h = s.hello
+        assert h["protocol"] == P.PROTOCOL_VERSION and len(h["session"]) >= 20
+        assert h["limits"]["max_hidden_layers"] >= 32 and h["limits"]["max_width"] >= 64
+        assert {p["name"] for p in h["presets"]} >= {"perceptron_xor", "vanishing_sigmoid", "uat_1d"}
+        assert h["frame"]["stats"] == list(P.STATS) and h["defaults"]["config"]["model"]["hidden"] == [8, 8]
+        net = s.state["network"]
+        assert [(l["n_in"], l["n_out"], l["activation"]) for l in net["layers"]] == [
+            (2, 8, "tanh"), (8, 8, "tanh"), (8, 2, "softmax")]
+        f = s.frame  # the step-0 frame has the documented sizes
+        assert f["step"] == 0 and not f["flags"] & P.HAS_STATS and f["shapes"] == [(8, 2), (8, 8), (2, 8)]
+        assert f["maps"].shape == (1 + 16, 50, 50) and len(f["raw"]) % 4 == 0
+        assert f["params"][0]["W"].shape == (8, 2) and set(f["metrics"]) == set(P.METRICS)
+
+
+def test_each_preset_validates_builds_and_steps(client):
+    with connect(client) as ws:
+        s = Socket(ws)
+        for preset in s.hello["presets"]:
+            RunConfig.from_dict(preset["config"])
+            s.send(type="config", config=preset["config"], grid=preset["grid"])
+            assert s.next("state")["config"] == preset["config"]
+            f = s.request(type="step", n=2)
+            assert f["step"] == 2 and f["flags"] & P.HAS_STATS
+            assert f["flags"] & (P.CURVES if preset["name"] == "uat_1d" else P.MAPS)
+            if preset["name"] == "vanishing_sigmoid":
+                assert f["alarm"] == P.ALARM_VANISHING and f["alarm_layer"] == 0
+                g = f["stats"]["grad_W_norm"]
+                assert g[0] < 1e-4 * g[-1]
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ({"optimizer": {"name": "adam", "lr": -1}}, "optimizer.lr"),
+        ({"model": {"hidden": [4], "colour": "red"}}, "model.colour"),
+        ({"data": {"name": "nope"}}, "data.name"),
+        ({"loss": "bce", "data": {"name": "spiral3"}}, "bce"),
+        ({"model": {"hidden": [4] * 33}}, "33 hidden layers is over the limit of 32"),
+        ({"model": {"hidden": [65]}}, "65 neurons in a layer is over the limit of 64"),
+        ({"batch_size": 5000}, "batch_size: 5000 is over the limit"),
+        ({"data": {"name": "circle", "n_samples": 50_000}}, "data.n_samples"),
+        ({"data": {"name": "digits"}}, "data.name: 'digits'"),
+        ({"data": {"name": "csv", "path": "/etc/passwd"}}, "server reads no paths"),
+    ],
+)
+def test_bad_configs_get_an_error_and_the_session_lives_on(client, change, words):
+    with connect(client) as ws:
+        s = Socket(ws)
+        s.send(type="config", config={**SMALL, **change})
+        assert words in s.error()
+        assert s.request(type="step", n=1)["step"] == 1  # the old run, untouched
+
+
+@pytest.mark.parametrize(
+    "message, words",
+    [
+        ({"type": "config", "config": SMALL, "grid": 500}, "grid: 500 is outside"),
+        ({"type": "config", "config": SMALL, "grid": 3}, "grid: 3 is outside"),
+        ({"type": "config", "config": {**SMALL, "model": {"hidden": [64] * 32}}, "grid": 50}, "use a grid of at most"),
+        ({"type": "step", "n": 20_000}, "over the limit of 10000 steps"),
+        ({"type": "play", "pad": "x" * 1_300_000}, "characters, over the limit"),
+        ({"type": "speed", "steps_per_frame": 20_000}, "steps per frame is over the limit"),
+        ({"type": "upload_csv", "text": "x1,x2,y\n" + "10.5,20.25,0\n" * 80_000}, "bytes, over the limit"),
+        ({"type": "upload_csv", "text": "x1,x2,y\n" + "1,2,0\n" * 10_001}, "rows, over the limit"),
+        ({"type": "ack", "frame": 99}, "has not been sent"),
+    ],
+)
+def test_limits(client, message, words):
+    with connect(client) as ws:
+        s = Socket(ws)
+        s.send(**message)
+        assert words in s.error()
+        assert s.request(type="step", n=1)["step"] == 1
+
+
+def test_malformed_messages_get_errors_and_the_session_continues(client):
+    with connect(client) as ws:
+        s = Socket(ws)
+        ws.send_text("{nope")
+        assert "not valid JSON" in s.error()
+        ws.send_bytes(b"\x00\x01")
+        assert "binary" in s.error()
+        s.send(type="teleport")
+        assert "unknown message type 'teleport'" in s.error()
+        s.send(type="step", n="3")
+        assert "n:" in s.error()
+        s.send(type="set_weight", layer=9, row=0, column=0, value=1.0)
+        assert "layer 9 does not exist" in s.error()
+        s.send(type="explain", split="test", index=10_000)
+        assert "out of range" in s.error()
+        assert s.request(type="step", n=2)["step"] == 2
+
+
+def _steps(s: Socket, chunks, config=SMALL) -> list[dict]:
+    s.send(type="config", config=config, grid=16)
+    s.next("state")
+    s.next_frame()
+    return [s.request(type="step", n=n) for n in chunks]
+
+
+def _run_steps(client, chunks, config=SMALL) -> list[dict]:
+    with connect(client) as ws:
+        return _steps(Socket(ws), chunks, config)
+
+
+def test_steps_are_deterministic_and_sessions_isolated(client):
+    a = _run_steps(client, [7, 13])
+    b = _run_steps(client, [7, 13])
+    assert [f["raw"] for f in a] == [f["raw"] for f in b]
+    # two sessions open at once: one training does not move the other
+    with connect(client) as ws1, connect(client) as ws2:
+        s1, s2 = Socket(ws1), Socket(ws2)
+        assert s1.hello["session"] != s2.hello["session"]
+        for s in (s1, s2):
+            s.send(type="config", config=SMALL, grid=16)
+            s.next("state")
+            s.next_frame()
+        s2.send(type="config", config={**SMALL, "model": {"hidden": [3]}}, grid=16)
+        s2.next("state")
+        s2.request(type="step", n=50)
+        assert s1.request(type="step", n=7)["raw"] == a[0]["raw"]
+        assert s1.request(type="step", n=13)["raw"] == a[1]["raw"]
+
+
+def test_session_history_model_and_config_equal_fit(client, tmp_path):
+    """3 epochs stepped in uneven chunks (pausing mid-epoch) give fit's numbers bit for bit."""
+    with connect(client) as ws:  # downloads need the session's socket open
+        s = Socket(ws)
+        _check_equal_fit(client, s, _steps(s, [25, 50, 1, 44])[-1], tmp_path)
+    assert client.get("/api/session/not-a-session/model.npz").status_code == 404
+
+
+def _check_equal_fit(client, s: Socket, last: dict, tmp_path) -> None:
+    assert last["epoch"] == 3 and last["step"] == 3 * STEPS_PER_EPOCH and last["flags"] & P.DONE
+    sid = s.hello["session"]
+    config = RunConfig.from_json(client.get(f"/api/session/{sid}/config.json").text)
+    assert config == RunConfig.from_dict(SMALL)
+    ref = fit(config)
+    history = client.get(f"/api/session/{sid}/history.json").json()
+    assert history == {k: [float(v) for v in vs] for k, vs in ref.history.items()}
+    model = client.get(f"/api/session/{sid}/model.npz")
+    assert model.status_code == 200
+    path = tmp_path / "model.npz"
+    path.write_bytes(model.content)
+    loaded = load_model(path)
+    assert RunConfig.from_dict(loaded.config) == config and loaded.meta["epoch"] == 3
+    for k, v in ref.net.state_dict().items():
+        np.testing.assert_array_equal(loaded.net.state_dict()[k], v)
+    W_frame = last["params"][0]["W"]
+    np.testing.assert_array_equal(W_frame, ref.net.layers[0].W.value)
+
+
+def test_done_refuses_more_training(client):
+    with connect(client) as ws:
+        s = Socket(ws)
+        s.send(type="config", config={**SMALL, "epochs": 1}, grid=0)
+        s.next("state")
+        f = s.request(type="step", n=500)
+        assert f["step"] == STEPS_PER_EPOCH and f["flags"] & P.DONE and f["maps"] is None
+        s.send(type="play")
+        assert "the run is complete" in s.error()
+        s.send(type="reset")
+        assert s.next("state")["step"] == 0
+
+
+def test_flow_control_stops_after_the_window(make_client):
+    client = make_client(window=2)
+    with connect(client) as ws:
+        s = Socket(ws, ack=False)  # frame 1 received, not acknowledged
+        s.send(type="speed", steps_per_frame=1)
+        s.send(type="play")
+        f2 = s.next_frame()
+        assert f2["frame_id"] == 2
+        time.sleep(0.3)  # training goes on; nothing may be sent
+        s.send(type="jump")
+        assert s.receive()["type"] == "error"  # no frame came before the reply
+        s.send(type="ack", frame=2)
+        f3 = s.next_frame()
+        assert f3["frame_id"] == 3 and f3["step"] > f2["step"] + 3  # the newest state, not a backlog
+        assert len(f3["loss_points"]) == f3["step"] - f2["step"]
+
+
+def test_nan_alarm_pauses_and_names_the_layer(client):
+    exploding = {"data": {"name": "circle"}, "model": {"hidden": [8] * 12, "activation": "linear"},
+                 "optimizer": {"name": "sgd", "lr": 1.0}, "batch_size": 10}
+    with connect(client) as ws:
+        s = Socket(ws)
+        s.send(type="config", config=exploding, grid=8)
+        s.next("state")
+        s.send(type="step", n=50)
+        alarm = s.next("alarm")
+        assert alarm["alarm"] == "nan" and "non-finite" in alarm["message"] and 0 <= alarm["layer"] <= 12
+        f = s.next_frame()
+        assert f["flags"] & P.PAUSED_BY_ALARM and f["alarm"] == P.ALARM_NAN and f["alarm_layer"] == alarm["layer"]
+        assert f["step"] < 50 and all(np.isfinite(p["W"]).all() for p in f["params"])  # rolled back
+        s.send(type="play")
+        assert "non-finite" in s.error()
+        s.send(type="reset")
+        assert s.next("state")["step"] == 0
+        assert s.next_frame()["alarm"] == P.ALARM_NONE
+
+
+def test_edits_points_upload_explain(client):
+    with connect(client) as ws:
+        s = Socket(ws)
+        n = len(s.state["data"]["train"]["x"])
+        s.send(type="add_point", x1=1.0, x2=-2.0, label=1)
+        st = s.next("state")
+        assert len(st["data"]["train"]["x"]) == n + 1 and st["data"]["train"]["x"][-1] == [1.0, -2.0]
+        assert st["edited"] and st["data"]["added"] == 1
+        s.send(type="add_point", x1=1.0, x2=-2.0, label=7)
+        assert "label" in s.error()
+        f = s.request(type="set_weight", layer=1, row=2, column=3, value=0.5)
+        assert f["params"][1]["W"][2, 3] == 0.5 and f["flags"] & P.EDITED
+        f = s.request(type="set_weight", layer=2, row=1, bias=True, value=-1.5)
+        assert f["params"][2]["b"][1] == -1.5
+        s.send(type="explain", split="train", index=n)  # the added point
+        e = s.next("explain")
+        assert e["x_raw"] == [1.0, -2.0] and e["y"] == 1 and len(e["explanation"]["layers"]) == 3
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(60, 2))
+        text = "a,b,cls\n" + "\n".join(f"{x1:.4f},{x2:.4f},{int(x1 * x2 > 0)}" for x1, x2 in X)
+        s.send(type="upload_csv", text=text, name="mine.csv")
+        st = s.next("state")
+        assert st["config"]["data"]["name"] == "csv" and st["config"]["data"]["path"] == "mine.csv"
+        assert st["data"]["raw_names"] == ["a", "b"] and not st["edited"]
+        assert s.request(type="step", n=3)["step"] == 3
+        s.send(type="upload_csv", text="a,b,cls\n1,2,0\n1,x,1\n", name="bad.csv")
+        message = s.error()
+        assert "bad.csv line 3" in message and "deltaflow-upload" not in message
+        s.send(type="regenerate")
+        assert "uploaded data" in s.error()
+
+
+def test_one_dimensional_data_sends_curves(client):
+    with connect(client) as ws:
+        s = Socket(ws)
+        s.send(type="config", config={"data": {"name": "sin"}, "model": {"hidden": [5]}}, grid=32)
+        st = s.next("state")
+        assert st["data"]["dims"] == 1 and st["extent"]["x2"] is None
+        f = s.next_frame()
+        assert f["flags"] & P.CURVES and f["curves"].shape == (1 + 5, 32)
+        s.send(type="add_point", x1=0.5, value=2.0)
+        assert s.next("state")["data"]["train"]["y"][-1] == 2.0
+        s.send(type="regenerate")
+        assert s.next("state")["config"]["seed"] == 1
+
+
+def test_import_config_reports_json_problems(client):
+    with connect(client) as ws:
+        s = Socket(ws)
+        s.send(type="import_config", text="{oops")
+        assert "import_config" in s.error()
+        s.send(type="import_config", text=RunConfig.from_dict(SMALL).to_json(), grid=12)
+        assert s.next("state")["config"] == RunConfig.from_dict(SMALL).model_dump(mode="json")
+        assert s.next_frame()["maps"].shape[1:] == (12, 12)
+
+
+def test_full_server_says_so(make_client):
+    client = make_client(max_sessions=1)
+    with connect(client) as ws1:
+        Socket(ws1)
+        with connect(client) as ws2:
+            m = ws2.receive_json()
+            assert m["type"] == "full" and m["max_sessions"] == 1
+            with pytest.raises(WebSocketDisconnect) as exc:
+                ws2.receive_text()
+            assert exc.value.code == 1013
+
+
+def test_idle_sessions_are_reaped(make_client):
+    client = make_client(idle_timeout_s=0.3)
+    with connect(client) as ws:
+        s = Socket(ws)
+        assert "without a message" in s.error()
+        with pytest.raises(WebSocketDisconnect) as exc:
+            ws.receive_text()
+        assert exc.value.code == 4000
+    deadline = time.monotonic() + 5
+    while client.app.state.registry.sessions and time.monotonic() < deadline:
+        time.sleep(0.01)  # the server's side of the close runs after the client's
+    assert client.app.state.registry.sessions == {}
+
+
+def test_serve_binds_loopback_by_default(monkeypatch):
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from deltaflow.cli import app
+    from deltaflow.web import server
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+    server.serve()
+    assert calls[-1]["host"] == "127.0.0.1" and calls[-1]["port"] == 8000
+    result = CliRunner().invoke(app, ["serve", "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert calls[-1]["host"] == "127.0.0.1" and calls[-1]["port"] == 8123
+    assert "http://127.0.0.1:8123/" in result.output
