@@ -250,3 +250,22 @@ def test_float32_training_stays_float32():
     assert out.dtype == g.dtype == dX.dtype == F32
     for p in net.parameters():
         assert p.value.dtype == p.grad.dtype == F32
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [0, 1, 2])
+def test_params_finite_sees_every_param_after_a_step(dtype, bad):
+    """The flat-group check finds a non-finite value in any param, grouped (small) or single."""
+    rng = np.random.default_rng(0)
+    params = [df.Param(rng.standard_normal(s).astype(dtype), "p") for s in [(4, 3), (4,), (300, 300)]]
+    opt = df.Adam(params, lr=0.1)
+    assert opt.params_finite()
+    for p in params:
+        p.grad[...] = 1.0
+    opt.step()
+    assert opt.params_finite()
+    params[bad].grad.reshape(-1)[-1] = np.inf  # Adam's update of that entry becomes NaN
+    with np.errstate(invalid="ignore"):
+        opt.step()
+    assert not opt.params_finite()
+    assert np.isnan(params[bad].value.reshape(-1)[-1])

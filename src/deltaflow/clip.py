@@ -16,11 +16,21 @@ from deltaflow.layers import Param
 
 
 def grad_norm(params: Iterable[Param]) -> float:
-    """‖g‖₂ over every gradient, accumulated in float64 so float32 grads do not overflow the sum."""
+    """‖g‖₂ over every gradient; the total is accumulated as a Python float (float64).
+
+    Each gradient's Σ g² is a BLAS dot product in its own dtype (no copy). Only where a
+    float32 sum overflows (|g| ≳ 1e19) or is NaN is it redone in float64, so float32
+    gradients never overflow the norm.
+    """
     total = 0.0
-    for p in params:
-        g = p.grad.reshape(-1)
-        total += float(np.dot(g, g)) if g.dtype == np.float64 else float(np.dot(g.astype(np.float64), g))
+    with np.errstate(over="ignore"):  # an overflowing float32 sum is expected: it is redone below
+        for p in params:
+            g = p.grad.reshape(-1)
+            sq = float(np.dot(g, g))
+            if not math.isfinite(sq) and g.dtype != np.float64:
+                g64 = g.astype(np.float64)
+                sq = float(np.dot(g64, g64))
+            total += sq
     return math.sqrt(total)
 
 

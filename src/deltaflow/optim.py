@@ -221,6 +221,15 @@ class Optimizer:
         for f in pending:
             f.result()
 
+    def params_finite(self) -> bool:
+        """Whether every param's value is finite, as ``step`` left it: one check per flat group
+        of small params (their values as ``step`` wrote them back) instead of one per param.
+        Call it right after ``step``; before the first step every value is checked."""
+        if self.t == 0:
+            return all(np.isfinite(p.value).all() for p in self.params)
+        return all(np.isfinite(g.theta).all() for g in self._groups) and all(
+            np.isfinite(self.params[i].value).all() for i in self._single)
+
     def zero_grad(self) -> None:
         """Set every gradient to 0 in place."""
         for p in self.params:

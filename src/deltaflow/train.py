@@ -268,12 +268,14 @@ class Trainer:
         c, loss = self.config, self.task.loss
         with np.errstate(over="ignore", invalid="ignore"):
             value = loss.forward(self.net.forward(X, True), target)
-            self.net.backward(loss.backward())
-        for W in self.weights:
-            if c.l2:
-                W.grad += c.l2 * W.value
-            if c.l1:
-                W.grad += c.l1 * np.sign(W.value)
+            # no gradient for the input: nothing uses it, and it costs as much as ∂L/∂W⁽¹⁾
+            self.net.backward(loss.backward(), input_grad=False)
+        if c.l1 or c.l2:
+            for W in self.weights:
+                if c.l2:
+                    W.grad += c.l2 * W.value
+                if c.l1:
+                    W.grad += c.l1 * np.sign(W.value)
         if c.clip_value is not None:
             clip_grad_value(self.params, c.clip_value)
         norm = clip_grad_norm(self.params, c.clip_norm) if c.clip_norm is not None else grad_norm(self.params)
@@ -389,9 +391,7 @@ class Trainer:
     def _state_is_finite(self) -> bool:
         """Whether every weight and buffer is finite: an update can overflow a weight, and a
         BatchNorm running variance can overflow while the (batch-statistics) loss stays finite."""
-        return all(np.isfinite(p.value).all() for p in self.params) and all(
-            np.isfinite(buf).all() for buf in self._buffers
-        )
+        return self.optimizer.params_finite() and all(np.isfinite(buf).all() for buf in self._buffers)
 
     def _roll_back_diverged(self, value: float, norm: float, X, target, snapshot: dict) -> str:
         """Name the step and the first non-finite layer, then put back the weights and
