@@ -11,8 +11,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
+# the live simulator; PORT=8001 make run if 8000 is taken
 run: $(STAMP)
-	$(PY) -m deltaflow.demo configs/spiral.json
+	$(PY) -m deltaflow.cli serve --port $(or $(PORT),8000)
 
 test: $(STAMP)
 	$(PY) -m pytest

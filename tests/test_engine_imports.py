@@ -34,6 +34,6 @@ def test_engine_modules_import_only_numpy_scipy_and_stdlib():
     assert not tops & FORBIDDEN, sorted(tops & FORBIDDEN)
     third_party = sorted(t for t in tops if t not in sys.stdlib_module_names and t not in ALLOWED and not t.startswith("_"))
     assert third_party == [], third_party
-    face_names = {"config", "train", "io", "plots", "figures", "cli", "sklearn", "web", "demo", "runs"}
+    face_names = {"config", "train", "io", "plots", "figures", "cli", "sklearn", "web", "runs"}
     faces = sorted(m for m in modules if m.startswith("deltaflow.") and m.split(".")[1] in face_names)
     assert faces == [], faces

@@ -432,6 +432,6 @@ def test_explain_imports_only_the_engine():
              "print(' '.join(sorted(m for m in sys.modules if m.startswith('deltaflow.'))))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
     loaded = {m.split(".")[1] for m in out.stdout.split()}
-    faces = {"config", "train", "io", "plots", "figures", "cli", "sklearn", "web", "demo", "runs", "checkpoint"}
+    faces = {"config", "train", "io", "plots", "figures", "cli", "sklearn", "web", "runs", "checkpoint"}
     assert {"explain", "layers", "activations", "losses", "network"} <= loaded
     assert not loaded & faces, sorted(loaded & faces)

@@ -290,8 +290,19 @@ def serve(
     open_browser: bool = typer.Option(False, "--open", help="Open the page in the default browser."),
 ):
     """Start the live simulator and print its address."""
+    import errno
+    import os
+    import socket
+
     from deltaflow.web.server import serve as run_server
 
+    # uvicorn reports a taken port as a log line and exit status 3: say it here, as bad input
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        hint = "; choose another --port (make run: PORT=8001 make run)" if exc.errno == errno.EADDRINUSE else ""
+        raise UsageError(f"cannot listen on {host}:{port}: {os.strerror(exc.errno) if exc.errno else exc}{hint}") from None
     run_server(host=host, port=port, open_browser=open_browser)
 
 
