@@ -8,6 +8,8 @@ import pytest
 from deltaflow.experiments import collapse, run_experiment, xor
 from deltaflow.experiments.base import to_json_ready
 
+from experiment_checks import assert_png
+
 
 @pytest.fixture(scope="module")
 def gates():
@@ -17,11 +19,6 @@ def gates():
 @pytest.fixture(scope="module")
 def linear():
     return collapse.run(quick=True, seed=0)
-
-
-def assert_png(path):
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
 
 
 # --- xor -----------------------------------------------------------------------------------

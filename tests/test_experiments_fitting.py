@@ -10,8 +10,9 @@ import pytest
 
 from deltaflow.experiments import get, run_experiment
 from deltaflow.experiments import cost, uat
-from deltaflow.experiments.base import to_json_ready
 from deltaflow.network import mlp
+
+from experiment_checks import reloaded
 
 
 @pytest.fixture(scope="module")
@@ -22,10 +23,6 @@ def uat_result():
 @pytest.fixture(scope="module")
 def cost_result():
     return cost.run(quick=True, seed=0)
-
-
-def _reloaded(result):
-    return json.loads(json.dumps(to_json_ready(result), allow_nan=False))
 
 
 # --- uat ---------------------------------------------------------------------------
@@ -71,7 +68,7 @@ def test_uat_deep_and_wide_share_the_parameter_budget(uat_result):
 
 
 def test_uat_figure_from_json(uat_result, tmp_path):
-    png = uat.figure(_reloaded(uat_result), tmp_path / "uat.png")
+    png = uat.figure(reloaded(uat_result), tmp_path / "uat.png")
     assert png.stat().st_size > 10_000
 
 

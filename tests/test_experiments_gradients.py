@@ -11,6 +11,8 @@ from deltaflow.data import load_dataset
 from deltaflow.experiments import exploding, get, run_experiment, vanishing
 from deltaflow.experiments.base import to_json_ready
 
+from experiment_checks import assert_png
+
 
 @pytest.fixture(scope="module")
 def vanish():
@@ -30,11 +32,6 @@ def cell(result, **keys):
 
 def reload(result):
     return json.loads(json.dumps(to_json_ready(result), allow_nan=False))
-
-
-def assert_png(path):
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
 
 
 # --- vanishing ---------------------------------------------------------------------------

@@ -1,17 +1,13 @@
 """The optimizers, batchnorm and losses experiments: measured results on reduced grids."""
 
-import json
 
 import numpy as np
 import pytest
 
 from deltaflow.experiments import batchnorm, losses, optimizers
-from deltaflow.experiments.base import to_json_ready
 from deltaflow.gradcheck import _relative_error
 
-
-def _reloaded(result):
-    return json.loads(json.dumps(to_json_ready(result), allow_nan=False))
+from experiment_checks import reloaded
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +76,7 @@ def test_best_lr_is_the_grid_argmin(opt_result):
 
 
 def test_optimizers_figure_from_json(opt_result, tmp_path):
-    assert optimizers.figure(_reloaded(opt_result), tmp_path / "o.png").stat().st_size > 10_000
+    assert optimizers.figure(reloaded(opt_result), tmp_path / "o.png").stat().st_size > 10_000
 
 
 # --- batchnorm ---------------------------------------------------------------------
@@ -108,7 +104,7 @@ def test_running_statistics_approach_batch_statistics(bn_result):
 
 
 def test_batchnorm_figure_from_json(bn_result, tmp_path):
-    assert batchnorm.figure(_reloaded(bn_result), tmp_path / "b.png").stat().st_size > 10_000
+    assert batchnorm.figure(reloaded(bn_result), tmp_path / "b.png").stat().st_size > 10_000
 
 
 # --- losses ------------------------------------------------------------------------
@@ -146,4 +142,4 @@ def test_cross_entropy_learns_faster_than_mse_with_sgd(loss_result):
 
 
 def test_losses_figure_from_json(loss_result, tmp_path):
-    assert losses.figure(_reloaded(loss_result), tmp_path / "l.png").stat().st_size > 10_000
+    assert losses.figure(reloaded(loss_result), tmp_path / "l.png").stat().st_size > 10_000

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Experiment", "Progress", "run_experiment", "to_json_ready", "write_json", "write_text"]
+__all__ = ["Experiment", "Progress", "run_experiment", "to_json_ready", "write_json", "write_text", "full_batch"]
 
 # progress(done, total): called as units of work finish (the CLI draws a bar from it)
 Progress = Callable[[int, int], None]
@@ -91,3 +91,14 @@ def run_experiment(exp: Experiment, out: Path, quick: bool = False, seed: int = 
     json_path = write_json(result, out / "result.json")
     png = exp.figure(result, out / f"{exp.name}.png")
     return result, json_path, png
+
+
+def full_batch(net, loss, opt, X: np.ndarray, y, steps: int) -> list[float]:
+    """``steps`` full-batch gradient steps (training mode); returns the loss before each."""
+    history = []
+    for _ in range(steps):
+        history.append(loss.forward(net.forward(X, True), y))
+        net.zero_grad()
+        net.backward(loss.backward())
+        opt.step()
+    return history

@@ -30,7 +30,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from deltaflow.data import load_dataset
-from deltaflow.experiments.base import Experiment
+from deltaflow.experiments.base import Experiment, full_batch
 from deltaflow.losses import SoftmaxCrossEntropy, softmax
 from deltaflow.metrics import accuracy
 from deltaflow.network import collapse_linear, mlp
@@ -59,15 +59,7 @@ def build(activation: str, seed: int):
 
 def train(net, X: np.ndarray, y: np.ndarray, steps: int) -> list[float]:
     """Full-batch Adam on softmax cross-entropy; returns the loss before each step."""
-    opt = get_optimizer("adam", net.parameters(), lr=LR)
-    loss = SoftmaxCrossEntropy()
-    history = []
-    for _ in range(steps):
-        history.append(loss.forward(net.forward(X, True), y))
-        net.zero_grad()
-        net.backward(loss.backward())
-        opt.step()
-    return history
+    return full_batch(net, SoftmaxCrossEntropy(), get_optimizer("adam", net.parameters(), lr=LR), X, y, steps)
 
 
 def lattice(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from deltaflow.experiments.base import Experiment
+from deltaflow.experiments.base import Experiment, full_batch
 from deltaflow.losses import BinaryCrossEntropy
 from deltaflow.network import mlp
 from deltaflow.optim import get_optimizer
@@ -68,15 +68,9 @@ def grid_points() -> tuple[np.ndarray, np.ndarray]:
 def train_mlp(hidden: int, seed: int, steps: int) -> tuple[object, list[float]]:
     """2-hidden-1 tanh network, BCE on the logit, full-batch gradient descent; returns (net, loss per step)."""
     net = mlp([2, hidden, 1], "tanh", dtype=np.float64, rng=np.random.default_rng(seed))
-    opt = get_optimizer("sgd", net.parameters(), lr=LR)
     loss = BinaryCrossEntropy()
     y = TARGETS["XOR"].astype(np.float64)[:, None]
-    history = []
-    for _ in range(steps):
-        history.append(loss.forward(net.forward(X, True), y))
-        net.zero_grad()
-        net.backward(loss.backward())
-        opt.step()
+    history = full_batch(net, loss, get_optimizer("sgd", net.parameters(), lr=LR), X, y, steps)
     history.append(loss.forward(net.forward(X, False), y))
     return net, history
 
