@@ -1,6 +1,5 @@
 """The optimizers, batchnorm and losses experiments: measured results on reduced grids."""
 
-
 import numpy as np
 import pytest
 

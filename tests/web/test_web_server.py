@@ -38,17 +38,22 @@ def test_page_and_hello(client):
             (2, 8, "tanh"), (8, 8, "tanh"), (8, 2, "softmax")]
         f = s.frame  # the step-0 frame has the documented sizes
         assert f["step"] == 0 and not f["flags"] & P.HAS_STATS and f["shapes"] == [(8, 2), (8, 8), (2, 8)]
-        assert f["maps"].shape == (1 + 16, 50, 50) and len(f["raw"]) % 4 == 0
+        assert h["defaults"]["grid"] == s.state["grid"] == 64 and h["defaults"]["curve_grid"] == 128
+        assert f["maps"].shape == (1 + 16, 64, 64) and len(f["raw"]) % 4 == 0
         assert f["params"][0]["W"].shape == (8, 2) and set(f["metrics"]) == set(P.METRICS)
 
 
 def test_each_preset_validates_builds_and_steps(client):
+    limits = P.Limits()
     with connect(client) as ws:
         s = Socket(ws)
         for preset in s.hello["presets"]:
             RunConfig.from_dict(preset["config"])
+            # the page sends a preset's grid as it is: it must lie within the limits, not be clamped
+            assert limits.min_grid <= preset["grid"] <= limits.max_grid
             s.send(type="config", config=preset["config"], grid=preset["grid"])
-            assert s.next("state")["config"] == preset["config"]
+            st = s.next("state")
+            assert st["config"] == preset["config"] and st["grid"] == preset["grid"]
             f = s.request(type="step", n=2)
             assert f["step"] == 2 and f["flags"] & P.HAS_STATS
             assert f["flags"] & (P.CURVES if preset["name"] == "uat_1d" else P.MAPS)
@@ -327,3 +332,37 @@ def test_serve_binds_loopback_by_default(monkeypatch):
     assert result.exit_code == 0, result.output
     assert calls[-1]["host"] == "127.0.0.1" and calls[-1]["port"] == 8123
     assert "http://127.0.0.1:8123/" in result.output
+
+
+def test_a_state_counts_the_messages_it_answers(client):
+    """A frame whose ``handled`` is below the latest state's was built before it: exact, not by shapes."""
+    with connect(client) as ws:
+        s = Socket(ws)
+        assert s.state["handled"] == 0 and s.frame["handled"] == 0
+        s.send(type="speed", steps_per_frame=1)  # handled 1
+        s.send(type="step", n=1)  # handled 2
+        before = s.next_frame()
+        assert before["handled"] == 2
+        s.send(type="config", config={**SMALL, "model": {"hidden": [6]}}, grid=16)  # handled 3
+        st = s.next("state", skip=("frame",))
+        assert st["handled"] == 3 and before["handled"] < st["handled"]
+        after = s.next_frame()
+        assert after["handled"] >= st["handled"] and after["shapes"] == [(6, 2), (2, 6)]
+        s.send(type="teleport")  # refused messages count too
+        s.error()
+        s.send(type="reset")
+        assert s.next("state")["handled"] == 5
+
+
+def test_explain_errors_are_prefixed_once(client):
+    with connect(client) as ws:
+        s = Socket(ws)
+        s.send(type="config", config={**SMALL, "model": {"hidden": [4], "norm": "batch"}}, grid=0)
+        s.next("state")
+        s.send(type="explain", split="train", index=0)
+        m = s.next("error")
+        assert m["about"] == "explain" and m["message"].startswith("explain: ")
+        assert "explain: explain" not in m["message"]
+        s.send(type="explain", split="train", index=10_000)  # the session's own check: one prefix too
+        m = s.next("error")["message"]
+        assert m.startswith("explain: index 10000 is out of range") and m.count("explain:") == 1

@@ -7,9 +7,10 @@ Every preset's config validates as a ``RunConfig`` and stays within ``protocol.L
 from __future__ import annotations
 
 from deltaflow.config import RunConfig
+from deltaflow.web.session import DEFAULT_CURVE_GRID, DEFAULT_GRID
 
 
-def _preset(name: str, title: str, description: str, grid: int = 40, **config) -> dict:
+def _preset(name: str, title: str, description: str, grid: int = DEFAULT_GRID, **config) -> dict:
     return {"name": name, "title": title, "description": description, "grid": grid,
             "config": RunConfig.from_dict(config).model_dump(mode="json")}
 
@@ -70,7 +71,7 @@ PRESETS: list[dict] = [
     _preset(
         "uat_1d", "Universal approximation in 1-D",
         "One hidden layer of 16 tanh units fits sin(x): each unit is a step of the sum that draws the curve.",
-        grid=128,
+        grid=DEFAULT_CURVE_GRID,
         data={"name": "sin"}, model={"hidden": [16], "activation": "tanh"}, optimizer={"name": "adam", "lr": 0.01},
         batch_size=10, epochs=500,
     ),

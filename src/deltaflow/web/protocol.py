@@ -20,14 +20,14 @@ A message that is not JSON, not an object, of unknown type, with a missing, extr
 wrongly typed field (types are strict: ``"5"`` is not an integer, NaN is not a number),
 or that breaks a limit, gets an ``error`` reply; the session lives on unchanged.
 
-``{"type": "config", "config": {...RunConfig...}, "grid": 50}``
+``{"type": "config", "config": {...RunConfig...}, "grid": 64}``
     A full ``deltaflow.config.RunConfig`` dict (missing keys take RunConfig's defaults) and
     the simulator-only ``grid`` (G of the heatmaps, 0 for none; omitted: keep the current).
     Rebuilds data and network from the seed (a playing session goes on playing); replies
     ``state``, then a frame (at step 0 unless playing).
     Data sets the simulator can draw: the 2-D toy sets and the 1-D functions of
     ``deltaflow.data.DATASETS``; a ``csv`` comes only through ``upload_csv``.
-``{"type": "import_config", "text": "<a config.json file's text>", "grid": 50}``
+``{"type": "import_config", "text": "<a config.json file's text>", "grid": 64}``
     The same, from JSON text (an uploaded file): errors name the JSON problem or the field.
 ``{"type": "play"}`` / ``{"type": "pause"}``
     Start or stop the worker. Training stops by itself when the config's ``epochs`` (or
@@ -68,11 +68,15 @@ Server → client (JSON text)
 ----------------------------
 ``hello``   ``{"type", "protocol", "session", "limits", "defaults", "presets", "datasets",
             "features", "activations", "initializers", "optimizers", "schedules", "losses",
-            "frame"}``: sent once, first. ``defaults`` = ``{"config", "grid", "speed"}``;
+            "frame"}``: sent once, first. ``defaults`` = ``{"config", "grid" (G for 2-D
+            maps), "curve_grid" (G for 1-D curves), "speed"}``;
             ``presets`` = list of ``{"name", "title", "description", "config", "grid"}``;
             ``frame`` repeats this module's constants (magic, flags, alarms, stats, metrics).
 ``state``   the session after a change: ``config`` (normalised RunConfig dict), ``grid``,
-            ``speed``, ``running``, ``done``, ``edited``, ``step``, ``epoch``, ``history``
+            ``speed``, ``running``, ``done``, ``edited``, ``step``, ``epoch``, ``handled`` (client
+            messages other than ``ack`` handled, the one this state answers included: a frame
+            whose header ``handled`` is smaller was built before this state and shows an older
+            network, so a client drops it), ``history``
             (per-epoch rows as in ``fit``), ``network`` = ``{"n_in", "n_out", "inputs"
             (feature names), "layers": [{"index", "name", "n_in", "n_out", "activation",
             "norm", "bias"}]}`` (one per unit layer, output last; the output's activation is
@@ -82,10 +86,18 @@ Server → client (JSON text)
             "added"}`` (x in raw coordinates, y labels or values), ``extent`` =
             ``{"x1": [lo, hi], "x2": [lo, hi]}`` (1-D: x2 is null), ``maps`` =
             ``{"outputs": K_out, "hidden": [n_1, …]}``.
-``error``   ``{"type": "error", "message": "<one line naming what is wrong>", "about": "<type>"}``
+``error``   ``{"type": "error", "message": "<one line naming what is wrong>", "about": "<type>"}``:
+            the reply to a refused message (``about`` its type, null if it had none), or
+            unprompted, ``about`` null: training failed in the worker (the session pauses), or
+            the session is being closed as idle.
 ``explain`` ``{"type": "explain", "split", "index", "x_raw", "y", "explanation": {...}}``
 ``alarm``   ``{"type": "alarm", "alarm": "nan", "layer": l, "message": "<fit's divergence message>"}``:
-            training stopped on a non-finite value (the frames carry the alarm too).
+            unprompted, once, when training stops on a non-finite value (a loss, gradient or
+            weight): ``layer`` is the unit layer (0-based) where it began, ``message`` the
+            ``Trainer``'s divergence message (the step, the value, the layer). It is sent before
+            the frame that shows it (flag PAUSED_BY_ALARM, alarm 3 with the same layer). The
+            vanishing and exploding alarms have no message of their own: they are in every
+            frame's header while they hold.
 ``full``    ``{"type": "full", "message", "max_sessions"}``: the server has its maximum of
             sessions; the socket is then closed (code 1013).
 An idle session (no client message for ``limits.idle_timeout_s``) gets an ``error`` and is

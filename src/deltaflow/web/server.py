@@ -30,7 +30,8 @@ from deltaflow.data import DATASETS, FEATURES
 from deltaflow.init import INITIALIZERS
 from deltaflow.web import protocol as P
 from deltaflow.web.presets import PRESETS
-from deltaflow.web.session import DEFAULT_GRID, DEFAULT_STEPS_PER_FRAME, Session, default_config, error
+from deltaflow.web.session import (DEFAULT_CURVE_GRID, DEFAULT_GRID, DEFAULT_STEPS_PER_FRAME, Session, default_config,
+                                   error)
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -77,7 +78,7 @@ def hello(session: Session) -> dict:
         "session": session.id,
         "limits": session.limits.to_dict(),
         "defaults": {"config": default_config().model_dump(mode="json"), "grid": DEFAULT_GRID,
-                     "speed": {"steps_per_frame": DEFAULT_STEPS_PER_FRAME}},
+                     "curve_grid": DEFAULT_CURVE_GRID, "speed": {"steps_per_frame": DEFAULT_STEPS_PER_FRAME}},
         "presets": PRESETS,
         "datasets": [{"name": k, "task": v.task, "kind": v.kind, "description": v.description,
                       "n_samples": v.n_samples, "noise": v.noise}
@@ -150,16 +151,18 @@ class Connection:
                     # at full speed, train until the frame has just time to go out before the next tick
                     budget = max(0.1 * self.interval, next_tick - loop.time() - frame_time - 0.002)
                     await asyncio.to_thread(s.train_tick, budget)
-            while s.outbox:
-                await self.send_json(s.outbox.pop(0))
             # one frame per tick while training; news between ticks (a step, an edit) waits out the interval
             if s.can_send() and (ticked or loop.time() - last_frame >= self.interval):
                 t0 = loop.time()
-                data = await asyncio.to_thread(s.build_frame)
+                messages, data = await asyncio.to_thread(s.messages_and_frame)
                 frame_time = 0.8 * frame_time + 0.2 * (loop.time() - t0)
+                for message in messages:  # an alarm goes out before the frame that shows it
+                    await self.send_json(message)
                 async with self.send_lock:
                     await self.ws.send_bytes(data)
                 last_frame = loop.time()
+            while s.outbox:  # without credit for a frame, the message still goes out
+                await self.send_json(s.outbox.pop(0))
             if time.monotonic() - s.last_active > self.limits.idle_timeout_s:
                 await self.send_json(error(f"session closed after {self.limits.idle_timeout_s:g} s without a message"))
                 await self.ws.close(code=CLOSE_IDLE)

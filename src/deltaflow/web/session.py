@@ -42,7 +42,10 @@ from deltaflow.web.limits import check_config, check_grid, map_count
 
 log = logging.getLogger(__name__)
 
-DEFAULT_GRID = 50
+# G of a 2-D set's heatmaps: 64² cells make a 71 kB frame for the default 2-8-8-1 network,
+# built in ~3 ms, so 30 frames a second stay cheap; 1-D curves are floats and take more points
+DEFAULT_GRID = 64
+DEFAULT_CURVE_GRID = 128
 DEFAULT_STEPS_PER_FRAME = 10
 _OUTPUT_FUNCTION = {"cross_entropy": "softmax", "bce": "sigmoid", "mse": "identity"}
 
@@ -184,23 +187,29 @@ class Session:
         """Apply one client message; returns the JSON replies (an ``error`` for bad input)."""
         with self.lock:
             self.last_active = time.monotonic()
-            about = None
-            try:
-                msg = P.parse_message(text, self.limits.max_message_bytes)
-                about = msg.type
-                return getattr(self, f"_on_{msg.type}")(msg) or []
-            except P.ProtocolError as exc:
-                about = exc.about
-                return [error(str(exc), exc.about)]
-            except ValueError as exc:
-                return [error(f"{about}: {exc}" if about else str(exc), about)]
-            except Exception as exc:  # a bug must not end the session: say so and pause
-                log.exception("session %s: %s failed", self.id[:6], about)
-                self.running = False
-                return [error(f"{about}: internal error ({type(exc).__name__}: {exc}); training paused", about)]
-            finally:
-                if about != "ack":  # acks answer frames; counting them would make a frame stale on arrival
-                    self.handled += 1
+            about, replies = self._dispatch(text)
+            if about != "ack":  # acks answer frames; counting them would make a frame stale on arrival
+                self.handled += 1
+            for reply in replies:
+                if reply["type"] == "state":
+                    reply["handled"] = self.handled  # this message included
+            return replies
+
+    def _dispatch(self, text) -> tuple[str | None, list[dict]]:
+        """(the message's type if it has one, its replies)."""
+        about = None
+        try:
+            msg = P.parse_message(text, self.limits.max_message_bytes)
+            about = msg.type
+            return about, getattr(self, f"_on_{msg.type}")(msg) or []
+        except P.ProtocolError as exc:
+            return exc.about, [error(str(exc), exc.about)]
+        except ValueError as exc:
+            return about, [error(_prefixed(about, str(exc)), about)]
+        except Exception as exc:  # a bug must not end the session: say so and pause
+            log.exception("session %s: %s failed", self.id[:6], about)
+            self.running = False
+            return about, [error(f"{about}: internal error ({type(exc).__name__}: {exc}); training paused", about)]
 
     def _on_config(self, msg) -> list[dict]:
         self._apply(RunConfig.from_dict(msg.config), msg.grid)
@@ -298,8 +307,10 @@ class Session:
         config = RunConfig.from_dict({**self.config.model_dump(), "data": data})
         old = self._upload_dir, self._upload_path
         self._upload_dir, self._upload_path = folder, path
+        # from a 1-D set's curve of G points to 2-D maps of G² cells: the 2-D default G
+        grid = DEFAULT_GRID if self.dims == 1 else self.grid
         try:
-            self._build(config, self.grid)
+            self._build(config, grid)
         except ValueError as exc:
             self._upload_dir, self._upload_path = old
             folder.cleanup()
@@ -439,27 +450,38 @@ class Session:
     def build_frame(self) -> bytes:
         """The newest state as a binary frame; counts it as sent (needs credit: ``can_send``)."""
         with self.lock:
-            t, d = self.trainer, self.dataset
-            flags = (P.RUNNING * self.running | P.PAUSED_BY_ALARM * self.nan_stop | P.DONE * self.done
-                     | P.HAS_STATS * (self.stats is not None) | P.HAS_TEST * t.has_test | P.EDITED * self.edited)
-            train_loss, train_metric = t.evaluate(d.X_train, d.y_train, self._targets[0])
-            test_loss = test_metric = math.nan
-            if t.has_test:
-                test_loss, test_metric = t.evaluate(d.X_test, d.y_test, self._targets[1])
-            self.frame_id += 1
-            self.dirty = False
-            frame = P.Frame(
-                frame_id=self.frame_id, step=t.step, epoch=t.epoch, flags=flags, alarm=self.alarm,
-                alarm_layer=self.alarm_layer, lr=float(t.optimizer.lr),
-                shapes=[u.dense.W.value.shape for u in self.units],
-                loss_points=self.losses.take(),
-                metrics=[train_loss, test_loss, train_metric, test_metric, self.grad_norm],
-                stats=self.stats,
-                params=[(u.dense.W.value, None if u.dense.b is None else u.dense.b.value, u.dense.W.grad,
-                         None if u.dense.b is None else u.dense.b.grad) for u in self.units],
-                maps=self._maps(), grid=self.grid, n_outputs=self._n_outputs(), handled=self.handled,
-            )
-            return P.encode_frame(frame)
+            return self._frame()
+
+    def messages_and_frame(self) -> tuple[list[dict], bytes]:
+        """The JSON the worker queued (an alarm) and the frame that shows it, taken together
+        so that the message always goes out before its frame."""
+        with self.lock:
+            messages, self.outbox = self.outbox, []
+            return messages, self._frame()
+
+    def _frame(self) -> bytes:
+        """Encode the newest state (under the lock)."""
+        t, d = self.trainer, self.dataset
+        flags = (P.RUNNING * self.running | P.PAUSED_BY_ALARM * self.nan_stop | P.DONE * self.done
+                 | P.HAS_STATS * (self.stats is not None) | P.HAS_TEST * t.has_test | P.EDITED * self.edited)
+        train_loss, train_metric = t.evaluate(d.X_train, d.y_train, self._targets[0])
+        test_loss = test_metric = math.nan
+        if t.has_test:
+            test_loss, test_metric = t.evaluate(d.X_test, d.y_test, self._targets[1])
+        self.frame_id += 1
+        self.dirty = False
+        frame = P.Frame(
+            frame_id=self.frame_id, step=t.step, epoch=t.epoch, flags=flags, alarm=self.alarm,
+            alarm_layer=self.alarm_layer, lr=float(t.optimizer.lr),
+            shapes=[u.dense.W.value.shape for u in self.units],
+            loss_points=self.losses.take(),
+            metrics=[train_loss, test_loss, train_metric, test_metric, self.grad_norm],
+            stats=self.stats,
+            params=[(u.dense.W.value, None if u.dense.b is None else u.dense.b.value, u.dense.W.grad,
+                     None if u.dense.b is None else u.dense.b.grad) for u in self.units],
+            maps=self._maps(), grid=self.grid, n_outputs=self._n_outputs(), handled=self.handled,
+        )
+        return P.encode_frame(frame)
 
     def _n_outputs(self) -> int:
         d = self.dataset
@@ -489,7 +511,7 @@ class Session:
             "grid": self.grid,
             "speed": {"steps_per_frame": self.steps_per_frame},
             "running": self.running, "done": self.done, "edited": self.edited,
-            "step": t.step, "epoch": t.epoch,
+            "step": t.step, "epoch": t.epoch, "handled": self.handled,
             "history": {k: [_json_float(v) for v in vs] for k, vs in t.history.items()},
             "network": self.network(),
             "data": {
@@ -544,6 +566,13 @@ def alarm_of(s: dict) -> tuple[int, int]:
     if g.max() > P.EXPLODING_NORM or (len(g) > 1 and first > P.EXPLODING_RATIO * last):
         return P.ALARM_EXPLODING, int(np.argmax(g))
     return P.ALARM_NONE, -1
+
+
+def _prefixed(about: str | None, message: str) -> str:
+    """``about: message``, unless the message already starts so (explain's own errors do)."""
+    if not about or message.startswith(f"{about}:"):
+        return message
+    return f"{about}: {message}"
 
 
 def error(message: str, about: str | None = None) -> dict:

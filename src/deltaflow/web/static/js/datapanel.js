@@ -62,6 +62,7 @@ export function createDataPanel(hooks) {
       clear(clickClass);
       for (let c = 0; c < k; c++) clickClass.append(el("option", { value: c, text: `class ${c}`, style: `color:${rgb(classRgb(c))}` }));
       if (!k) clickClass.append(el("option", { value: 0, text: "a point (x, y)" }));
+      clickClass.value = String(info.clickClass ?? 0); // the class chosen before this state, kept
     },
     setPresets(presets) {
       const box = clear(document.getElementById("presets"));

@@ -13,7 +13,7 @@ import { ALARMS, connect, FLAGS } from "./socket.js";
 import { alarmText, dataView, featureInputs, FEATURES, layerName, outputMap, neuronMaps, REGRESSION } from "./views.js";
 
 const $ = (id) => document.getElementById(id);
-const app = { hello: null, state: null, config: null, grid: 40, speed: 10, clickClass: 0, pending: null, lastId: 0, lastStep: -1, scheduled: false };
+const app = { hello: null, state: null, config: null, grid: 40, speed: 10, clickClass: 0, pending: null, lastId: 0, lastStep: -1, scheduled: false, dropped: 0 };
 
 const tooltip = {
   node: $("tooltip"),
@@ -130,6 +130,9 @@ const dataPanel = createDataPanel({
   onConfig: edit,
   onDataset(name) {
     const next = structuredClone(app.config);
+    // a 2-D set's G is cells per side of G² maps, a 1-D set's is points of a curve: each has its own default
+    const dims = (n) => (app.hello.datasets.find((d) => d.name === n)?.kind === "function" ? 1 : 2);
+    if (dims(name) !== app.state.data.dims) app.grid = dims(name) === 1 ? app.hello.defaults.curve_grid : app.hello.defaults.grid;
     const wasRegression = REGRESSION.has(next.data.name);
     Object.assign(next.data, { name, noise: null, n_samples: null, features: null, path: null, target: null, task: null });
     if (wasRegression !== REGRESSION.has(name)) next.loss = null;
@@ -137,7 +140,10 @@ const dataPanel = createDataPanel({
   },
   onRegenerate: () => send({ type: "regenerate" }),
   onCsv: (text, name) => send({ type: "upload_csv", text, name: name.replace(/[^A-Za-z0-9_. -]/g, "_").replace(/^[^A-Za-z0-9]+/, "") || "upload.csv", target: null }),
-  onClickClass: (k) => (app.clickClass = k),
+  onClickClass(k) {
+    app.clickClass = k;
+    output.setOptions({ clickClass: k });
+  },
   onPreset(p) {
     if (p.grid !== undefined && p.grid !== null) app.grid = p.grid;
     sendConfig(p.config, app.grid);
@@ -174,8 +180,9 @@ function onState(s) {
   const data = dataView(s);
   controls.sync(s.config, app.speed);
   controls.setPlaying(s.running);
-  dataPanel.sync(s.config, { task: s.data.task, nClasses: s.data.n_classes, noise: app.hello && app.hello.datasets ? noiseDefault(s.config.data.name) : 0 });
-  output.setOptions({ clickClass: Math.min(app.clickClass, Math.max(0, s.data.n_classes - 1)) });
+  app.clickClass = Math.min(app.clickClass, Math.max(0, s.data.n_classes - 1));
+  dataPanel.sync(s.config, { task: s.data.task, nClasses: s.data.n_classes, clickClass: app.clickClass, noise: app.hello && app.hello.datasets ? noiseDefault(s.config.data.name) : 0 });
+  output.setOptions({ clickClass: app.clickClass });
   network.setArchitecture({
     inputs: featureInputs(s, data.extent),
     togglable: s.data.dims === 2 && s.config.data.name !== "csv",
@@ -210,15 +217,16 @@ function setAlarm(alarm) {
   box.dataset.layer = alarm ? String(alarm.layer) : "";
 }
 
-/** Whether a frame belongs to the current state's network (an older one can cross a state). */
-function matches(f, s) {
-  const units = s.network.layers;
-  return f.shapes.length === units.length && f.shapes.every(([o, i], l) => o === units[l].n_out && i === units[l].n_in);
+/** Whether a frame was built before the current state (it crossed the state on the wire and
+ * shows an older network or data set): the server counts the messages it has handled, and the
+ * state says how many it answers. */
+function stale(f, s) {
+  return f.handled < (s.handled ?? 0);
 }
 
 function render(f) {
   const s = app.state;
-  if (!s || !matches(f, s)) return;
+  if (!s) return;
   $("step-count").textContent = f.step.toLocaleString();
   $("epoch-count").textContent = String(f.epoch);
   $("lr-now").textContent = Number(f.lr.toPrecision(3)).toString();
@@ -298,8 +306,13 @@ const socket = connect({
     }
   },
   onFrame(f) {
-    app.pending = f;
     app.lastId = f.frameId;
+    if (!app.state || stale(f, app.state)) {
+      app.dropped += 1;
+      if (document.visibilityState === "visible") socket.ack(f.frameId); // credit for the frame of the new state
+      return;
+    }
+    app.pending = f;
     schedule();
   },
 });

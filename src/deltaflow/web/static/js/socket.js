@@ -10,7 +10,7 @@ export const STATS = ["grad_W_norm", "grad_b_norm", "delta_norm", "attenuation",
 export const METRICS = ["train_loss", "test_loss", "train_metric", "test_metric", "grad_norm"];
 
 /**
- * A binary frame (ArrayBuffer) → {frameId, step, epoch, flags, alarm, alarmLayer, lr, shapes,
+ * A binary frame (ArrayBuffer) → {frameId, step, epoch, flags, alarm, alarmLayer, lr, handled, shapes,
  * lossPoints: Float32Array(2P) of (step, loss), metrics: {name: v}, layers: [{...stats, nOut,
  * nIn, W, b, gW, gb}], grid, nOutputs, maps: [{w, h, values, lo, hi}] | null, curves: [Float32Array] | null}.
  * Every section starts on a 4-byte boundary, so the float sections are views, not copies.
@@ -26,7 +26,7 @@ export function decodeFrame(buffer, stats = STATS, metrics = METRICS) {
   const f = {
     flags: dv.getUint16(6, true), frameId: dv.getUint32(8, true), step: dv.getUint32(12, true),
     epoch: dv.getUint32(16, true), alarm: dv.getUint16(20, true), alarmLayer: dv.getInt16(22, true),
-    lr: dv.getFloat32(24, true), grid: G, nMaps: M, nOutputs: K, maps: null, curves: null,
+    lr: dv.getFloat32(24, true), grid: G, nMaps: M, nOutputs: K, handled: dv.getUint32(44, true), maps: null, curves: null,
   };
   let pos = HEADER_BYTES;
   const take = (Type, count) => {
