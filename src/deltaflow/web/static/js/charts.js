@@ -60,9 +60,10 @@ function draw(canvas, series, fixedMax) {
 export function createCharts(numbersRoot, chartsRoot) {
   const out = {};
   const labels = {};
+  // the column is narrow: "Train" on screen, the full words for screen readers
   for (const [key, label] of [["test-loss", "Test loss"], ["train-loss", "Training loss"], ["test-acc", "Test accuracy"], ["train-acc", "Training accuracy"]]) {
     out[key] = el("output", { "data-testid": key, "aria-label": label, text: "–" });
-    labels[key] = el("span", { text: label });
+    labels[key] = el("span", { text: label.replace("Training", "Train") });
     numbersRoot.append(el("div", { "data-key": key }, labels[key], out[key]));
   }
   const loss = lineChart("Loss", "loss");
@@ -87,7 +88,7 @@ export function createCharts(numbersRoot, chartsRoot) {
       for (const o of Object.values(out)) o.textContent = "–";
       const name = metric === "r2" ? "R²" : "accuracy";
       labels["test-acc"].textContent = `Test ${name}`;
-      labels["train-acc"].textContent = `Training ${name}`;
+      labels["train-acc"].textContent = `Train ${name}`;
       out["test-acc"].setAttribute("aria-label", `Test ${name}`);
       out["train-acc"].setAttribute("aria-label", `Training ${name}`);
       acc.rename(metric === "r2" ? "R²" : "Accuracy", name);
@@ -96,7 +97,7 @@ export function createCharts(numbersRoot, chartsRoot) {
     },
     /** m: {trainLoss, testLoss, trainAcc, testAcc} at training step `step` (any may be missing) */
     update(step, m) {
-      // a step before the last point's is a new run whose state crossed an older frame
+      // a step before the last point's: the run went back; the curves start again
       if (history.trainLoss.length && step < history.trainLoss[history.trainLoss.length - 1][0]) {
         history = { trainLoss: [], testLoss: [], trainAcc: [], testAcc: [] };
       }

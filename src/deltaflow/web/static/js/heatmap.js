@@ -94,7 +94,8 @@ export function createOutputHeatmap(root, hooks) {
     ctx.lineWidth = 4;
     ctx.beginPath();
     for (let i = 0; i < output.w; i++) {
-      const x = data.extent[0] + ((i + 0.5) / output.w) * (data.extent[1] - data.extent[0]);
+      // curve point c is at x_lo + c·(x_hi − x_lo)/(G − 1), both ends included (protocol.py)
+      const x = data.extent[0] + (i / Math.max(1, output.w - 1)) * (data.extent[1] - data.extent[0]);
       i ? ctx.lineTo(px(x), py(output.values[i])) : ctx.moveTo(px(x), py(output.values[i]));
     }
     ctx.stroke();

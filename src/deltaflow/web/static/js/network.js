@@ -26,7 +26,8 @@ export function createNetwork(root, hooks) {
 
   function layout() {
     const cols = [arch.inputs.length, ...arch.hidden, arch.nOut];
-    const width = Math.max(root.clientWidth, 120 + cols.length * 34);
+    // below ~38 px a column's +/− buttons and activation menu overlap the next: scroll instead
+    const width = Math.max(root.clientWidth, LABEL + 40 + (cols.length - 1) * 38);
     const tallest = Math.max(...cols);
     const height = Math.max(300, Math.min(520, tallest * 34));
     const step = (width - LABEL - 40) / Math.max(1, cols.length - 1);
