@@ -10,7 +10,7 @@ default network (2-8-8-2 tanh, batch 10) on a data set, plays at full speed
     bytes/frame  mean size of those frames
     click→frame  time from a ``step`` message (paused) to the frame showing it
 
-Usage: python benchmarks/bench_server.py [--data spiral] [--seconds 5] [--grid 50]
+Usage: python benchmarks/bench_server.py [--data spiral] [--seconds 5] [--grid 64]
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", nargs="+", default=["spiral", "circle"])
     ap.add_argument("--seconds", type=float, default=5.0)
-    ap.add_argument("--grid", type=int, default=50)
+    ap.add_argument("--grid", type=int, default=64)
     args = ap.parse_args()
     port = free_port()
     server = subprocess.Popen([sys.executable, "-c", f"from deltaflow.web.server import serve; serve(port={port})"],

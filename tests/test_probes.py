@@ -13,6 +13,7 @@ from deltaflow.optim import SGD
 from deltaflow.probes import (
     GradientProbe,
     first_nonfinite,
+    grid_forward,
     neuron_maps,
     sensitivity_maps,
     unit_layers,
@@ -375,3 +376,12 @@ def test_fit_records_a_probe_when_the_config_asks():
     arrays = probed.probe.as_arrays()
     assert arrays["grad_W_norm"].shape == (len(probed.probe.steps), 3)
     assert np.isfinite(arrays["grad_W_norm"]).all()
+
+
+def test_grid_forward_is_the_output_and_the_neuron_maps_of_one_pass():
+    net = mlp([2, 5, 4, 3], "tanh", dtype=np.float64, rng=np.random.default_rng(1))
+    grid = np.random.default_rng(2).uniform(-1, 1, (30, 2))
+    y, maps = grid_forward(net, grid)
+    np.testing.assert_array_equal(y, net.forward(grid, False))
+    for got, want in zip(maps, neuron_maps(net, grid)):
+        np.testing.assert_array_equal(got, want)

@@ -35,7 +35,7 @@ from deltaflow.layers import Dense, Layer
 from deltaflow.network import walk
 from deltaflow.norm import BatchNorm, LayerNorm
 
-__all__ = ["Unit", "unit_layers", "GradientProbe", "neuron_maps", "sensitivity_maps", "first_nonfinite"]
+__all__ = ["Unit", "unit_layers", "GradientProbe", "neuron_maps", "grid_forward", "sensitivity_maps", "first_nonfinite"]
 
 # σ'(z) < SATURATION · max σ' counts as saturated (max σ' = 1/4 for sigmoid, 1 for tanh)
 SATURATION = 0.01
@@ -387,9 +387,9 @@ class GradientProbe:
 # -- per-neuron maps over an input grid ----------------------------------------------------
 
 
-def _grid_pass(net: Layer, X: np.ndarray, output: int | None) -> tuple[list, list]:
+def _grid_pass(net: Layer, X: np.ndarray, output: int | None) -> tuple[np.ndarray, list, list]:
     """One eval-mode forward over ``X`` (and, if ``output`` is set, one backward from the
-    one-hot ∂ŷ_k); returns each hidden unit's a^(l) and ∂ŷ_k/∂a^(l).
+    one-hot ∂ŷ_k); returns the network's output, each hidden unit's a^(l) and ∂ŷ_k/∂a^(l).
 
     The network is left as it was: every layer's caches and every ``p.grad`` are put back.
     """
@@ -398,7 +398,8 @@ def _grid_pass(net: Layer, X: np.ndarray, output: int | None) -> tuple[list, lis
     grads: list = [None] * len(hidden)
     leaves = [layer for layer in walk(net) if not layer.children()]
     caches = [{k: v for k, v in layer.__dict__.items() if k.startswith("_")} for layer in leaves]
-    saved_grads = [(p.grad, p.grad.copy()) for p in net.parameters()]
+    # only a backward pass writes p.grad
+    saved_grads = [(p.grad, p.grad.copy()) for p in net.parameters()] if output is not None else []
     hooks = _Hooks()
 
     def keep_output(i, forward):
@@ -435,7 +436,7 @@ def _grid_pass(net: Layer, X: np.ndarray, output: int | None) -> tuple[list, lis
             layer.__dict__.update(cache)
         for grad, copy in saved_grads:
             np.copyto(grad, copy)
-    return acts, grads
+    return y, acts, grads
 
 
 def neuron_maps(net: Layer, grid_X: np.ndarray) -> list[np.ndarray]:
@@ -445,7 +446,13 @@ def neuron_maps(net: Layer, grid_X: np.ndarray) -> list[np.ndarray]:
     unit layer but the output one), in forward order. The network's caches and
     gradients are left as they were.
     """
-    return _grid_pass(net, grid_X, None)[0]
+    return _grid_pass(net, grid_X, None)[1]
+
+
+def grid_forward(net: Layer, grid_X: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """``(net.forward(grid_X, False), neuron_maps(net, grid_X))`` from one forward pass."""
+    y, acts, _ = _grid_pass(net, grid_X, None)
+    return y, acts
 
 
 def sensitivity_maps(net: Layer, grid_X: np.ndarray, output: int = 0) -> list[np.ndarray]:
@@ -457,4 +464,4 @@ def sensitivity_maps(net: Layer, grid_X: np.ndarray, output: int = 0) -> list[np
     array (n_points, n_l) per hidden unit layer, in forward order; ŷ is the network's
     raw output (logits when it ends in a Dense). Caches and ``p.grad`` are left as they were.
     """
-    return _grid_pass(net, grid_X, int(output))[1]
+    return _grid_pass(net, grid_X, int(output))[2]

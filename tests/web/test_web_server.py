@@ -366,3 +366,21 @@ def test_explain_errors_are_prefixed_once(client):
         s.send(type="explain", split="train", index=10_000)  # the session's own check: one prefix too
         m = s.next("error")["message"]
         assert m.startswith("explain: index 10000 is out of range") and m.count("explain:") == 1
+
+
+def test_acks_never_wait_for_the_training_lock():
+    """An ack is applied at once even while a training tick holds the session's lock;
+    every other message is left to ``handle``, and a bad ack is answered with an error."""
+    from deltaflow.web.session import Session
+
+    s = Session(P.Limits())
+    s.build_frame()
+    s.build_frame()
+    with s.lock:  # as a training tick would hold it
+        assert s.handle_ack('{"type": "ack", "frame": 2}') == []
+        assert s.acked == 2
+        assert s.handle_ack('{"type": "play"}') is None
+        assert s.handle_ack("not json") is None
+        (reply,) = s.handle_ack('{"type": "ack", "frame": 9}')
+    assert reply["type"] == "error" and "frame 9 has not been sent (the last is 2)" in reply["message"]
+    assert s.acked == 2

@@ -132,7 +132,11 @@ class Connection:
             if text is None:
                 await self.send_json(error("binary messages are not accepted; send JSON text"))
                 continue
-            for reply in await asyncio.to_thread(self.session.handle, text):
+            # acks come with every frame: applied here, not in a thread waiting for the training lock
+            replies = self.session.handle_ack(text)
+            if replies is None:
+                replies = await asyncio.to_thread(self.session.handle, text)
+            for reply in replies:
                 await self.send_json(reply)
             self.wake.set()
 
@@ -149,7 +153,7 @@ class Connection:
                 next_tick = max(next_tick + self.interval, now)
                 if s.running:
                     # at full speed, train until the frame has just time to go out before the next tick
-                    budget = max(0.1 * self.interval, next_tick - loop.time() - frame_time - 0.002)
+                    budget = max(0.1 * self.interval, next_tick - loop.time() - frame_time - 0.0005)
                     await asyncio.to_thread(s.train_tick, budget)
             # one frame per tick while training; news between ticks (a step, an edit) waits out the interval
             if s.can_send() and (ticked or loop.time() - last_frame >= self.interval):

@@ -35,7 +35,7 @@ from deltaflow.data import DATASETS, Dataset, make_features
 from deltaflow.data.toy import BOX
 from deltaflow.explain import explain
 from deltaflow.network import walk
-from deltaflow.probes import STATS, GradientProbe, first_nonfinite, neuron_maps, unit_layers
+from deltaflow.probes import STATS, GradientProbe, first_nonfinite, grid_forward, unit_layers
 from deltaflow.train import Callback, Trainer, load_data
 from deltaflow.web import protocol as P
 from deltaflow.web.limits import check_config, check_grid, map_count
@@ -182,6 +182,22 @@ class Session:
         return t.epoch >= t.planned_epochs or (c.steps is not None and t.step >= c.steps)
 
     # -- messages ----------------------------------------------------------------------
+
+    def handle_ack(self, text) -> list[dict] | None:
+        """An ``ack`` applied at once, without the lock (so it never waits for a training tick
+        to end): its replies. None for any other message (and any bad one): ``handle`` it."""
+        try:
+            msg = P.parse_message(text, self.limits.max_message_bytes)
+        except P.ProtocolError:
+            return None
+        if msg.type != "ack":
+            return None
+        self.last_active = time.monotonic()
+        try:
+            self._on_ack(msg)
+        except ValueError as exc:
+            return [error(_prefixed("ack", str(exc)), "ack")]
+        return []
 
     def handle(self, text) -> list[dict]:
         """Apply one client message; returns the JSON replies (an ``error`` for bad input)."""
@@ -491,10 +507,9 @@ class Session:
         """Output map(s) then every hidden unit's activation over the grid: (M, G²) or (M, G)."""
         if self._grid_X is None:
             return None
-        net, task = self.trainer.net, self.trainer.task
-        hidden = neuron_maps(net, self._grid_X)
+        task = self.trainer.task
         with np.errstate(all="ignore"):
-            out = net.forward(self._grid_X, False)
+            out, hidden = grid_forward(self.trainer.net, self._grid_X)
             if task.kind == "classification":
                 proba = task.proba(out)
                 out = proba[:, 1:2] if proba.shape[1] == 2 else proba
