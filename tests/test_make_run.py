@@ -53,3 +53,11 @@ def test_a_taken_port_exits_2_with_one_line(capsys):
     assert code == 2
     assert err == (f"error: cannot listen on 127.0.0.1:{port}: Address already in use; choose another --port "
                    "(make run: PORT=8001 make run)\n")
+
+
+def test_an_unknown_host_exits_2_with_one_line(capsys):
+    from test_cli import run
+
+    code, _, err = run(["serve", "--host", "nonexistent.invalid", "--port", _free_port()], capsys)
+    assert code == 2 and err.startswith("error: cannot listen on nonexistent.invalid:") and err.count("\n") == 1
+    assert "Unknown error" not in err and "choose another --port" not in err

@@ -241,13 +241,10 @@ def predict(
     if output is None:
         _write_csv(sys.stdout, header, rows)
         return
-    tmp = output.with_name(f".{output.name}.tmp")
-    try:
-        with tmp.open("w", newline="", encoding="utf-8") as f:
-            _write_csv(f, header, rows)
-        tmp.replace(output)
-    finally:
-        tmp.unlink(missing_ok=True)
+    from deltaflow.io import atomic_file
+
+    with atomic_file(output) as f:
+        _write_csv(f, header, rows)
     console.print(f"{len(rows)} predictions written to {output}")
 
 
@@ -302,7 +299,8 @@ def serve(
             pass
     except OSError as exc:
         hint = "; choose another --port (make run: PORT=8001 make run)" if exc.errno == errno.EADDRINUSE else ""
-        raise UsageError(f"cannot listen on {host}:{port}: {os.strerror(exc.errno) if exc.errno else exc}{hint}") from None
+        reason = os.strerror(exc.errno) if isinstance(exc.errno, int) and exc.errno > 0 else (exc.strerror or str(exc))
+        raise UsageError(f"cannot listen on {host}:{port}: {reason}{hint}") from None
     run_server(host=host, port=port, open_browser=open_browser)
 
 

@@ -13,17 +13,11 @@ import matplotlib  # the colormap registry only, never pyplot
 import numpy as np
 from matplotlib.figure import Figure
 
-from deltaflow.plots import _save
+from deltaflow.plots import _save, positive
 
 __all__ = ["plot_gradient_flow", "FLOW_SIZE"]
 
 FLOW_SIZE = (12.0, 7.0)  # inches
-
-
-def _positive(v: np.ndarray) -> np.ndarray:
-    """Values for a log axis: zeros and non-finite entries become gaps (NaN)."""
-    v = np.asarray(v, dtype=np.float64)
-    return np.where(np.isfinite(v) & (v > 0), v, np.nan)
 
 
 def plot_gradient_flow(arrays: dict, names: list[str], path, title: str | None = None) -> Path:
@@ -44,8 +38,8 @@ def plot_gradient_flow(arrays: dict, names: list[str], path, title: str | None =
     cmap = matplotlib.colormaps["viridis"]
     colours = [cmap(i / max(L - 1, 1)) for i in range(L)]
     for l in range(L):
-        ax_g.plot(steps, _positive(arrays["grad_W_norm"][:, l]), color=colours[l], label=names[l])
-        ax_u.plot(steps, _positive(arrays["update_ratio"][:, l]), color=colours[l])
+        ax_g.plot(steps, positive(arrays["grad_W_norm"][:, l]), color=colours[l], label=names[l])
+        ax_u.plot(steps, positive(arrays["update_ratio"][:, l]), color=colours[l])
     ax_g.set(yscale="log", xlabel="step", ylabel="‖∂L/∂W⁽ˡ⁾‖", title="gradient norm per layer")
     if L <= 12:
         ax_g.legend(fontsize=7, loc="best")

@@ -18,6 +18,7 @@ import json
 import os
 import tempfile
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,18 +114,29 @@ def save_model(path, net: Sequential, config=None, meta: dict | None = None,
         if value.dtype == object:
             raise ValueError(f"array {name!r} has dtype object, which cannot be saved without pickle")
     payload[HEADER] = np.array(json.dumps(header))
+    with atomic_file(path, "wb", fsync=True) as f:
+        np.savez(f, **payload)
+    return path
+
+
+@contextmanager
+def atomic_file(path, mode: str = "w", fsync: bool = False):
+    """Open a temporary file beside ``path`` for writing; when the block ends it replaces
+    ``path`` (so a reader never sees half a file), and if the block raises it is removed
+    and ``path`` is left as it was. Text mode is UTF-8 with newlines untranslated."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **payload)
-            f.flush()
-            os.fsync(f.fileno())
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as f:
+            yield f
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
 
 
 def load_model(path) -> ModelFile:

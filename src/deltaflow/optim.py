@@ -15,6 +15,7 @@ from __future__ import annotations
 import inspect
 import math
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -52,14 +53,17 @@ _SMALL_BYTES = 64 * 1024
 _THREADED_BLOCKS = 8
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 _pool: tuple[int, ThreadPoolExecutor] | None = None
+_pool_lock = threading.Lock()
 
 
 def _workers() -> ThreadPoolExecutor:
-    """The shared worker threads (made again in a forked child, which inherits no threads)."""
+    """The shared worker threads (made again in a forked child, which inherits no threads).
+    Several threads may train at once (the simulator's sessions): one of them makes the pool."""
     global _pool
-    if _pool is None or _pool[0] != os.getpid():
-        _pool = (os.getpid(), ThreadPoolExecutor(max_workers=_CORES - 1, thread_name_prefix="deltaflow-optim"))
-    return _pool[1]
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            _pool = (os.getpid(), ThreadPoolExecutor(max_workers=_CORES - 1, thread_name_prefix="deltaflow-optim"))
+        return _pool[1]
 
 
 def _writable_flat(*arrays: np.ndarray) -> bool:

@@ -20,7 +20,7 @@ from matplotlib.lines import Line2D
 
 from deltaflow.metrics import _labels
 
-__all__ = ["plot_history", "decision_grid", "plot_decision_boundary", "plot_regression_1d", "plot_confusion"]
+__all__ = ["floats", "positive", "plot_history", "decision_grid", "plot_decision_boundary", "plot_regression_1d", "plot_confusion"]
 
 DPI = 100
 HISTORY_SIZE = (10.0, 4.0)  # inches; 1000 × 400 pixels at DPI
@@ -28,6 +28,18 @@ BOUNDARY_SIZE = (6.0, 5.5)
 REGRESSION_SIZE = (7.0, 4.5)
 MARGIN = 0.1  # fraction of the data's range added on each side of a plot's limits
 TWO_CLASS_CMAP = "RdBu_r"  # p(class 1): blue at 0, white at 0.5, red at 1
+
+
+def floats(values) -> np.ndarray:
+    """1-D numbers as float64; None (how strict JSON carries NaN and ±inf) becomes NaN, a gap."""
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+
+def positive(values) -> np.ndarray:
+    """``floats(values)`` for a log axis: non-finite and non-positive entries become NaN (gaps)."""
+    v = floats(values)
+    v[~(np.isfinite(v) & (v > 0))] = np.nan
+    return v
 
 
 def confusion_size(n_classes: int) -> tuple[float, float]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
-import os
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ import numpy as np
 from deltaflow.config import RunConfig
 from deltaflow.data import make_features
 from deltaflow import metrics
-from deltaflow.io import ModelFile, load_model, save_model
+from deltaflow.io import ModelFile, atomic_file, load_model, save_model
 from deltaflow.losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy
 from deltaflow.train import FitResult, output_proba
 
@@ -53,12 +52,6 @@ def model_meta(result: FitResult) -> tuple[dict, dict]:
     return meta, arrays
 
 
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_history(history: dict[str, list], path: Path) -> None:
     """One row per epoch, columns in the history's order.
 
@@ -66,13 +59,11 @@ def write_history(history: dict[str, list], path: Path) -> None:
     same float64, so ``read_history`` returns the history bit for bit.
     """
     keys = list(history)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as f:
+    with atomic_file(path) as f:
         w = csv.writer(f)
         w.writerow(keys)
         for row in zip(*(history[k] for k in keys)):
             w.writerow([repr(float(v)) if isinstance(v, (float, np.floating)) else v for v in row])
-    os.replace(tmp, path)
 
 
 def read_history(path: Path) -> dict[str, list]:
@@ -99,7 +90,8 @@ def save_run(result: FitResult, root="runs", figures: bool = True) -> Path:
     root = Path(root)
     run_dir = root / run_name(result.config, root)
     run_dir.mkdir(parents=True, exist_ok=True)
-    _atomic_text(run_dir / "config.json", result.config.to_json() + "\n")
+    with atomic_file(run_dir / "config.json") as f:
+        f.write(result.config.to_json() + "\n")
     write_history(result.history, run_dir / "history.csv")
     meta, arrays = model_meta(result)
     meta["stop_reason"], meta["message"] = result.stop_reason, result.message
@@ -122,9 +114,8 @@ PROBES = "probes.npz"
 
 def write_probes(probe, path: Path) -> None:
     """A probe's records (``GradientProbe.as_arrays()``) and its unit-layer ``names`` as an .npz."""
-    tmp = path.with_name(f".{path.name}.tmp.npz")
-    np.savez(tmp, names=np.asarray(probe.names, dtype=str), **probe.as_arrays())
-    os.replace(tmp, path)
+    with atomic_file(path, "wb") as f:
+        np.savez(f, names=np.asarray(probe.names, dtype=str), **probe.as_arrays())
 
 
 def read_probes(path: Path) -> dict[str, np.ndarray]:

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from deltaflow.io import atomic_file
 
 __all__ = ["Experiment", "Progress", "run_experiment", "to_json_ready", "write_json", "write_text", "full_batch"]
 
@@ -62,17 +62,9 @@ def to_json_ready(value):
 
 def write_text(text: str, path: Path) -> Path:
     """Write ``text`` through a temporary file and a rename, so a failure never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_file(path) as f:
+        f.write(text)
+    return Path(path)
 
 
 def write_json(data: dict, path: Path) -> Path:

@@ -5,10 +5,11 @@ operations (a multiply-add is 2; the O(B·n_out) bias and element-wise terms are
 
     forward    Z = A Wᵀ                 2·B·n_in·n_out
     backward   ∂L/∂W = δᵀ A             2·B·n_in·n_out
-               ∂L/∂A = δ W              2·B·n_in·n_out     (not needed below the first layer)
+               ∂L/∂A = δ W              2·B·n_in·n_out     (not needed for the first layer's input)
 
-so backward = 2 × forward and forward + backward = 3 forwards (2 forwards + the first
-layer's share where ∂L/∂x is skipped). The engine always computes ∂L/∂A, so its ratio is 2.
+so backward = 2 × forward and forward + backward = 3 forwards (less the first layer's ∂L/∂x
+where it is skipped, as ``Sequential.backward(g, input_grad=False)`` and a training step do).
+The times here are measured with ∂L/∂A computed for every layer, so the FLOP ratio is 2.
 
 Measured: the median over repetitions of ``time.perf_counter`` around ``Dense.forward`` and
 ``Dense.backward`` (float32, the engine's default, one BLAS thread), each repetition timing

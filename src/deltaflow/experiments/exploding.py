@@ -41,7 +41,7 @@ from deltaflow.losses import SoftmaxCrossEntropy
 from deltaflow.metrics import accuracy
 from deltaflow.network import mlp
 from deltaflow.optim import get_optimizer
-from deltaflow.plots import _save
+from deltaflow.plots import _save, floats
 from deltaflow.probes import GradientProbe
 
 NAME = "exploding"
@@ -186,10 +186,6 @@ def _fmt(value) -> str:
 RUN_COLOURS = {"unclipped": "tab:red", "clipped": "tab:blue"}
 
 
-def _floats(values) -> np.ndarray:
-    """None (a non-finite value after JSON) becomes NaN: a gap in the line."""
-    return np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
-
 
 def figure(result: dict, path) -> Path:
     """Gradient norm per step (log), loss per step (log), and ‖δ⁽ˡ⁾‖, ‖∂L/∂W⁽ˡ⁾‖ per layer at step 0."""
@@ -197,11 +193,11 @@ def figure(result: dict, path) -> Path:
     ax_g, ax_l, ax_p = fig.subplots(1, 3)
     for name, r in result["runs"].items():
         colour = RUN_COLOURS.get(name, None)
-        g, loss = _floats(r["grad_norm"]), _floats(r["loss"])
+        g, loss = floats(r["grad_norm"]), floats(r["loss"])
         steps = np.arange(g.size)
         ax_g.plot(steps, g, color=colour, label=f"{name}: ‖∇L‖ before clipping")
         if r["clip"]:
-            ax_g.plot(steps, _floats(r["applied_norm"]), color=colour, linestyle="--", label=f"{name}: applied")
+            ax_g.plot(steps, floats(r["applied_norm"]), color=colour, linestyle="--", label=f"{name}: applied")
         ax_l.plot(steps, loss, color=colour, label=name)
         if r["diverged_at"] is not None:
             at = r["diverged_at"]
@@ -214,13 +210,13 @@ def figure(result: dict, path) -> Path:
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
     ax_g.axhline(result["max_norm"], color="0.5", linewidth=0.8)
-    delta = _floats(result["per_layer"]["delta"])
+    delta = floats(result["per_layer"]["delta"])
     layers = np.arange(1, delta.size + 1)
     ax_p.semilogy(layers, delta, "o-", color="tab:purple", label="‖δ⁽ˡ⁾‖")
     ax_p.semilogy(layers, delta[-1] * result["expected_growth_factor"] ** (layers[-1] - layers), "k--",
                   label=f"‖δ⁽ᴸ⁾‖ × {result['expected_growth_factor']:.1f} per layer")
-    ax_p.semilogy(layers, _floats(result["per_layer"]["grad_W"]), "s-", color="tab:orange", label="‖∂L/∂W⁽ˡ⁾‖")
-    ax_p.semilogy(layers, _floats(result["he_reference"]["grad_W"]), "s:", color="0.4",
+    ax_p.semilogy(layers, floats(result["per_layer"]["grad_W"]), "s-", color="tab:orange", label="‖∂L/∂W⁽ˡ⁾‖")
+    ax_p.semilogy(layers, floats(result["he_reference"]["grad_W"]), "s:", color="0.4",
                   label="‖∂L/∂W⁽ˡ⁾‖, He init")
     ax_p.set(xlabel="layer l (1 = first hidden, last = output)", ylabel="norm", title="at initialisation")
     ax_p.grid(alpha=0.3)

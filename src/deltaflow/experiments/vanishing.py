@@ -52,7 +52,7 @@ from deltaflow.experiments.base import Experiment
 from deltaflow.losses import SoftmaxCrossEntropy
 from deltaflow.network import mlp
 from deltaflow.optim import get_optimizer
-from deltaflow.plots import _save
+from deltaflow.plots import _save, positive
 from deltaflow.probes import GradientProbe
 
 NAME = "vanishing"
@@ -246,13 +246,6 @@ INIT_COLOURS = {"naive": "tab:red", "xavier": "tab:blue", "he": "tab:green"}
 NORM_STYLES = {"none": "-", "batch": "--", "residual": ":"}
 
 
-def _positive(values) -> np.ndarray:
-    """Floats with None, non-finite and non-positive entries as NaN (gaps on a log axis)."""
-    v = np.asarray([np.nan if x is None else x for x in values], dtype=np.float64)
-    v[~(v > 0)] = np.nan
-    return v
-
-
 def figure(result: dict, path) -> Path:
     """Small multiples of r against depth (rows: norm, columns: activation; colour: init;
     solid at initialisation, dashed after training), then Π σ' against 0.25ᴸ and the input-width check."""
@@ -270,7 +263,7 @@ def figure(result: dict, path) -> Path:
                 cells = [_find(runs, depth=d, activation=act, init=init, norm=norm) for d in depths]
                 for key, style, label in (("ratio_init", "-o", f"{init}, init"),
                                           ("ratio_trained", "--x", f"{init}, trained")):
-                    y = _positive([None if c is None else c[key] for c in cells])
+                    y = positive([None if c is None else c[key] for c in cells])
                     ax.plot(depths, y, style, color=INIT_COLOURS[init], markersize=4, label=label)
             ax.axhline(1.0, color="0.5", linewidth=0.8)
             ax.set_yscale("log")
@@ -293,7 +286,7 @@ def _sigma_panel(ax, result) -> None:
             cells = [_find(result["runs"], depth=int(d), activation="sigmoid", init=init, norm=norm) for d in depths]
             if all(c is None for c in cells):
                 continue
-            y = _positive([None if c is None else c["sigma_prime_product"] for c in cells])
+            y = positive([None if c is None else c["sigma_prime_product"] for c in cells])
             ax.plot(depths, y, NORM_STYLES[norm], color=INIT_COLOURS[init], marker="o", markersize=3,
                     label=f"{init}, {norm}")
     ax.plot(depths, SIGMOID_MAX_DERIVATIVE ** depths, "k-", linewidth=2, label="bound 0.25ᴸ")
@@ -305,8 +298,8 @@ def _sigma_panel(ax, result) -> None:
 
 
 def _width_panel(ax, study) -> None:
-    ax.plot(study["depths"], _positive(study["raw"]), "-o", label="raw 2-D input")
-    ax.plot(study["depths"], _positive(study["embedded"]), "-s", label="embedded (fan-in = width)")
+    ax.plot(study["depths"], positive(study["raw"]), "-o", label="raw 2-D input")
+    ax.plot(study["depths"], positive(study["embedded"]), "-s", label="embedded (fan-in = width)")
     ax.axhline(study["expected_raw_factor"], color="0.5", linestyle="--", label="√(2 / width)")
     ax.axhline(1.0, color="0.5", linewidth=0.8)
     ax.set_yscale("log")

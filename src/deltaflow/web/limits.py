@@ -31,13 +31,29 @@ def check_config(config: RunConfig, limits: Limits, uploaded: bool = False) -> N
             raise ValueError(f"model.hidden: {w} neurons in a layer is over the limit of {limits.max_width}")
     if config.batch_size > limits.max_batch_size:
         raise ValueError(f"batch_size: {config.batch_size} is over the limit of {limits.max_batch_size}")
+    if config.steps is None and config.epochs > limits.max_epochs:
+        raise ValueError(f"epochs: {config.epochs:,} is over the simulator's limit of {limits.max_epochs:,} "
+                         "(the history keeps a row per epoch); train longer runs with `deltaflow train`")
 
 
-def map_count(trainer, dims: int) -> int:
-    """M, the maps of a frame: the output's (K for K > 2 classes, else 1) and one per hidden unit."""
-    d = trainer.dataset
-    outputs = d.n_classes if d.task == "classification" and d.n_classes > 2 else 1
-    return outputs + sum(trainer.config.model.hidden)
+def check_steps(trainer, limits: Limits) -> None:
+    """``config.steps`` take no more epochs of the data set than ``limits.max_epochs``."""
+    steps, epochs = trainer.config.steps, trainer.planned_epochs
+    if steps is not None and epochs > limits.max_epochs:
+        raise ValueError(f"steps: {steps:,} steps take {epochs:,} epochs of this data set, over the simulator's "
+                         f"limit of {limits.max_epochs:,} (the history keeps a row per epoch); "
+                         "train longer runs with `deltaflow train`")
+
+
+def output_maps(dataset) -> int:
+    """K_out, the output's maps (or curves): K for K > 2 classes, else 1 (two classes draw
+    p(class 1), a regression its value)."""
+    return dataset.n_classes if dataset.task == "classification" and dataset.n_classes > 2 else 1
+
+
+def map_count(trainer) -> int:
+    """M, the maps of a frame: the output's (``output_maps``) and one per hidden unit."""
+    return output_maps(trainer.dataset) + sum(trainer.config.model.hidden)
 
 
 def check_grid(grid: int, n_maps: int, dims: int, limits: Limits) -> None:

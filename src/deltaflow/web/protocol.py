@@ -77,7 +77,8 @@ Server → client (JSON text)
             messages other than ``ack`` handled, the one this state answers included: a frame
             whose header ``handled`` is smaller was built before this state and shows an older
             network, so a client drops it), ``history``
-            (per-epoch rows as in ``fit``), ``network`` = ``{"n_in", "n_out", "inputs"
+            (the newest ``STATE_HISTORY_ROWS`` per-epoch rows as in ``fit``; ``history.json``
+            has them all), ``network`` = ``{"n_in", "n_out", "inputs"
             (feature names), "layers": [{"index", "name", "n_in", "n_out", "activation",
             "norm", "bias"}]}`` (one per unit layer, output last; the output's activation is
             the loss's output function: softmax, sigmoid or identity), ``data`` =
@@ -205,6 +206,8 @@ EXPLODING_RATIO = 1e4
 
 METRICS = ("train_loss", "test_loss", "train_metric", "test_metric", "grad_norm")
 MAX_LOSS_POINTS = 1024
+MAX_ACK_CHARS = 100  # an ack is ~30 characters; only texts this short are parsed on the event loop
+STATE_HISTORY_ROWS = 1000  # the newest per-epoch rows a ``state`` carries (history.json has them all)
 
 
 @dataclass
@@ -219,6 +222,7 @@ class Limits:
     max_width: int = 64
     max_batch_size: int = 1024
     max_samples: int = 10_000  # data.n_samples of a generated set
+    max_epochs: int = 100_000  # config.epochs: the history gains a row per epoch
     max_grid: int = 128
     min_grid: int = 8  # 0 is allowed too: no maps
     max_map_bytes: int = 4_000_000  # M · G² of one frame's heatmaps

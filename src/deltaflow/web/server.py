@@ -18,6 +18,7 @@ import logging
 import tempfile
 import threading
 import time
+import typing
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, WebSocket, WebSocketDisconnect
@@ -26,6 +27,7 @@ from fastapi.staticfiles import StaticFiles
 
 from deltaflow import io
 from deltaflow.activations import ACTIVATIONS
+from deltaflow.config import OptimizerConfig, RunConfig, ScheduleConfig
 from deltaflow.data import DATASETS, FEATURES
 from deltaflow.init import INITIALIZERS
 from deltaflow.web import protocol as P
@@ -70,6 +72,14 @@ class Registry:
         return session
 
 
+def choices(model, field: str) -> list[str]:
+    """The values of a config field typed ``Literal[...]`` (or ``Literal[...] | None``), in order."""
+    annotation = model.model_fields[field].annotation
+    if typing.get_origin(annotation) is not typing.Literal:
+        annotation = next(a for a in typing.get_args(annotation) if typing.get_origin(a) is typing.Literal)
+    return list(typing.get_args(annotation))
+
+
 def hello(session: Session) -> dict:
     """The ``hello`` message (see ``protocol``)."""
     return {
@@ -86,9 +96,9 @@ def hello(session: Session) -> dict:
         "features": list(FEATURES),
         "activations": [a for a in ACTIVATIONS if a != "step"],
         "initializers": ["auto", *INITIALIZERS],
-        "optimizers": ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"],
-        "schedules": ["none", "step", "exponential", "cosine", "warmup"],
-        "losses": ["cross_entropy", "bce", "mse"],
+        "optimizers": choices(OptimizerConfig, "name"),
+        "schedules": choices(ScheduleConfig, "name"),
+        "losses": choices(RunConfig, "loss"),
         "frame": P.frame_constants(),
     }
 
@@ -133,6 +143,7 @@ class Connection:
                 await self.send_json(error("binary messages are not accepted; send JSON text"))
                 continue
             # acks come with every frame: applied here, not in a thread waiting for the training lock
+            # (handle_ack reads only a text as short as an ack; anything longer is parsed once, in the thread)
             replies = self.session.handle_ack(text)
             if replies is None:
                 replies = await asyncio.to_thread(self.session.handle, text)

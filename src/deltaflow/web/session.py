@@ -5,8 +5,9 @@ schedule, shuffling generator) and a ``GradientProbe``. It is driven from two si
 always under ``self.lock`` (methods run in worker threads, never on the event loop):
 
 - ``handle(text)`` applies one client message and returns the JSON replies;
-- ``train_tick(interval)`` runs one tick of steps while playing, and ``build_frame()``
-  encodes the newest state as a binary frame (``protocol.encode_frame``).
+- ``train_tick(budget)`` runs one tick of steps while playing, and ``messages_and_frame()``
+  takes the JSON the worker queued (an alarm) with the newest state encoded as a binary
+  frame (``protocol.encode_frame``).
 
 Training goes through ``Trainer.epoch_steps``, the generator ``fit`` runs on, so a session
 that trains whole epochs of an unedited config has ``fit(config)``'s history bit for bit:
@@ -33,16 +34,17 @@ import numpy as np
 from deltaflow.config import RunConfig
 from deltaflow.data import DATASETS, Dataset, make_features
 from deltaflow.data.toy import BOX
-from deltaflow.explain import explain
+from deltaflow.clip import grad_norm
+from deltaflow.explain import _json_float, explain
 from deltaflow.network import walk
 from deltaflow.probes import STATS, GradientProbe, first_nonfinite, grid_forward, unit_layers
 from deltaflow.train import Callback, Trainer, load_data
 from deltaflow.web import protocol as P
-from deltaflow.web.limits import check_config, check_grid, map_count
+from deltaflow.web.limits import check_config, check_grid, check_steps, map_count, output_maps
 
 log = logging.getLogger(__name__)
 
-# G of a 2-D set's heatmaps: 64² cells make a 71 kB frame for the default 2-8-8-1 network,
+# G of a 2-D set's heatmaps: 64² cells make a 71 kB frame for the default 2-8-8-2 network,
 # built in ~3 ms, so 30 frames a second stay cheap; 1-D curves are floats and take more points
 DEFAULT_GRID = 64
 DEFAULT_CURVE_GRID = 128
@@ -70,7 +72,7 @@ class _Losses(Callback):
     def on_step(self, trainer, step, loss):
         self.points.append((step, loss))
         if len(self.points) > 2 * P.MAX_LOSS_POINTS:
-            del self.points[::2]  # keeps the newest point (the list's length is odd here)
+            del self.points[-2::-2]  # every other point counted back from the newest, which is kept
 
     def take(self) -> np.ndarray:
         pts, self.points = self.points, []
@@ -119,7 +121,8 @@ class Session:
             raise ValueError(f"data: the simulator draws 1-D or 2-D data; this set has {dims} input columns")
         losses = _Losses()
         trainer = Trainer(train_config, dataset, callbacks=[losses])
-        n_maps = map_count(trainer, dims)
+        check_steps(trainer, self.limits)
+        n_maps = map_count(trainer)
         check_grid(grid, n_maps, dims, self.limits)
         probe = GradientProbe(trainer.net, every=1)
         # commit: from here on nothing raises
@@ -185,7 +188,12 @@ class Session:
 
     def handle_ack(self, text) -> list[dict] | None:
         """An ``ack`` applied at once, without the lock (so it never waits for a training tick
-        to end): its replies. None for any other message (and any bad one): ``handle`` it."""
+        to end): its replies. None for any other message (and any bad one): ``handle`` it.
+
+        It runs on the event loop, so only a text as short as an ack is parsed here; a longer
+        one (an upload of up to a megabyte) goes to ``handle`` in a worker thread unread."""
+        if len(text) > P.MAX_ACK_CHARS:
+            return None
         try:
             msg = P.parse_message(text, self.limits.max_message_bytes)
         except P.ProtocolError:
@@ -316,21 +324,23 @@ class Session:
         rows = sum(1 for line in msg.text.splitlines() if line.strip()) - 1
         if rows > lim.max_upload_rows:
             raise ValueError(f"the file has {rows:,} rows, over the limit of {lim.max_upload_rows:,}")
-        folder = tempfile.TemporaryDirectory(prefix="deltaflow-upload-")
-        path = Path(folder.name) / msg.name
-        path.write_text(msg.text, encoding="utf-8")
         data = {"name": "csv", "path": msg.name, "target": msg.target, "test_fraction": self.config.data.test_fraction}
-        config = RunConfig.from_dict({**self.config.model_dump(), "data": data})
-        old = self._upload_dir, self._upload_path
-        self._upload_dir, self._upload_path = folder, path
         # from a 1-D set's curve of G points to 2-D maps of G² cells: the 2-D default G
         grid = DEFAULT_GRID if self.dims == 1 else self.grid
+        old = self._upload_dir, self._upload_path
+        folder = tempfile.TemporaryDirectory(prefix="deltaflow-upload-")
+        path = Path(folder.name) / msg.name
         try:
+            path.write_text(msg.text, encoding="utf-8")
+            config = RunConfig.from_dict({**self.config.model_dump(), "data": data})
+            self._upload_dir, self._upload_path = folder, path  # _build reads the file from here
             self._build(config, grid)
-        except ValueError as exc:
+        except BaseException as exc:  # any failure: the old upload (if any) stays, the new one goes
             self._upload_dir, self._upload_path = old
             folder.cleanup()
-            raise ValueError(str(exc).replace(str(path), msg.name)) from None
+            if isinstance(exc, ValueError):
+                raise ValueError(str(exc).replace(str(path), msg.name)) from None
+            raise
         if old[0] is not None:
             old[0].cleanup()
         return [self.state()]
@@ -454,7 +464,7 @@ class Session:
                     ratio[i] = float(np.linalg.norm(u.dense.W.value - before)) / base if base > 0 else np.nan
         s["update_ratio"] = ratio
         self.stats = np.array([s[k] for k in STATS], dtype=np.float32)
-        self.grad_norm = float(np.sqrt(sum(np.vdot(p.grad, p.grad) for p in self.trainer.params)))
+        self.grad_norm = grad_norm(self.trainer.params)
         if not self.nan_stop:
             self.alarm, self.alarm_layer = alarm_of(s)
 
@@ -462,11 +472,6 @@ class Session:
 
     def can_send(self) -> bool:
         return self.dirty and self.frame_id - self.acked < self.limits.window
-
-    def build_frame(self) -> bytes:
-        """The newest state as a binary frame; counts it as sent (needs credit: ``can_send``)."""
-        with self.lock:
-            return self._frame()
 
     def messages_and_frame(self) -> tuple[list[dict], bytes]:
         """The JSON the worker queued (an alarm) and the frame that shows it, taken together
@@ -495,13 +500,9 @@ class Session:
             stats=self.stats,
             params=[(u.dense.W.value, None if u.dense.b is None else u.dense.b.value, u.dense.W.grad,
                      None if u.dense.b is None else u.dense.b.grad) for u in self.units],
-            maps=self._maps(), grid=self.grid, n_outputs=self._n_outputs(), handled=self.handled,
+            maps=self._maps(), grid=self.grid, n_outputs=output_maps(d), handled=self.handled,
         )
         return P.encode_frame(frame)
-
-    def _n_outputs(self) -> int:
-        d = self.dataset
-        return d.n_classes if d.task == "classification" and d.n_classes > 2 else 1
 
     def _maps(self) -> np.ndarray | None:
         """Output map(s) then every hidden unit's activation over the grid: (M, G²) or (M, G)."""
@@ -527,7 +528,7 @@ class Session:
             "speed": {"steps_per_frame": self.steps_per_frame},
             "running": self.running, "done": self.done, "edited": self.edited,
             "step": t.step, "epoch": t.epoch, "handled": self.handled,
-            "history": {k: [_json_float(v) for v in vs] for k, vs in t.history.items()},
+            "history": {k: [_json_float(v) for v in vs[-P.STATE_HISTORY_ROWS:]] for k, vs in t.history.items()},
             "network": self.network(),
             "data": {
                 "name": self.config.data.name, "task": d.task, "dims": self.dims, "n_classes": d.n_classes,
@@ -537,7 +538,7 @@ class Session:
                 "added": self.added,
             },
             "extent": self.extent,
-            "maps": {"outputs": self._n_outputs(), "hidden": [u.dense.W.value.shape[0] for u in self.units[:-1]]},
+            "maps": {"outputs": output_maps(d), "hidden": [u.dense.W.value.shape[0] for u in self.units[:-1]]},
         }
 
     def network(self) -> dict:
@@ -593,11 +594,6 @@ def _prefixed(about: str | None, message: str) -> str:
 def error(message: str, about: str | None = None) -> dict:
     """An ``error`` message: one line."""
     return {"type": "error", "message": " ".join(str(message).split()), "about": about}
-
-
-def _json_float(v):
-    v = float(v)
-    return v if math.isfinite(v) else None
 
 
 def _points(X_raw: np.ndarray | None, y: np.ndarray | None) -> dict:

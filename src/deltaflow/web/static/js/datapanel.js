@@ -9,6 +9,13 @@ export const DATASETS = [
   ["sin", "sin x"], ["abs", "|x|"], ["step", "step"], ["sawtooth", "sawtooth"],
 ];
 
+/** A file's name as the server takes it for an upload: `<stem>.csv`, the stem of at most 64
+ * characters of [A-Za-z0-9_. -] starting with a letter or digit (others become "_"). */
+export function csvName(name) {
+  const stem = name.replace(/\.csv$/i, "").replace(/[^A-Za-z0-9_. -]/g, "_").replace(/^[^A-Za-z0-9]+/, "").slice(0, 64);
+  return `${stem || "upload"}.csv`;
+}
+
 function fileButton(text, accept, testid, onFile) {
   const input = el("input", { type: "file", accept, "aria-label": text, "data-testid": testid });
   input.addEventListener("change", () => {

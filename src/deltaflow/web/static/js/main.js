@@ -2,18 +2,18 @@
 // binary frame updates them (newest frame wins, drawn once per animation frame, then acked).
 import { createCharts } from "./charts.js";
 import { createControls } from "./controls.js";
-import { createDataPanel } from "./datapanel.js";
+import { createDataPanel, csvName } from "./datapanel.js";
 import { setPath } from "./fields.js";
 import { createGradflow } from "./gradflow.js";
 import { createOutputHeatmap } from "./heatmap.js";
 import { createMaths } from "./maths.js";
 import { createNetwork } from "./network.js";
 import { downloadConfig, downloadModel, readHash, writeHash } from "./share.js";
-import { ALARMS, connect, FLAGS } from "./socket.js";
+import { ALARMS, CLOSE_IDLE, connect, FLAGS } from "./socket.js";
 import { alarmText, dataView, featureInputs, FEATURES, layerName, outputMap, neuronMaps, REGRESSION } from "./views.js";
 
 const $ = (id) => document.getElementById(id);
-const app = { hello: null, state: null, config: null, grid: 40, speed: 10, clickClass: 0, pending: null, lastId: 0, lastStep: -1, scheduled: false, dropped: 0 };
+const app = { hello: null, state: null, config: null, grid: null, speed: null, clickClass: 0, pending: null, lastId: 0, lastStep: -1, scheduled: false, dropped: 0 };
 
 const tooltip = {
   node: $("tooltip"),
@@ -139,7 +139,7 @@ const dataPanel = createDataPanel({
     sendConfig(next);
   },
   onRegenerate: () => send({ type: "regenerate" }),
-  onCsv: (text, name) => send({ type: "upload_csv", text, name: name.replace(/[^A-Za-z0-9_. -]/g, "_").replace(/^[^A-Za-z0-9]+/, "") || "upload.csv", target: null }),
+  onCsv: (text, name) => send({ type: "upload_csv", text, name: csvName(name), target: null }),
   onClickClass(k) {
     app.clickClass = k;
     output.setOptions({ clickClass: k });
@@ -175,13 +175,12 @@ function onState(s) {
   app.pending = null; // a frame of the previous state, not drawn yet
   app.config = s.config;
   if (s.grid !== undefined) app.grid = s.grid;
-  if (typeof s.speed === "number") app.speed = s.speed;
-  else if (s.speed && s.speed.steps_per_frame !== undefined && s.speed.steps_per_frame !== null) app.speed = s.speed.steps_per_frame;
+  app.speed = s.speed.steps_per_frame;
   const data = dataView(s);
   controls.sync(s.config, app.speed);
   controls.setPlaying(s.running);
   app.clickClass = Math.min(app.clickClass, Math.max(0, s.data.n_classes - 1));
-  dataPanel.sync(s.config, { task: s.data.task, nClasses: s.data.n_classes, clickClass: app.clickClass, noise: app.hello && app.hello.datasets ? noiseDefault(s.config.data.name) : 0 });
+  dataPanel.sync(s.config, { task: s.data.task, nClasses: s.data.n_classes, clickClass: app.clickClass, noise: noiseDefault(s.config.data.name) });
   output.setOptions({ clickClass: app.clickClass });
   network.setArchitecture({
     inputs: featureInputs(s, data.extent),
@@ -203,8 +202,7 @@ function onState(s) {
 }
 
 function noiseDefault(name) {
-  const d = app.hello.datasets;
-  const info = Array.isArray(d) ? d.find((x) => x.name === name) : d[name];
+  const info = app.hello.datasets.find((d) => d.name === name);
   return info ? info.noise ?? 0 : 0;
 }
 
@@ -279,16 +277,14 @@ const socket = connect({
   onStatus(status, e) {
     const dot = $("conn");
     dot.className = `dot ${status}`;
-    dot.textContent = status === "open" ? "connected" : status === "closed" ? `disconnected${e && e.reason ? `: ${e.reason}` : ""}` : "connecting…";
+    if (status === "closed" && e && e.code === CLOSE_IDLE) dot.textContent = "closed as idle — reload the page to start again";
+    else dot.textContent = status === "open" ? "connected" : status === "closed" ? `disconnected${e && e.reason ? `: ${e.reason}` : ""}` : "connecting…";
   },
   onMessage(msg) {
     if (msg.type === "hello") {
       app.hello = msg;
-      if (msg.defaults) {
-        app.grid = msg.defaults.grid ?? app.grid;
-        const sp = msg.defaults.speed;
-        app.speed = typeof sp === "number" ? sp : sp && sp.steps_per_frame != null ? sp.steps_per_frame : app.speed;
-      }
+      app.grid = msg.defaults.grid;
+      app.speed = msg.defaults.speed.steps_per_frame;
       dataPanel.setPresets(msg.presets || []);
       const fromHash = readHash();
       if (fromHash) sendConfig(fromHash.config, fromHash.grid ?? app.grid);

@@ -8,6 +8,9 @@ export const FLAGS = { RUNNING: 1, PAUSED_BY_ALARM: 2, DONE: 4, HAS_STATS: 8, MA
 export const ALARMS = ["none", "vanishing", "exploding", "nan"];
 export const STATS = ["grad_W_norm", "grad_b_norm", "delta_norm", "attenuation", "sigma_prime_mean", "sigma_prime_product", "W_norm", "update_ratio", "saturated_pct", "dead_pct", "nonfinite"];
 export const METRICS = ["train_loss", "test_loss", "train_metric", "test_metric", "grad_norm"];
+// close codes after which a new session would be refused (full) or would only sit idle again
+export const CLOSE_FULL = 1013;
+export const CLOSE_IDLE = 4000;
 
 /**
  * A binary frame (ArrayBuffer) → {frameId, step, epoch, flags, alarm, alarmLayer, lr, handled, shapes,
@@ -72,7 +75,9 @@ export function decodeFrame(buffer, stats = STATS, metrics = METRICS) {
 
 /**
  * connect(handlers): handlers.onMessage(json), onFrame(frame), onStatus("open"|"closed"|…).
- * Returns {send(obj), ack(id), close()}. Reconnects after a drop (a new session).
+ * Returns {send(obj), ack(id), close()}. Reconnects after a drop (a new session), but not
+ * when the server is full or closed the session as idle: an abandoned tab must not hold a
+ * session for ever.
  */
 export function connect(handlers) {
   let ws = null;
@@ -103,7 +108,7 @@ export function connect(handlers) {
     });
     ws.addEventListener("close", (e) => {
       handlers.onStatus("closed", e);
-      if (!closedByUs && e.code !== 1013) setTimeout(open, 1500);
+      if (!closedByUs && e.code !== CLOSE_FULL && e.code !== CLOSE_IDLE) setTimeout(open, 1500);
     });
   }
 
