@@ -10,6 +10,7 @@ overrides it); the folder carries its own ``.gitignore`` so nothing in it is com
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import socket
@@ -49,16 +50,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server_url():
-    """The simulator served by uvicorn in a thread: ``http://127.0.0.1:<port>/``."""
-    _need_browser()
+@contextlib.contextmanager
+def _serving(app):
+    """``app`` served by uvicorn in a thread: yields ``http://127.0.0.1:<port>/``."""
     import uvicorn
 
-    from deltaflow.web.server import create_app
-
     port = _free_port()
-    config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -67,9 +65,33 @@ def server_url():
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("the simulator did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server_url():
+    """The simulator served by uvicorn in a thread: ``http://127.0.0.1:<port>/``."""
+    _need_browser()
+    from deltaflow.web.server import create_app
+
+    with _serving(create_app()) as url:
+        yield url
+
+
+@pytest.fixture
+def idle_server():
+    """A simulator that closes a session after 2 s without a message: (url, app)."""
+    _need_browser()
+    from deltaflow.web.protocol import Limits
+    from deltaflow.web.server import create_app
+
+    app = create_app(Limits(idle_timeout_s=2.0))
+    with _serving(app) as url:
+        yield url, app
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from deltaflow.config import RunConfig
 from deltaflow.io import load_model
 from deltaflow.train import Task, fit, load_data, resolve_loss
 
-from e2e_page import config_of, number, wait_config
+from e2e_page import config_of, number, wait_config, wait_ready
 
 POS = (8, 119, 189)  # class 1's colour (util.js)
 SHOWN = 5e-4  # the page shows 4 significant digits: half a unit of the 4th, relative
@@ -261,3 +261,34 @@ def test_a_preset_keeps_its_grid_and_data_of_other_dimensions_get_their_own(open
     page.wait_for_function("() => window.deltaflow.app.state.data.name === 'sin'")
     assert state(page)["grid"] == hello["defaults"]["curve_grid"]
     assert page.get_by_test_id("error").is_hidden()
+
+
+def test_csv_file_names_are_sent_as_the_server_takes_them(open_page, tmp_path):
+    """The server takes ``<stem>.csv``, a stem of ≤ 64 characters of [A-Za-z0-9_. -] starting
+    with a letter or digit: the page makes any file's name so instead of sending an error's cause."""
+    page = open_page()
+    text = "a,b,cls\n" + "".join(f"{x:.2f},{x * x:.2f},{int(x > 0)}\n" for x in np.linspace(-2, 2, 30))
+    for name, sent in [("Data.CSV", "Data.csv"), ("x" * 100 + ".csv", "x" * 64 + ".csv"),
+                       ("_ünï (2).csv", "n_ _2_.csv"), ("points.txt", "points.txt.csv")]:
+        path = tmp_path / name
+        path.write_text(text)
+        page.get_by_test_id("upload-csv").set_input_files(str(path))
+        page.wait_for_function("(name) => window.deltaflow.app.config.data.path === name", arg=sent)
+        assert not page.get_by_test_id("error").is_visible()
+
+
+def test_a_session_closed_as_idle_is_not_reopened(context, idle_server):
+    """An abandoned tab must not hold a session: after the idle close the page says so and
+    opens no new session."""
+    url, app = idle_server
+    errors: list[str] = []
+    page = context.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    wait_ready(page)
+    session = session_id(page)
+    page.wait_for_function("() => document.querySelector('[data-testid=connection]').textContent.includes('idle')")
+    page.wait_for_timeout(2500)  # a reconnect would come 1.5 s after the close
+    assert page.get_by_test_id("connection").text_content() == "closed as idle — reload the page to start again"
+    assert session_id(page) == session and app.state.registry.sessions == {}
+    assert not errors

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import time
+import typing
 
 import numpy as np
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
-from deltaflow.config import RunConfig
+from deltaflow.config import OptimizerConfig, RunConfig, ScheduleConfig
 from deltaflow.io import load_model
 from deltaflow.train import fit
 from deltaflow.web import protocol as P
@@ -63,6 +66,19 @@ def test_each_preset_validates_builds_and_steps(client):
                 assert g[0] < 1e-4 * g[-1]
 
 
+def test_hello_lists_the_configs_choices(client):
+    """The optimizers, schedules and losses a config accepts, as config.py types them."""
+    with connect(client) as ws:
+        h = Socket(ws).hello
+    assert h["optimizers"] == list(typing.get_args(OptimizerConfig.model_fields["name"].annotation))
+    assert h["schedules"] == list(typing.get_args(ScheduleConfig.model_fields["name"].annotation))
+    assert h["losses"] == ["cross_entropy", "bce", "mse"]
+    for name in h["optimizers"]:
+        RunConfig.from_dict({"optimizer": {"name": name}})
+    for name in h["losses"]:
+        RunConfig.from_dict({"loss": name})
+
+
 @pytest.mark.parametrize(
     "change, words",
     [
@@ -76,6 +92,8 @@ def test_each_preset_validates_builds_and_steps(client):
         ({"data": {"name": "circle", "n_samples": 50_000}}, "data.n_samples"),
         ({"data": {"name": "digits"}}, "data.name: 'digits'"),
         ({"data": {"name": "csv", "path": "/etc/passwd"}}, "server reads no paths"),
+        ({"epochs": 100_001}, "epochs: 100,001 is over the simulator's limit of 100,000"),
+        ({"steps": 5_000_000}, "steps: 5,000,000 steps take 125,000 epochs of this data set, over the simulator's limit"),
     ],
 )
 def test_bad_configs_get_an_error_and_the_session_lives_on(client, change, words):
@@ -324,12 +342,15 @@ def test_serve_binds_loopback_by_default(monkeypatch):
     from deltaflow.cli import app
     from deltaflow.web import server
 
-    calls = []
+    calls, probed = [], []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+    # the command's check that the port is free, answered here: port 8123 may be taken on this machine
+    monkeypatch.setattr(socket, "create_server", lambda address: probed.append(address) or contextlib.nullcontext())
     server.serve()
     assert calls[-1]["host"] == "127.0.0.1" and calls[-1]["port"] == 8000
     result = CliRunner().invoke(app, ["serve", "--port", "8123"])
     assert result.exit_code == 0, result.output
+    assert probed == [("127.0.0.1", 8123)]
     assert calls[-1]["host"] == "127.0.0.1" and calls[-1]["port"] == 8123
     assert "http://127.0.0.1:8123/" in result.output
 
@@ -374,8 +395,8 @@ def test_acks_never_wait_for_the_training_lock():
     from deltaflow.web.session import Session
 
     s = Session(P.Limits())
-    s.build_frame()
-    s.build_frame()
+    s.messages_and_frame()
+    s.messages_and_frame()
     with s.lock:  # as a training tick would hold it
         assert s.handle_ack('{"type": "ack", "frame": 2}') == []
         assert s.acked == 2

@@ -31,10 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
+from deltaflow.clip import grad_norm
 from deltaflow.config import RunConfig
 from deltaflow.data import DATASETS, Dataset, make_features
 from deltaflow.data.toy import BOX
-from deltaflow.clip import grad_norm
 from deltaflow.explain import _json_float, explain
 from deltaflow.network import walk
 from deltaflow.probes import STATS, GradientProbe, first_nonfinite, grid_forward, unit_layers

@@ -1,0 +1,103 @@
+"""The simulator's ``Session`` without a socket: the loss buffer, the gradient norm, uploads
+that fail, the history a ``state`` carries and the ack fast path."""
+
+from __future__ import annotations
+
+import gc
+import json
+import tempfile
+import warnings
+
+import numpy as np
+import pytest
+
+from deltaflow.clip import grad_norm
+from deltaflow.config import RunConfig
+from deltaflow.web import protocol as P
+from deltaflow.web import session as session_module
+from deltaflow.web.session import Session, _Losses
+
+# one step per epoch: 40 training rows in one batch
+TINY = {"data": {"name": "circle", "n_samples": 50}, "model": {"hidden": [3]}, "batch_size": 64, "epochs": 5}
+CSV = "a,b,cls\n" + "".join(f"{x:.3f},{-x:.3f},{int(x > 0)}\n" for x in np.linspace(-2, 2, 40))
+
+
+def handle(s: Session, **message) -> dict:
+    (reply,) = s.handle(json.dumps(message))
+    return reply
+
+
+def test_thinning_the_loss_points_keeps_the_newest():
+    losses, n = _Losses(), 2 * P.MAX_LOSS_POINTS + 1
+    for step in range(1, n + 1):
+        losses.on_step(None, step, float(step))
+    assert len(losses.points) == P.MAX_LOSS_POINTS + 1
+    assert losses.points[-1] == (n, float(n))
+    assert [p[0] for p in losses.points] == list(range(1, n + 1, 2))  # every other step, evenly
+    pts = losses.take()
+    assert pts[-1, 0] == n and len(pts) <= P.MAX_LOSS_POINTS
+
+
+def test_the_frames_gradient_norm_is_the_global_norm_without_float32_overflow():
+    s = Session(P.Limits(), RunConfig.from_dict(TINY))
+    s.handle(json.dumps({"type": "step", "n": 1}))
+    assert s.grad_norm == pytest.approx(grad_norm(s.trainer.params), rel=1e-12)
+    for p in s.trainer.params:
+        p.grad[...] = 1e20  # Σ g² = 1e40 · count: inf in float32
+    with np.errstate(all="ignore"):
+        s._measure(copied=False)
+    count = sum(p.grad.size for p in s.trainer.params)
+    assert s.grad_norm == pytest.approx(1e20 * np.sqrt(count), rel=1e-6)
+
+
+@pytest.mark.parametrize("fail", ["config", "build"])
+def test_an_upload_that_fails_to_build_keeps_the_old_upload_and_leaves_no_folder(fail, monkeypatch, tmp_path):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    s = Session(P.Limits())
+    assert handle(s, type="upload_csv", text=CSV, name="first.csv")["type"] == "state"
+    (first,) = tmp_path.iterdir()
+    old_config, old_path = s.config, s._upload_path
+    if fail == "config":
+        def refuse(cls, data):
+            raise ValueError("data: refused")
+        monkeypatch.setattr(RunConfig, "from_dict", classmethod(refuse))
+    else:
+        def broken(*args, **kw):
+            raise RuntimeError("no memory left")
+        monkeypatch.setattr(session_module, "Trainer", broken)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        reply = handle(s, type="upload_csv", text=CSV, name="second.csv")
+        gc.collect()
+    # cleaned up by the session, not left to TemporaryDirectory's finaliser ("Implicitly cleaning up")
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+    assert reply["type"] == "error" and reply["about"] == "upload_csv"
+    assert ("refused" if fail == "config" else "RuntimeError: no memory left") in reply["message"]
+    assert list(tmp_path.iterdir()) == [first]  # the failed upload's folder is gone
+    assert s.config == old_config and s._upload_path == old_path and old_path.is_file()
+    monkeypatch.undo()
+    assert handle(s, type="reset")["config"]["data"]["path"] == "first.csv"  # the old upload still trains
+
+
+def test_a_state_carries_the_newest_history_rows(monkeypatch):
+    monkeypatch.setattr(P, "STATE_HISTORY_ROWS", 3)
+    s = Session(P.Limits(), RunConfig.from_dict(TINY))
+    s.handle(json.dumps({"type": "step", "n": 5}))
+    assert s.trainer.epoch == 5
+    state = s.state()
+    assert state["history"]["epoch"] == [3, 4, 5]
+    assert all(len(v) == 3 for v in state["history"].values())
+    assert s.history()["epoch"] == [1, 2, 3, 4, 5]  # the download has every row
+
+
+def test_only_a_text_as_short_as_an_ack_is_parsed_on_the_event_loop(monkeypatch):
+    s = Session(P.Limits())
+    s.messages_and_frame()
+    parsed = []
+    parse = P.parse_message
+    monkeypatch.setattr(P, "parse_message", lambda text, limit: parsed.append(text) or parse(text, limit))
+    long_ack = '{"type": "ack", "frame": 1' + " " * P.MAX_ACK_CHARS + "}"
+    assert s.handle_ack(long_ack) is None and parsed == []  # left to handle, unread
+    assert s.handle(long_ack) == [] and s.acked == 1
+    assert s.handle_ack('{"type": "ack", "frame": 1}') == []
+    assert s.handle_ack("x" * 1_000_000) is None and len(parsed) == 2
