@@ -269,3 +269,69 @@ def test_params_finite_sees_every_param_after_a_step(dtype, bad):
         opt.step()
     assert not opt.params_finite()
     assert np.isnan(params[bad].value.reshape(-1)[-1])
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+@pytest.mark.parametrize("which", range(6))
+def test_packed_params_are_updated_in_place_with_the_same_numbers(dtype, which):
+    """``pack_small`` lays the small params out back to back; the optimiser then updates
+    that storage itself (nothing gathered or scattered), with the numbers of the unpacked
+    update, and an L2 penalty never writes into p.grad."""
+    rng = np.random.default_rng(8)
+    shapes = [(300, 500), (7,), (3, 4), (2, 5)]  # the first is too large to be grouped
+    values = [rng.standard_normal(shape).astype(dtype) for shape in shapes]
+    grads = [[rng.standard_normal(v.shape).astype(dtype) for v in values] for _ in range(3)]
+
+    def run(pack: bool):
+        params = [df.Param(v.copy(), "W") for v in values]
+        packed = optim.pack_small(params) if pack else []
+        opt = _all_optimizers(params)[which]
+        for gs in grads:
+            for p, g in zip(params, gs):
+                p.grad[...] = g
+            opt.step()
+            for p, g in zip(params, gs):
+                np.testing.assert_array_equal(p.grad, g)
+        return params, opt, packed
+
+    plain, plain_opt, _ = run(False)
+    params, opt, packed = run(True)
+    assert not plain_opt._groups[0].packed
+    ((flat_values, flat_grads),) = packed
+    assert opt._groups[0].packed and opt._groups[0].theta is flat_values and opt._groups[0].g is flat_grads
+    assert all(p.value.base is flat_values and p.grad.base is flat_grads for p in params[1:])
+    assert params[0].value.base is None  # the large param keeps its own array
+    for a, b in zip(plain, params):
+        assert b.value.dtype == dtype
+        np.testing.assert_array_equal(b.value, a.value)
+
+
+def test_an_optimiser_on_packed_params_in_another_order_gathers_them():
+    params = [df.Param(np.full(s, float(i)), "W") for i, s in enumerate([(3,), (2, 2), (5,)])]
+    optim.pack_small(params)
+    opt = df.SGD(params[::-1], lr=0.5)  # not the packed order: the group works on copies
+    assert not opt._groups[0].packed
+    for p in params:
+        p.grad[...] = 1.0
+    opt.step()
+    for i, p in enumerate(params):
+        np.testing.assert_array_equal(p.value, i - 0.5)
+
+
+def test_pack_small_refuses_a_parameter_listed_twice():
+    p = df.Param(np.zeros(3), "W")
+    with pytest.raises(ValueError, match="appears twice"):
+        optim.pack_small([p, p])
+
+
+def test_trainer_gradient_norm_is_the_norm_of_every_gradient():
+    from deltaflow.clip import grad_norm
+    from deltaflow.config import RunConfig
+    from deltaflow.train import Trainer
+
+    t = Trainer(RunConfig.from_dict({"data": {"name": "circle", "n_samples": 50}, "dtype": "float64",
+                                     "model": {"hidden": [300, 4]}}))  # 2→300 and 300→4 packed, 4→2 too
+    X, y = t.dataset.X_train[:16], t._y_train[:16]
+    _, norm = t.train_step(X, y)
+    assert norm == pytest.approx(grad_norm(t.params), rel=1e-13)
+    assert any(p.value.base is not None for p in t.params)

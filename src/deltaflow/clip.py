@@ -15,23 +15,28 @@ import numpy as np
 from deltaflow.layers import Param
 
 
-def grad_norm(params: Iterable[Param]) -> float:
-    """‖g‖₂ over every gradient; the total is accumulated as a Python float (float64).
+def global_norm(arrays: Iterable[np.ndarray]) -> float:
+    """√(Σ_a Σ a_ij²) over the arrays, accumulated as a Python float (float64).
 
-    Each gradient's Σ g² is a BLAS dot product in its own dtype (no copy). Only where a
-    float32 sum overflows (|g| ≳ 1e19) or is NaN is it redone in float64, so float32
-    gradients never overflow the norm.
+    Each array's Σ a² is a BLAS dot product in its own dtype (no copy). Only where a
+    float32 sum overflows (|a| ≳ 1e19) or is NaN is it redone in float64, so float32
+    arrays never overflow the norm.
     """
     total = 0.0
     with np.errstate(over="ignore"):  # an overflowing float32 sum is expected: it is redone below
-        for p in params:
-            g = p.grad.reshape(-1)
-            sq = float(np.dot(g, g))
-            if not math.isfinite(sq) and g.dtype != np.float64:
-                g64 = g.astype(np.float64)
-                sq = float(np.dot(g64, g64))
+        for a in arrays:
+            a = a.reshape(-1)
+            sq = float(np.dot(a, a))
+            if not math.isfinite(sq) and a.dtype != np.float64:
+                a64 = a.astype(np.float64)
+                sq = float(np.dot(a64, a64))
             total += sq
     return math.sqrt(total)
+
+
+def grad_norm(params: Iterable[Param]) -> float:
+    """‖g‖₂ over every gradient (``global_norm`` of the ``p.grad``)."""
+    return global_norm(p.grad for p in params)
 
 
 def clip_grad_norm(params: Iterable[Param], max_norm: float, error_if_nonfinite: bool = False) -> float:

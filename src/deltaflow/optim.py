@@ -71,13 +71,65 @@ def _writable_flat(*arrays: np.ndarray) -> bool:
     return all(a.flags.c_contiguous for a in arrays)
 
 
+def _small_by_dtype(params: list[Param]) -> list[list[int]]:
+    """Indices of the params updated together as one flat group: per dtype, those under
+    ``_SMALL_BYTES``, where there are at least two."""
+    small: dict[np.dtype, list[int]] = {}
+    for i, p in enumerate(params):
+        if p.value.nbytes < _SMALL_BYTES:
+            small.setdefault(p.value.dtype, []).append(i)
+    return [index for index in small.values() if len(index) > 1]
+
+
+def pack_small(params) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Lay out the params an optimiser groups (``_small_by_dtype``) back to back: each group's
+    ``p.value`` and ``p.grad`` become views of one flat value array and one flat gradient
+    array, holding the same numbers. An optimiser made afterwards on the same list then
+    updates those arrays in place, with nothing gathered or scattered per step, and a caller
+    can take one norm or one finiteness check over each. Returns [(values, grads)] per group.
+
+    The params' old arrays are dropped: call it before anything keeps a reference to a
+    ``p.value`` or ``p.grad`` (the Trainer does, right after building its network).
+    """
+    params = list(params)
+    if len({id(p) for p in params}) != len(params):
+        raise ValueError("pack_small: a parameter appears twice")
+    packed = []
+    for index in _small_by_dtype(params):
+        group = [params[i] for i in index]
+        n = sum(p.value.size for p in group)
+        values, grads = np.empty(n, group[0].value.dtype), np.empty(n, group[0].value.dtype)
+        a = 0
+        for p in group:
+            b = a + p.value.size
+            values[a:b], grads[a:b] = p.value.reshape(-1), p.grad.reshape(-1)
+            p.value, p.grad = values[a:b].reshape(p.value.shape), grads[a:b].reshape(p.grad.shape)
+            a = b
+        packed.append((values, grads))
+    return packed
+
+
+def _flat_base(arrays: list[np.ndarray]) -> np.ndarray | None:
+    """The 1-D array these arrays tile exactly, in order (as ``pack_small`` lays them out), or None."""
+    base = arrays[0].base
+    if base is None or base.ndim != 1 or not base.flags.c_contiguous or base.size != sum(a.size for a in arrays):
+        return None
+    at = base.__array_interface__["data"][0]
+    for a in arrays:
+        if a.base is not base or not a.flags.c_contiguous or a.__array_interface__["data"][0] != at:
+            return None
+        at += a.nbytes
+    return base
+
+
 class _Group:
     """Small params of one dtype, updated as one flat array.
 
     Their state arrays live in one flat array per name (``state[i][k]`` of each param is
-    a view of it); at each step θ and g are gathered into flat arrays and θ is copied back
-    after the update. Every update is elementwise, so the numbers are those of updating
-    each param on its own, with three calls per param instead of a dozen.
+    a view of it). θ and g are flat arrays too: the params' own storage when ``pack_small``
+    laid them out back to back; otherwise copies, gathered before each step and θ copied
+    back after it. Every update is elementwise, so the numbers are those of updating each
+    param on its own, with a few calls per group instead of a dozen per param.
     """
 
     def __init__(self, params: list[Param], states: list[dict[str, np.ndarray]]):
@@ -85,7 +137,14 @@ class _Group:
         bounds = np.cumsum([0] + [p.value.size for p in params]).tolist()
         spans = list(zip(bounds[:-1], bounds[1:]))
         dtype = params[0].value.dtype
-        self.theta, self.g, self.work = (np.empty(bounds[-1], dtype) for _ in range(3))
+        theta, g = _flat_base([p.value for p in params]), _flat_base([p.grad for p in params])
+        self.packed = theta is not None and g is not None
+        if self.packed:
+            self.theta, self.g = theta, g
+        else:
+            self.theta, self.g = np.empty(bounds[-1], dtype), np.empty(bounds[-1], dtype)
+        self.work = np.empty(bounds[-1], dtype)
+        self._l2_g = None  # g + λθ, allocated at the first step with an L2 penalty
         self.views = [self.theta[a:b].reshape(p.value.shape) for p, (a, b) in zip(params, spans)]
         self.state = {}
         for k in states[0]:
@@ -94,12 +153,23 @@ class _Group:
                 s[k] = flat[a:b].reshape(p.value.shape)
 
     def gather(self) -> None:
-        np.concatenate([p.value.reshape(-1) for p in self.params], out=self.theta)
-        np.concatenate([p.grad.reshape(-1) for p in self.params], out=self.g)
+        if not self.packed:
+            np.concatenate([p.value.reshape(-1) for p in self.params], out=self.theta)
+            np.concatenate([p.grad.reshape(-1) for p in self.params], out=self.g)
 
     def scatter(self) -> None:
-        for p, view in zip(self.params, self.views):
-            np.copyto(p.value, view)
+        if not self.packed:
+            for p, view in zip(self.params, self.views):
+                np.copyto(p.value, view)
+
+    def l2_grad(self, l2: float) -> np.ndarray:
+        """g + λθ in a buffer of its own: g may be the params' gradients, which stay as
+        backward computed them."""
+        if self._l2_g is None:
+            self._l2_g = np.empty_like(self.g)
+        np.multiply(self.theta, l2, out=self._l2_g)
+        self._l2_g += self.g
+        return self._l2_g
 
 
 class Optimizer:
@@ -132,11 +202,7 @@ class Optimizer:
         self.lr = lr
         self.t = 0
         self.state = [self._new_state(p.value) for p in params]
-        small: dict[np.dtype, list[int]] = {}
-        for i, p in enumerate(params):
-            if p.value.nbytes < _SMALL_BYTES:
-                small.setdefault(p.value.dtype, []).append(i)
-        groups = [index for index in small.values() if len(index) > 1]
+        groups = _small_by_dtype(params)
         self._groups = [_Group([params[i] for i in index], [self.state[i] for i in index]) for index in groups]
         grouped = {i for index in groups for i in index}
         self._single = [i for i in range(len(params)) if i not in grouped]
@@ -179,11 +245,8 @@ class Optimizer:
             self._gbuf = {i: np.empty_like(self.params[i].value) for i in self._single}
         for group in self._groups:
             group.gather()
-            if l2:
-                # g + λθ in the gathered copy of g (the same sum as below: + commutes exactly)
-                np.multiply(group.theta, l2, out=group.work)
-                group.g += group.work
-            self._apply(group.theta, group.g, group.state, group.work)
+            # g + λθ: the same sum as below (+ commutes exactly)
+            self._apply(group.theta, group.l2_grad(l2) if l2 else group.g, group.state, group.work)
             group.scatter()
         for i in self._single:
             p = self.params[i]

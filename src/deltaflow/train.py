@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from deltaflow import metrics
-from deltaflow.clip import clip_grad_norm, clip_grad_value, grad_norm
+from deltaflow.clip import clip_grad_norm, clip_grad_value, global_norm
 from deltaflow.config import ARRAY, RunConfig
 from deltaflow.data import Dataset, iterate_minibatches, load_dataset
 from deltaflow.losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy, sigmoid, softmax
 from deltaflow.network import Sequential, mlp
 from deltaflow.norm import BatchNorm
-from deltaflow.optim import get_optimizer
+from deltaflow.optim import get_optimizer, pack_small
 from deltaflow.probes import GradientProbe
 from deltaflow.schedules import get_schedule
 
@@ -225,6 +225,11 @@ class Trainer:
         self.net = build_model(config, n_in, n_out, np.random.default_rng(init_seq))
         self.shuffle_rng = np.random.default_rng(shuffle_seq)
         self.params = self.net.parameters()
+        # small params back to back: the optimiser updates them in place as one flat array,
+        # and the gradient norm is one dot product per flat array instead of one per param
+        packed = pack_small(self.params)
+        in_packs = {id(a) for values, grads in packed for a in (values, grads)}
+        self._grads = [g for _, g in packed] + [p.grad for p in self.params if id(p.grad.base) not in in_packs]
         self.weights = [p for name, p in self.net.named_parameters() if name.endswith("W")]
         self._buffers = [buf for _, buf in self.net.named_buffers()]  # updated in place, never replaced
         # BatchNorm's batch statistics need two rows: a one-row remainder batch sits out the epoch
@@ -278,7 +283,7 @@ class Trainer:
                     W.grad += c.l1 * np.sign(W.value)
         if c.clip_value is not None:
             clip_grad_value(self.params, c.clip_value)
-        norm = clip_grad_norm(self.params, c.clip_norm) if c.clip_norm is not None else grad_norm(self.params)
+        norm = clip_grad_norm(self.params, c.clip_norm) if c.clip_norm is not None else global_norm(self._grads)
         if math.isfinite(value) and math.isfinite(norm):
             self.optimizer.step()
         self.step += 1
