@@ -348,6 +348,7 @@ def test_serve_binds_loopback_by_default(monkeypatch):
     monkeypatch.setattr(socket, "create_server", lambda address: probed.append(address) or contextlib.nullcontext())
     server.serve()
     assert calls[-1]["host"] == "127.0.0.1" and calls[-1]["port"] == 8000
+    assert calls[-1]["ws_per_message_deflate"] is False  # frames are not compressed on loopback
     result = CliRunner().invoke(app, ["serve", "--port", "8123"])
     assert result.exit_code == 0, result.output
     assert probed == [("127.0.0.1", 8123)]
