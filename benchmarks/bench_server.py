@@ -47,8 +47,15 @@ async def measure(url: str, data: str, seconds: float, grid: int) -> dict:
         hello = json.loads(await ws.recv())
         config = hello["defaults"]["config"]
         config["data"] = {"name": data}
-        config["epochs"] = 1_000_000
+        config["epochs"] = hello["limits"]["max_epochs"]  # as long a run as the server allows
         await ws.send(json.dumps({"type": "config", "config": config, "grid": grid}))
+        while True:  # the reply to the config (a frame from before it may come first)
+            m = await ws.recv()
+            reply = json.loads(m) if isinstance(m, str) else {}
+            if reply.get("type") == "error":
+                raise SystemExit(f"the server refused the config: {reply['message']}")
+            if reply.get("type") == "state":
+                break
         await next_frame()
         latencies = []
         for _ in range(10):

@@ -101,3 +101,57 @@ def test_only_a_text_as_short_as_an_ack_is_parsed_on_the_event_loop(monkeypatch)
     assert s.handle(long_ack) == [] and s.acked == 1
     assert s.handle_ack('{"type": "ack", "frame": 1}') == []
     assert s.handle_ack("x" * 1_000_000) is None and len(parsed) == 2
+
+
+def test_frames_while_playing_reuse_metrics_for_a_tenth_of_a_second(monkeypatch):
+    """Playing, a frame within METRICS_EVERY_S of the last measurement repeats its losses;
+    paused, every frame measures the network it shows."""
+    from deltaflow.web import session as S
+
+    s = S.Session(P.Limits())
+    calls = []
+    evaluate = s.trainer.evaluate
+    monkeypatch.setattr(s.trainer, "evaluate", lambda *a: calls.append(1) or evaluate(*a))
+    now = [100.0]
+    monkeypatch.setattr(S.time, "monotonic", lambda: now[0])
+    s.running = True
+    first = P.decode_frame(s.messages_and_frame()[1])["metrics"]
+    s._train(5)
+    now[0] += S.METRICS_EVERY_S / 2
+    again = P.decode_frame(s.messages_and_frame()[1])["metrics"]
+    keys = ("train_loss", "test_loss", "train_metric", "test_metric")
+    assert len(calls) == 2 and [again[k] for k in keys] == [first[k] for k in keys]  # measured once
+    now[0] += S.METRICS_EVERY_S
+    P.decode_frame(s.messages_and_frame()[1])
+    assert len(calls) == 4
+    s.running = False
+    P.decode_frame(s.messages_and_frame()[1])
+    P.decode_frame(s.messages_and_frame()[1])
+    assert len(calls) == 8
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "bce", "mse"])
+def test_the_output_map_is_p_of_class_one(loss):
+    """The two-class output heatmap is p(class 1) as the run's loss defines it (σ(z₁ − z₀) is
+    softmax's for two logits)."""
+    from deltaflow.train import output_proba
+
+    config = RunConfig.from_dict({"data": {"name": "xor"}, "loss": loss, "model": {"hidden": [5]}})
+    s = Session(P.Limits(), config)
+    s._train(20)
+    maps = s._maps()
+    out = s.trainer.net.forward(s._grid_X, False)
+    np.testing.assert_allclose(maps[0], output_proba(out, loss)[:, 1], rtol=1e-6, atol=1e-7)
+
+
+def test_a_tick_and_its_frame_in_one_call():
+    """``train_tick_and_frame``: the frame shows the tick's steps; without credit it trains
+    and builds nothing, and the state waits for the next frame."""
+    s = Session(P.Limits(window=1))
+    s.running, s.steps_per_frame = True, 3
+    messages, data, seconds = s.train_tick_and_frame(0.01)
+    assert messages == [] and seconds >= 0 and P.decode_frame(data)["step"] == 3
+    assert s.train_tick_and_frame(0.01) is None  # frame 1 is not acknowledged yet
+    assert s.trainer.step == 6 and s.dirty
+    s.acked = 1
+    assert P.decode_frame(s.train_tick_and_frame(0.01)[1])["step"] == 9

@@ -160,17 +160,23 @@ class Connection:
         while True:
             now = loop.time()
             ticked = now >= next_tick
+            framed = None
             if ticked:
                 next_tick = max(next_tick + self.interval, now)
                 if s.running:
-                    # at full speed, train until the frame has just time to go out before the next tick
+                    # at full speed, train until the frame has just time to go out before the next
+                    # tick; the frame is built in the same worker call, with no second hand-over
                     budget = max(0.1 * self.interval, next_tick - loop.time() - frame_time - 0.0005)
-                    await asyncio.to_thread(s.train_tick, budget)
+                    framed = await asyncio.to_thread(s.train_tick_and_frame, budget)
+                    if framed is not None:
+                        frame_time = 0.8 * frame_time + 0.2 * framed[2]
             # one frame per tick while training; news between ticks (a step, an edit) waits out the interval
-            if s.can_send() and (ticked or loop.time() - last_frame >= self.interval):
+            if framed is None and s.can_send() and (ticked or loop.time() - last_frame >= self.interval):
                 t0 = loop.time()
-                messages, data = await asyncio.to_thread(s.messages_and_frame)
+                framed = (*await asyncio.to_thread(s.messages_and_frame), 0.0)
                 frame_time = 0.8 * frame_time + 0.2 * (loop.time() - t0)
+            if framed is not None:
+                messages, data, _ = framed
                 for message in messages:  # an alarm goes out before the frame that shows it
                     await self.send_json(message)
                 async with self.send_lock:

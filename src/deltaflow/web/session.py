@@ -36,6 +36,7 @@ from deltaflow.config import RunConfig
 from deltaflow.data import DATASETS, Dataset, make_features
 from deltaflow.data.toy import BOX
 from deltaflow.explain import _json_float, explain
+from deltaflow.losses import sigmoid
 from deltaflow.network import walk
 from deltaflow.probes import STATS, GradientProbe, first_nonfinite, grid_forward, unit_layers
 from deltaflow.train import Callback, Trainer, load_data
@@ -49,6 +50,9 @@ log = logging.getLogger(__name__)
 DEFAULT_GRID = 64
 DEFAULT_CURVE_GRID = 128
 DEFAULT_STEPS_PER_FRAME = 10
+# while playing, the whole-set losses and accuracies are measured 10 times a second, not for
+# every frame: on the default network they cost a quarter of a frame
+METRICS_EVERY_S = 0.1
 _OUTPUT_FUNCTION = {"cross_entropy": "softmax", "bce": "sigmoid", "mse": "identity"}
 
 
@@ -101,6 +105,7 @@ class Session:
         self._upload_path: Path | None = None
         self.grid = DEFAULT_GRID
         self.probe: GradientProbe | None = None
+        self._metrics = None  # (trainer, time, values) of the last whole-set measurement
         self.edited, self.added = False, 0
         self._build(config or default_config(), DEFAULT_GRID)
 
@@ -473,6 +478,17 @@ class Session:
     def can_send(self) -> bool:
         return self.dirty and self.frame_id - self.acked < self.limits.window
 
+    def train_tick_and_frame(self, budget: float) -> tuple[list[dict], bytes, float] | None:
+        """``train_tick(budget)``, then ``messages_and_frame()`` if a frame may go out
+        (``can_send``): (messages, frame, seconds the frame took), else None. One call for
+        the worker, so the frame follows the training without a second hand-over."""
+        self.train_tick(budget)
+        if not self.can_send():  # only the socket's pump builds frames: this stays true
+            return None
+        t0 = time.perf_counter()
+        messages, data = self.messages_and_frame()
+        return messages, data, time.perf_counter() - t0
+
     def messages_and_frame(self) -> tuple[list[dict], bytes]:
         """The JSON the worker queued (an alarm) and the frame that shows it, taken together
         so that the message always goes out before its frame."""
@@ -485,10 +501,7 @@ class Session:
         t, d = self.trainer, self.dataset
         flags = (P.RUNNING * self.running | P.PAUSED_BY_ALARM * self.nan_stop | P.DONE * self.done
                  | P.HAS_STATS * (self.stats is not None) | P.HAS_TEST * t.has_test | P.EDITED * self.edited)
-        train_loss, train_metric = t.evaluate(d.X_train, d.y_train, self._targets[0])
-        test_loss = test_metric = math.nan
-        if t.has_test:
-            test_loss, test_metric = t.evaluate(d.X_test, d.y_test, self._targets[1])
+        train_loss, test_loss, train_metric, test_metric = self._whole_set_metrics()
         self.frame_id += 1
         self.dirty = False
         frame = P.Frame(
@@ -504,6 +517,22 @@ class Session:
         )
         return P.encode_frame(frame)
 
+    def _whole_set_metrics(self) -> tuple[float, float, float, float]:
+        """(train loss, test loss, train metric, test metric) on the whole parts. While playing
+        they are measured at most every ``METRICS_EVERY_S`` (a frame reuses the last ones);
+        paused, every frame measures the network it shows."""
+        t, d, now = self.trainer, self.dataset, time.monotonic()
+        cached = self._metrics
+        if self.running and cached is not None and cached[0] is t and now - cached[1] < METRICS_EVERY_S:
+            return cached[2]
+        train_loss, train_metric = t.evaluate(d.X_train, d.y_train, self._targets[0])
+        test_loss = test_metric = math.nan
+        if t.has_test:
+            test_loss, test_metric = t.evaluate(d.X_test, d.y_test, self._targets[1])
+        values = (train_loss, test_loss, train_metric, test_metric)
+        self._metrics = (t, now, values)
+        return values
+
     def _maps(self) -> np.ndarray | None:
         """Output map(s) then every hidden unit's activation over the grid: (M, G²) or (M, G)."""
         if self._grid_X is None:
@@ -511,7 +540,11 @@ class Session:
         task = self.trainer.task
         with np.errstate(all="ignore"):
             out, hidden = grid_forward(self.trainer.net, self._grid_X)
-            if task.kind == "classification":
+            if task.loss_name == "cross_entropy" and out.shape[1] == 2:
+                # softmax's p(class 1) of two logits is σ(z₁ − z₀): elementwise, where softmax
+                # reduces over rows of two (a third of a frame's time on the default network)
+                out = sigmoid(out[:, 1:2] - out[:, 0:1])
+            elif task.kind == "classification":
                 proba = task.proba(out)
                 out = proba[:, 1:2] if proba.shape[1] == 2 else proba
         return np.concatenate([out.T, *[a.T for a in hidden]], axis=0)
