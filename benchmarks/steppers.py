@@ -19,13 +19,16 @@ class DeltaflowStep:
     """deltaflow's engine loop, as ``Trainer.train_step`` runs it without its extras.
 
     ``input_grad=False``: no gradient for the input batch, as in PyTorch's loop (its input
-    does not require grad); True computes it too, as ``net.backward(g)`` does by default."""
+    does not require grad); True computes it too, as ``net.backward(g)`` does by default.
+    The small params are packed back to back (``optim.pack_small``), as the Trainer packs them."""
 
     def __init__(self, cfg: Config, dtype, seed: int = 0, input_grad: bool = False):
         import deltaflow as df
+        from deltaflow.optim import pack_small
 
         self.X, self.y = cfg.data(dtype, seed)
         self.net = df.mlp(list(cfg.sizes), activation="relu", dtype=dtype, rng=seed)
+        pack_small(self.net.parameters())
         self.loss = df.SoftmaxCrossEntropy()
         self.opt = df.Adam(self.net.parameters(), lr=1e-3)
         self.input_grad = input_grad
