@@ -173,7 +173,7 @@ def test_nan_shows_the_alarm_naming_the_layer(open_page):
     page.wait_for_function("() => document.querySelector('[data-testid=alarm]').dataset.kind === 'nan'")
     layer = int(alarm.get_attribute("data-layer"))
     L = len(config_of(page)["model"]["hidden"]) + 1
-    assert 1 <= layer <= L
+    assert layer in range(1, L + 1)
     assert re.search(rf"\blayer {layer}\b", alarm.text_content()), alarm.text_content()
     assert page.get_by_test_id("play").get_attribute("aria-label") == "Play"  # training paused
 
