@@ -145,7 +145,9 @@ class _Group:
             self.theta, self.g = np.empty(bounds[-1], dtype), np.empty(bounds[-1], dtype)
         self.work = np.empty(bounds[-1], dtype)
         self._l2_g = None  # g + λθ, allocated at the first step with an L2 penalty
-        self.views = [self.theta[a:b].reshape(p.value.shape) for p, (a, b) in zip(params, spans)]
+        # where θ is a copy, each param's slice of it, copied back after a step
+        self.views = [] if self.packed else [self.theta[a:b].reshape(p.value.shape)
+                                             for p, (a, b) in zip(params, spans)]
         self.state = {}
         for k in states[0]:
             flat = self.state[k] = np.concatenate([s[k].reshape(-1) for s in states])
