@@ -270,24 +270,28 @@ def test_probe_observes_and_never_changes_training():
         probe.on_step(SimpleNamespace(net=plain), 10, 0.0)
 
 
-def test_detach_restores_the_original_methods():
+def test_detach_stops_keeping_delta():
     net = mlp([4, 8, 3], rng=0)
     denses = [layer for layer in net.layers if isinstance(layer, Dense)]
     with GradientProbe(net) as probe:
-        assert all("backward" in d.__dict__ for d in denses)
+        assert all(d.keep_delta == 1 for d in denses)
         forward_backward(net, *data(dtype=np.float32))
+        assert all(d._delta.shape == (d._a.shape[0], d.out_features) for d in denses)
         probe.record()
     for d in denses:
-        assert "backward" not in d.__dict__ and "_probe_delta" not in d.__dict__
-        assert d.backward.__func__ is Dense.backward
-    # two probes: the inner one detaches first and the outer keeps working
-    outer = GradientProbe(net)
-    inner = GradientProbe(net)
-    inner.detach()
+        assert "keep_delta" not in d.__dict__ and "_delta" not in d.__dict__
     forward_backward(net, *data(dtype=np.float32))
-    assert outer.record() is not None
-    outer.detach()
-    assert all("backward" not in d.__dict__ for d in denses)
+    assert all("_delta" not in d.__dict__ for d in denses)  # an unprobed network keeps no δ
+    # two probes, detached in creation order: the other keeps working
+    first = GradientProbe(net)
+    second = GradientProbe(net)
+    first.detach()
+    first.detach()  # a second detach changes nothing
+    assert all(d.keep_delta == 1 for d in denses)
+    forward_backward(net, *data(dtype=np.float32))
+    assert second.record() is not None
+    second.detach()
+    assert all("keep_delta" not in d.__dict__ and "_delta" not in d.__dict__ for d in denses)
 
 
 def test_probe_errors():

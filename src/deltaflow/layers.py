@@ -95,6 +95,10 @@ class Dense(Layer):
         dL/dA = delta · W       (batch, n_in)
     """
 
+    # how many probes want δ kept: while positive, backward keeps a reference to its
+    # ``dy`` = δ = ∂L/∂Z in ``_delta`` (a probe reads it after the step; no copy is made)
+    keep_delta = 0
+
     def __init__(self, n_in: int, n_out: int, init="torch", bias: bool = True, dtype=np.float32, rng=None):
         self.n_in = positive_int(n_in, "Dense n_in")
         self.out_features = positive_int(n_out, "Dense n_out")
@@ -133,6 +137,8 @@ class Dense(Layer):
         if a is None:
             self._need_cache(a)
         check_input(dy, self, self.out_features, self.dtype, "backward")
+        if self.keep_delta:
+            self._delta = dy
         np.matmul(dy.T, a, out=self.W.grad)  # deltaᵀ · A straight into the gradient, no temporary
         if self.b is not None:
             np.add.reduce(dy, axis=0, out=self.b.grad)  # np.sum's own reduction, without its wrapper

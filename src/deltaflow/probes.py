@@ -125,15 +125,6 @@ class _Hooks:
         self._installed.clear()
 
 
-def _keep_delta(layer: Dense, backward: Callable) -> Callable:
-    def hooked(dy, *args, **kwargs):
-        # a reference, not a copy: δ^(l) = ∂L/∂z^(l) is the array Dense.backward receives
-        layer._probe_delta = dy
-        return backward(dy, *args, **kwargs)
-
-    return hooked
-
-
 def _norm(x: np.ndarray) -> float:
     """‖x‖ (Frobenius) = √(Σ x_ij²), the sum taken as ``np.linalg.norm`` takes it (one dot)."""
     return math.sqrt(float(np.vdot(x, x)))
@@ -144,8 +135,9 @@ def _all_finite(x: np.ndarray) -> bool:
 
 
 def _finite(x: np.ndarray) -> bool:
-    # one reduction decides the common case; an overflowing sum of finite values falls through
-    return math.isfinite(x.sum()) or _all_finite(x)
+    # one dot product (x·x, as _norm) decides the common case; an overflow of finite values
+    # falls through to the full check
+    return math.isfinite(np.vdot(x, x)) or _all_finite(x)
 
 
 def first_nonfinite(codes: np.ndarray) -> int | None:
@@ -203,8 +195,8 @@ class GradientProbe:
 
     Parameters
     ----------
-    net : the network (any Layer; containers are walked). Its Dense layers get a
-        ``backward`` wrapper keeping a reference to δ; ``detach()`` removes it.
+    net : the network (any Layer; containers are walked). Its Dense layers keep a
+        reference to the δ their backward receives (``Dense.keep_delta``) until ``detach()``.
     every : record every ``every``-th call.
     bins : increasing edges of log10|∂L/∂W| (default −12 … 2 in 28 bins).
     """
@@ -224,9 +216,12 @@ class GradientProbe:
         self.steps: list = []
         self.history: dict[str, list[np.ndarray]] = {k: [] for k in (*STATS, "grad_hist")}
         self.calls = 0
-        self._hooks = _Hooks()
+        self._attached = True
         for u in self.units:
-            self._hooks.wrap(u.dense, "backward", lambda f, d=u.dense: _keep_delta(d, f))
+            # δ^(l) = ∂L/∂Z^(l) is the array Dense.backward receives: it keeps a reference
+            # (a stale δ from before the probe would not be this network's latest pass)
+            u.dense.keep_delta += 1
+            u.dense.__dict__.pop("_delta", None)
         self._W_before = [u.dense.W.value.copy() for u in self.units]
         self._scratch = [np.empty_like(w) for w in self._W_before]  # ΔW, then |∂L/∂W| sorted
         self._have_before = True
@@ -288,7 +283,7 @@ class GradientProbe:
     def _unit_stats(self, u: Unit, W_before, scratch: np.ndarray, hist_row: np.ndarray) -> list[float]:
         """One unit's statistics in ``STATS`` order (attenuation and product filled later);
         writes its histogram into ``hist_row``. ``scratch`` is a work array shaped like W."""
-        delta = u.dense.__dict__.get("_probe_delta")
+        delta = u.dense.__dict__.get("_delta")
         if delta is None:
             raise ValueError(f"GradientProbe: no backward pass through {u.name} since the probe was attached")
         W, b = u.dense.W, u.dense.b
@@ -319,6 +314,12 @@ class GradientProbe:
             return 1.0, math.nan, math.nan, True
         z = act._z
         ok = _finite(z)  # every activation maps a finite z to a finite a
+        if type(act) is ReLU and ok:
+            # σ' is the indicator of z > 0 ⇔ a > 0: its mean is a count, and a unit is dead
+            # when no example has a > 0 (for a finite z, the same as max_i z_ij ≤ 0)
+            active = act._a > 0
+            dead = 100.0 * (z.shape[1] - np.count_nonzero(active.any(axis=0))) / z.shape[1]
+            return np.count_nonzero(active) / active.size, math.nan, dead, ok
         d = act._local_grad()
         mean = float(d.sum(dtype=np.float64)) / d.size
         saturated = dead = math.nan
@@ -370,12 +371,16 @@ class GradientProbe:
         return out
 
     def detach(self) -> None:
-        """Remove the Dense ``backward`` wrappers and the δ references they kept.
-
-        Probes on the same network detach in reverse order of creation."""
-        self._hooks.remove()
+        """Stop the Dense layers keeping δ for this probe (they drop the δ they kept once no
+        probe wants it). Probes on the same network may detach in any order; twice is harmless."""
+        if not self._attached:
+            return
+        self._attached = False
         for u in self.units:
-            u.dense.__dict__.pop("_probe_delta", None)
+            u.dense.keep_delta -= 1
+            if not u.dense.keep_delta:
+                del u.dense.keep_delta  # back to the class's 0
+                u.dense.__dict__.pop("_delta", None)
 
     def __enter__(self) -> GradientProbe:
         return self
