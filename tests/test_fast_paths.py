@@ -114,6 +114,31 @@ def test_relu_backward_gives_zero_where_inactive_even_for_a_non_finite_gradient(
     np.testing.assert_array_equal(dz, expected)
 
 
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_relu_forward_against_shared_zeros_is_max_with_zero(dtype):
+    from deltaflow.activations import _ZEROS
+
+    rng = np.random.default_rng(7)
+    for shape in [(64, 40), (3, 700), (5, 4)]:  # above and below the size where the zeros are used
+        z = rng.standard_normal(shape).astype(dtype)
+        z.flat[:4] = [np.nan, np.inf, -np.inf, -0.0]
+        for x in (z, z.T, z[::2]):  # C order, and orders that take max(z, 0.0)
+            a = df.ReLU().forward(x)
+            expected = np.maximum(x, 0.0)
+            assert a.dtype == dtype and a.shape == x.shape
+            np.testing.assert_array_equal(a, expected)
+            np.testing.assert_array_equal(np.signbit(a), np.signbit(expected))
+    zeros = _ZEROS[np.dtype(dtype)]
+    assert not zeros.flags.writeable and not zeros.any()
+
+
+def test_relu_backward_of_a_huge_finite_gradient_is_the_masked_gradient():
+    relu = df.ReLU()
+    relu.forward(np.array([[-1.0, 2.0], [3.0, -4.0]], dtype=F32))
+    dy = np.array([[3e38, -3e38], [1e30, 2.0]], dtype=F32)  # dy·dy overflows float32
+    np.testing.assert_array_equal(relu.backward(dy), np.array([[0.0, -3e38], [1e30, 0.0]], dtype=F32))
+
+
 def _all_optimizers(params):
     return [
         df.SGD(params, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),

@@ -87,12 +87,31 @@ class Tanh(Activation):
         return 1.0 - self._a * self._a
 
 
+# NumPy's maximum against a scalar runs a scalar loop; against an array of zeros of the same
+# shape it runs its vector loop (2–4 times faster on this kind of machine). The zeros are
+# shared, read-only, one flat array per dtype, grown to the largest batch seen.
+_ZEROS: dict[np.dtype, np.ndarray] = {}
+_ZEROS_FROM = 1024  # below this many elements the lookup costs more than it saves
+
+
+def _zeros_like(z: np.ndarray) -> np.ndarray:
+    """A read-only array of zeros shaped like ``z`` (C order), of its dtype."""
+    flat = _ZEROS.get(z.dtype)
+    if flat is None or flat.size < z.size:
+        flat = np.zeros(z.size, z.dtype)
+        flat.flags.writeable = False
+        _ZEROS[z.dtype] = flat
+    return flat[: z.size].reshape(z.shape)
+
+
 class ReLU(Activation):
     """ReLU(z) = max(0, z); ReLU'(z) = 1 for z > 0 and 0 otherwise (0 at z = 0, as PyTorch)."""
 
     name = "relu"
 
     def f(self, z):
+        if z.size >= _ZEROS_FROM and z.flags.c_contiguous and z.dtype.kind == "f":
+            return np.maximum(z, _zeros_like(z))  # the same numbers as max(z, 0.0), vectorised
         return np.maximum(z, 0.0)
 
     def derivative(self, z):
@@ -104,8 +123,9 @@ class ReLU(Activation):
             self._need_cache(a)
         # dy ⊙ ReLU'(z) as a product with the mask (a > 0) ⇔ (z > 0): branch-free, several
         # times faster than np.where. A NaN or ±inf in dy would make 0·dy NaN where PyTorch
-        # gives 0, so such a dy takes np.where.
-        if np.isfinite(dy).all():
+        # gives 0, so such a dy takes np.where. One dot product dy·dy checks it (finite ⇒ dy
+        # finite; an overflow only sends a finite dy the slower way to the same numbers).
+        if math.isfinite(np.vdot(dy, dy)):
             return np.multiply(dy, a > 0)
         return np.where(a > 0, dy, 0.0).astype(dy.dtype, copy=False)
 
