@@ -57,6 +57,7 @@ def phases(cfg, dtype, seconds: float) -> dict:
     out = {}
     for name, c in (("deltaflow", DeltaflowStep(cfg, dtype)), ("torch", TorchStep(cfg, dtype))):
         n = timing.calibrate(c.step, seconds)
+        timing.settle(c.step)
         fwd, bwd = [], []
         for _ in range(n):
             t0 = time.perf_counter()
@@ -230,6 +231,10 @@ def main(argv=None) -> int:
 
         threadpool_limits(args.threads)  # NumPy's and SciPy's OpenBLAS, OpenMP
         torch.set_num_threads(args.threads)
+        if hasattr(os, "sched_setaffinity"):
+            # and the process onto that many cores: deltaflow's optimiser threads, which
+            # threadpoolctl does not know, use only the cores the process may run on
+            os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[: args.threads])
 
     res = {"machine": machine.describe(), "rounds": args.rounds, "speed": {}, "gemm": {}}
     print(report({**res, "gemm": {}, "speed": {}}).split("GEMM")[0], end="", flush=True)

@@ -159,7 +159,8 @@ def test_blocked_threaded_and_grouped_updates_equal_one_param_at_a_time(monkeypa
     values = [rng.standard_normal(shape).astype(dtype) for shape in shapes]
     grads = [[rng.standard_normal(v.shape).astype(dtype) for v in values] for _ in range(3)]
 
-    def run(block_bytes, threaded_blocks, small_bytes=64 * 1024):
+    def run(block_bytes, threaded_blocks, small_bytes=64 * 1024, cores=3):
+        monkeypatch.setattr(optim, "_cores", lambda: cores)  # three shares, whatever the machine
         monkeypatch.setattr(optim, "_BLOCK_BYTES", block_bytes)
         monkeypatch.setattr(optim, "_THREADED_BLOCKS", threaded_blocks)
         monkeypatch.setattr(optim, "_SMALL_BYTES", small_bytes)
@@ -173,16 +174,76 @@ def test_blocked_threaded_and_grouped_updates_equal_one_param_at_a_time(monkeypa
 
     whole, one_by_one = run(1 << 40, 1 << 40, small_bytes=0)
     blocked, _ = run(128 * 1024, 1 << 40)
+    pinned, _ = run(64 * 1024, 2, cores=1)  # a process on one core: every block on this thread
     threaded, opt = run(64 * 1024, 2)
     assert len(opt._groups) == 1 and len(opt._groups[0].params) == 3
-    for w, b, t in zip(whole, blocked, threaded):
+    for w, b, p, t in zip(whole, blocked, pinned, threaded):
         np.testing.assert_array_equal(b.value, w.value)
+        np.testing.assert_array_equal(p.value, w.value)
         np.testing.assert_array_equal(t.value, w.value)
         assert t.value.dtype == dtype
     for state, reference in zip(opt.state, one_by_one.state):
         for k, a in state.items():
             assert a.dtype == dtype and a.shape == reference[k].shape
             np.testing.assert_array_equal(a, reference[k])
+
+
+def test_update_threads_follow_the_cores_the_process_may_use(monkeypatch):
+    calls = []
+    real = optim._workers
+    monkeypatch.setattr(optim, "_workers", lambda cores: calls.append(cores) or real(cores))
+    monkeypatch.setattr(optim, "_THREADED_BLOCKS", 2)
+    p = df.Param(np.ones(200_000, F32), "W")  # 800 KB: 7 blocks
+    p.grad[...] = 1.0
+    opt = df.SGD([p], lr=0.5)
+    monkeypatch.setattr(optim, "_cores", lambda: 1)
+    opt.step()
+    assert calls == []  # one core: no worker thread is asked
+    monkeypatch.setattr(optim, "_cores", lambda: 2)
+    opt.step()
+    assert calls == [2] and real(2) is real(2)  # the pool is made once per core count
+    np.testing.assert_array_equal(p.value, 0.0)
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+@pytest.mark.parametrize(
+    "cls, kwargs",
+    [
+        (df.Adam, {"lr": 0.01}),
+        (df.Adam, {"lr": 0.01, "weight_decay": 0.1, "betas": (0.3, 0.99)}),  # L2; β₁ < 0.5: lerp from g
+        (df.AdamW, {"lr": 0.01, "weight_decay": 0.1, "eps": 1e-3}),
+        (df.Adam, {"lr": 0.01, "amsgrad": True}),  # not fused: NumPy's path on both sides
+    ],
+)
+def test_fused_adam_equals_the_numpy_operations_bit_for_bit(monkeypatch, dtype, cls, kwargs):
+    from deltaflow import fused
+
+    assert fused.adam_kernel() is not None  # Numba is a dependency: the fused path is the one in use
+    rng = np.random.default_rng(21)
+    shapes = [(300, 500), (40,), (6, 7)]  # one large param, a group of two small ones
+    values = [rng.standard_normal(shape).astype(dtype) for shape in shapes]
+    grads = [[rng.standard_normal(v.shape).astype(dtype) * 10.0**-k for v in values] for k in range(4)]
+    grads[-1][0][0, :3] = [np.nan, np.inf, 0.0]  # non-finite gradients go through the same arithmetic
+
+    def run(enabled):
+        monkeypatch.setattr(fused, "ENABLED", enabled)
+        params = [df.Param(v.copy(), "W") for v in values]
+        opt = cls(params, **kwargs)
+        for gs in grads:
+            for p, g in zip(params, gs):
+                p.grad[...] = g
+            opt.step()
+        return params, opt
+
+    with np.errstate(invalid="ignore"):
+        fast, fast_opt = run(True)
+        slow, slow_opt = run(False)
+    for f, s in zip(fast, slow):
+        assert f.value.dtype == dtype
+        np.testing.assert_array_equal(f.value, s.value)
+    for fs, ss in zip(fast_opt.state, slow_opt.state):
+        for k in ss:
+            np.testing.assert_array_equal(fs[k], ss[k])
 
 
 def test_grouped_state_survives_a_state_dict_round_trip():

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from deltaflow import fused
 from deltaflow._checks import FLOAT_DTYPES
 from deltaflow.layers import Param
 
@@ -51,18 +52,26 @@ _SMALL_BYTES = 64 * 1024
 # a param of at least this many blocks is updated on every core (NumPy releases the GIL
 # inside each operation); below it, handing work to a thread costs more than it saves
 _THREADED_BLOCKS = 8
-_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 _pool: tuple[int, ThreadPoolExecutor] | None = None
 _pool_lock = threading.Lock()
 
 
-def _workers() -> ThreadPoolExecutor:
-    """The shared worker threads (made again in a forked child, which inherits no threads).
-    Several threads may train at once (the simulator's sessions): one of them makes the pool."""
+def _cores() -> int:
+    """The cores this thread may run on, read at each call: a process pinned after import
+    (``taskset``, ``os.sched_setaffinity``; the benchmark's ``--threads 1``) uses no more."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _workers(cores: int) -> ThreadPoolExecutor:
+    """The shared worker threads, ``cores − 1`` of them (made again in a forked child, which
+    inherits no threads, or when the cores changed). Several threads may train at once (the
+    simulator's sessions): one of them makes the pool."""
     global _pool
     with _pool_lock:
-        if _pool is None or _pool[0] != os.getpid():
-            _pool = (os.getpid(), ThreadPoolExecutor(max_workers=_CORES - 1, thread_name_prefix="deltaflow-optim"))
+        if _pool is None or _pool[0] != (os.getpid(), cores):
+            # a replaced pool is not shut down (another thread may be submitting to it); its
+            # idle threads exit once it is collected
+            _pool = ((os.getpid(), cores), ThreadPoolExecutor(max_workers=cores - 1, thread_name_prefix="deltaflow-optim"))
         return _pool[1]
 
 
@@ -280,12 +289,14 @@ class Optimizer:
                 self._update(theta[block], g[block], {k: a[block] for k, a in flat.items()}, work[block])
 
         starts = range(0, work.size, n)
-        if _CORES == 1 or len(starts) < _THREADED_BLOCKS:
+        cores = _cores() if len(starts) >= _THREADED_BLOCKS else 1
+        if cores == 1:
             run(starts)
             return
         # the blocks are independent: a share of them per core, the first share on this thread
-        shares = [starts[i::_CORES] for i in range(_CORES)]
-        pending = [_workers().submit(run, share) for share in shares[1:]]
+        shares = [starts[i::cores] for i in range(cores)]
+        pool = _workers(cores)
+        pending = [pool.submit(run, share) for share in shares[1:]]
         run(shares[0])
         for f in pending:
             f.result()
@@ -535,6 +546,22 @@ class Adam(Optimizer):
         if self.amsgrad:
             state["max_exp_avg_sq"] = np.zeros_like(value)
         return state
+
+    def _apply(self, theta, g, state, work) -> None:
+        """The update in one compiled pass (``fused``) where it applies: no amsgrad, Numba
+        present, every array C-contiguous. The same numbers as ``_update``'s."""
+        kernel = None if self.amsgrad else fused.adam_kernel()
+        if kernel is None or not _writable_flat(theta, g, *state.values()):
+            super()._apply(theta, g, state, work)
+            return
+        beta1, beta2 = self.betas
+        w = 1.0 - beta1
+        decay = 1.0 - self.lr * self.weight_decay if not self._l2_decay else 1.0
+        # every scalar in θ's dtype, as NumPy casts a Python float against a float32 array
+        T = theta.dtype.type
+        kernel(theta.reshape(-1), g.reshape(-1), state["exp_avg"].reshape(-1), state["exp_avg_sq"].reshape(-1),
+               T(decay), T(w if abs(w) < 0.5 else 1.0 - w), abs(w) < 0.5, T(beta2), T(1.0 - beta2),
+               T((1.0 - beta2**self.t) ** 0.5), T(self.eps), T(self.lr / (1.0 - beta1**self.t)))
 
     def _update(self, theta, g, state, work):
         beta1, beta2 = self.betas
