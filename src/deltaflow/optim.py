@@ -557,11 +557,17 @@ class Adam(Optimizer):
         beta1, beta2 = self.betas
         w = 1.0 - beta1
         decay = 1.0 - self.lr * self.weight_decay if not self._l2_decay else 1.0
+        step_size, bias_correction2_sqrt = self._bias_corrected()
         # every scalar in θ's dtype, as NumPy casts a Python float against a float32 array
         T = theta.dtype.type
         kernel(theta.reshape(-1), g.reshape(-1), state["exp_avg"].reshape(-1), state["exp_avg_sq"].reshape(-1),
                T(decay), T(w if abs(w) < 0.5 else 1.0 - w), abs(w) < 0.5, T(beta2), T(1.0 - beta2),
-               T((1.0 - beta2**self.t) ** 0.5), T(self.eps), T(self.lr / (1.0 - beta1**self.t)))
+               T(bias_correction2_sqrt), T(self.eps), T(step_size))
+
+    def _bias_corrected(self) -> tuple[float, float]:
+        """(η / (1 − β₁ᵗ), √(1 − β₂ᵗ)) as Python floats, so float32 stays float32."""
+        beta1, beta2 = self.betas
+        return self.lr / (1.0 - beta1**self.t), (1.0 - beta2**self.t) ** 0.5
 
     def _update(self, theta, g, state, work):
         beta1, beta2 = self.betas
@@ -575,9 +581,7 @@ class Adam(Optimizer):
         v += work
         if self.amsgrad:
             v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-        # bias corrections as Python floats, so float32 stays float32
-        step_size = self.lr / (1.0 - beta1**self.t)
-        bias_correction2_sqrt = (1.0 - beta2**self.t) ** 0.5
+        step_size, bias_correction2_sqrt = self._bias_corrected()
         np.sqrt(v, out=work)
         work /= bias_correction2_sqrt
         work += self.eps
