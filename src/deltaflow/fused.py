@@ -27,16 +27,17 @@ def _adam(theta, g, m, v, decay, w, w_small, beta2, c2, bc2, eps, step_size):  #
     """For each i, in the arrays' dtype (every scalar is passed in it)::
 
         θ ← θ · decay                               (AdamW's decoupled decay; 1 for Adam)
-        m ← m + w (g − m)  if w_small, else  g − (1 − w)(g − m)    (torch's lerp_)
+        m ← m + w (g − m)  if w_small, else  g − w (g − m)           (torch's lerp_)
         v ← v β₂ + (g c₂) g                          (c₂ = 1 − β₂)
         θ ← θ − (m / (√v / bc₂ + ε)) · step_size
 
-    ``w`` is 1 − β₁ when w_small (|1 − β₁| < 0.5), else β₁. All arrays are 1-D, one length.
+    ``w`` is 1 − β₁ when w_small (|1 − β₁| < 0.5), else β₁: either way m ← β₁ m + (1 − β₁) g,
+    rounded as torch rounds it. All arrays are 1-D, one length.
     """
     for i in range(theta.size):
-        gi = g[i]
-        d = gi - m[i]
-        mi = m[i] + d * w if w_small else gi - d * w
+        gi, mi = g[i], m[i]
+        d = gi - mi
+        mi = mi + d * w if w_small else gi - d * w
         m[i] = mi
         vi = v[i] * beta2 + (gi * c2) * gi
         v[i] = vi

@@ -219,9 +219,8 @@ class GradientProbe:
         self._attached = True
         for u in self.units:
             # δ^(l) = ∂L/∂Z^(l) is the array Dense.backward receives: it keeps a reference
-            # (a stale δ from before the probe would not be this network's latest pass)
+            # (a δ already kept, for another probe, is the latest pass's: this probe reads it too)
             u.dense.keep_delta += 1
-            u.dense.__dict__.pop("_delta", None)
         self._W_before = [u.dense.W.value.copy() for u in self.units]
         self._scratch = [np.empty_like(w) for w in self._W_before]  # ΔW, then |∂L/∂W| sorted
         self._have_before = True
