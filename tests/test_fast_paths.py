@@ -114,22 +114,66 @@ def test_relu_backward_gives_zero_where_inactive_even_for_a_non_finite_gradient(
     np.testing.assert_array_equal(dz, expected)
 
 
-@pytest.mark.parametrize("dtype", [F32, F64])
-def test_relu_forward_against_shared_zeros_is_max_with_zero(dtype):
-    from deltaflow.activations import _ZEROS
+@pytest.fixture(params=[True, False], ids=["compiled", "numpy"])
+def compiled(request, monkeypatch):
+    """Run a test with the compiled loops (``fused``), then with NumPy's operations alone."""
+    from deltaflow import fused
 
+    monkeypatch.setattr(fused, "ENABLED", request.param)
+    assert (fused.kernel("relu") is not None) == request.param  # Numba is a dependency
+    return request.param
+
+
+def _specials(rng, shape, dtype):
+    x = rng.standard_normal(shape).astype(dtype)
+    x.flat[:5] = [np.nan, np.inf, -np.inf, -0.0, 0.0]
+    return x
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_relu_forward_is_max_with_zero_bit_for_bit(compiled, dtype):
     rng = np.random.default_rng(7)
-    for shape in [(64, 40), (3, 700), (5, 4)]:  # above and below the size where the zeros are used
-        z = rng.standard_normal(shape).astype(dtype)
-        z.flat[:4] = [np.nan, np.inf, -np.inf, -0.0]
-        for x in (z, z.T, z[::2]):  # C order, and orders that take max(z, 0.0)
+    for shape in [(64, 40), (3, 700), (5, 4)]:  # above and below the size where the loop is used
+        z = _specials(rng, shape, dtype)
+        for x in (z, z.T, z[::2]):  # C order, and orders that only NumPy takes
             a = df.ReLU().forward(x)
             expected = np.maximum(x, 0.0)
             assert a.dtype == dtype and a.shape == x.shape
             np.testing.assert_array_equal(a, expected)
-            np.testing.assert_array_equal(np.signbit(a), np.signbit(expected))
-    zeros = _ZEROS[np.dtype(dtype)]
-    assert not zeros.flags.writeable and not zeros.any()
+            np.testing.assert_array_equal(np.signbit(a), np.signbit(expected))  # −0 → +0, NaN keeps its sign
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_relu_backward_is_dy_where_active_for_any_dy(compiled, dtype):
+    rng = np.random.default_rng(8)
+    for shape in [(64, 40), (5, 4)]:
+        relu = df.ReLU()
+        z = _specials(rng, shape, dtype)
+        a = relu.forward(z)
+        for dy in (_specials(rng, shape, dtype), np.asfortranarray(_specials(rng, shape, dtype))):
+            dz = relu.backward(dy)
+            assert dz.dtype == dtype
+            np.testing.assert_array_equal(dz, np.where(a > 0, dy, 0.0))
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_dense_bias_and_its_gradient_are_numpys_sums_bit_for_bit(compiled, dtype):
+    rng = np.random.default_rng(9)
+    for batch in (1, 3, 1000):  # rows added in order: 1000 would differ from a pairwise sum
+        layer = df.Dense(30, 20, dtype=dtype, rng=1)
+        layer.b.value[...] = rng.standard_normal(20)
+        x = rng.standard_normal((batch, 30)).astype(dtype)
+        z = layer.forward(x)
+        np.testing.assert_array_equal(z, np.matmul(x, layer.W.value.T) + layer.b.value)
+        dy = _specials(rng, (batch, 20), dtype) * dtype(1e3)
+        dy[:, 7] = -0.0  # a column of −0 sums to +0: NumPy's reduction starts from +0
+        layer.backward(dy)
+        expected = np.add.reduce(dy, axis=0)
+        np.testing.assert_array_equal(layer.b.grad, expected)
+        np.testing.assert_array_equal(np.signbit(layer.b.grad), np.signbit(expected))
+    layer.forward(np.zeros((0, 30), dtype))
+    empty = layer.backward(np.zeros((0, 20), dtype))
+    assert empty.shape == (0, 30) and not layer.b.grad.any()
 
 
 def test_relu_backward_of_a_huge_finite_gradient_is_the_masked_gradient():
@@ -218,7 +262,7 @@ def test_update_threads_follow_the_cores_the_process_may_use(monkeypatch):
 def test_fused_adam_equals_the_numpy_operations_bit_for_bit(monkeypatch, dtype, cls, kwargs):
     from deltaflow import fused
 
-    assert fused.adam_kernel() is not None  # Numba is a dependency: the fused path is the one in use
+    assert fused.kernel("adam") is not None  # Numba is a dependency: the fused path is the one in use
     rng = np.random.default_rng(21)
     shapes = [(300, 500), (40,), (6, 7)]  # one large param, a group of two small ones
     values = [rng.standard_normal(shape).astype(dtype) for shape in shapes]

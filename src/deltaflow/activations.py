@@ -12,6 +12,7 @@ import math
 import numpy as np
 from scipy import special
 
+from deltaflow import fused
 from deltaflow._checks import check_input
 from deltaflow.layers import Layer
 
@@ -87,21 +88,9 @@ class Tanh(Activation):
         return 1.0 - self._a * self._a
 
 
-# NumPy's maximum against a scalar runs a scalar loop; against an array of zeros of the same
-# shape it runs its vector loop (2–4 times faster on this kind of machine). The zeros are
-# shared, read-only, one flat array per dtype, grown to the largest batch seen.
-_ZEROS: dict[np.dtype, np.ndarray] = {}
-_ZEROS_FROM = 1024  # below this many elements the lookup costs more than it saves
-
-
-def _zeros_like(z: np.ndarray) -> np.ndarray:
-    """A read-only array of zeros shaped like ``z`` (C order), of its dtype."""
-    flat = _ZEROS.get(z.dtype)
-    if flat is None or flat.size < z.size:
-        flat = np.zeros(z.size, z.dtype)
-        flat.flags.writeable = False
-        _ZEROS[z.dtype] = flat
-    return flat[: z.size].reshape(z.shape)
+# below this many elements NumPy's maximum (its scalar loop) costs less than the call into
+# the compiled loop and a fresh output array
+_FUSED_RELU_FROM = 1024
 
 
 class ReLU(Activation):
@@ -110,9 +99,12 @@ class ReLU(Activation):
     name = "relu"
 
     def f(self, z):
-        if z.size >= _ZEROS_FROM and z.flags.c_contiguous and z.dtype.kind == "f":
-            return np.maximum(z, _zeros_like(z))  # the same numbers as max(z, 0.0), vectorised
-        return np.maximum(z, 0.0)
+        relu = fused.kernel("relu") if z.size >= _FUSED_RELU_FROM and fused.fits(z) else None
+        if relu is None:
+            return np.maximum(z, 0.0)
+        a = np.empty_like(z)
+        relu(z.reshape(-1), a.reshape(-1))  # one pass, the numbers of np.maximum(z, 0.0)
+        return a
 
     def derivative(self, z):
         return (z > 0).astype(z.dtype)
@@ -121,6 +113,12 @@ class ReLU(Activation):
         a = getattr(self, "_a", None)
         if a is None:
             self._need_cache(a)
+        fits = isinstance(dy, np.ndarray) and dy.shape == a.shape and fused.fits(dy, a)
+        kernel = fused.kernel("relu_backward") if fits else None
+        if kernel is not None:
+            dz = np.empty_like(dy)
+            kernel(dy.reshape(-1), a.reshape(-1), dz.reshape(-1))  # dy where a > 0, else 0: one pass
+            return dz
         # dy ⊙ ReLU'(z) as a product with the mask (a > 0) ⇔ (z > 0): branch-free, several
         # times faster than np.where. A NaN or ±inf in dy would make 0·dy NaN where PyTorch
         # gives 0, so such a dy takes np.where. One dot product dy·dy checks it (finite ⇒ dy

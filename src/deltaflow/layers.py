@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from deltaflow import fused
 from deltaflow import init as initializers
 from deltaflow._checks import as_dtype, check_input, make_rng, positive_int
 
@@ -124,7 +125,12 @@ class Dense(Layer):
         # W.T is a view (Fortran order): BLAS reads it transposed, nothing is copied
         z = np.matmul(x, self.W.value.T)
         if self.b is not None:
-            z += self.b.value
+            b = self.b.value
+            add = fused.kernel("bias_add") if fused.fits(z, b) else None
+            if add is None:
+                z += b
+            else:
+                add(z, b)
         return z
 
     def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
@@ -141,7 +147,12 @@ class Dense(Layer):
             self._delta = dy
         np.matmul(dy.T, a, out=self.W.grad)  # deltaᵀ · A straight into the gradient, no temporary
         if self.b is not None:
-            np.add.reduce(dy, axis=0, out=self.b.grad)  # np.sum's own reduction, without its wrapper
+            db = self.b.grad
+            column_sum = fused.kernel("column_sum") if fused.fits(dy, db) else None
+            if column_sum is None:
+                np.add.reduce(dy, axis=0, out=db)  # np.sum's own reduction, without its wrapper
+            else:
+                column_sum(dy, db)
         return np.matmul(dy, self.W.value) if input_grad else None
 
 

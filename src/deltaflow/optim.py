@@ -550,7 +550,7 @@ class Adam(Optimizer):
     def _apply(self, theta, g, state, work) -> None:
         """The update in one compiled pass (``fused``) where it applies: no amsgrad, Numba
         present, every array C-contiguous. The same numbers as ``_update``'s."""
-        kernel = None if self.amsgrad else fused.adam_kernel()
+        kernel = None if self.amsgrad else fused.kernel("adam")
         if kernel is None or not _writable_flat(theta, g, *state.values()):
             super()._apply(theta, g, state, work)
             return
