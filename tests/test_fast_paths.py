@@ -176,6 +176,34 @@ def test_dense_bias_and_its_gradient_are_numpys_sums_bit_for_bit(compiled, dtype
     assert empty.shape == (0, 30) and not layer.b.grad.any()
 
 
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_training_and_probe_records_are_the_same_with_the_compiled_loops_or_without(monkeypatch, dtype):
+    from deltaflow import fused
+
+    rng = np.random.default_rng(10)
+    X, y = rng.standard_normal((64, 12)).astype(dtype), rng.integers(0, 3, 64)
+
+    def run(enabled):
+        monkeypatch.setattr(fused, "ENABLED", enabled)
+        net = df.mlp([12, 40, 30, 3], activation="relu", dtype=dtype, rng=2)
+        net.layers[0].b.value[:20] = -50.0  # dead units: no example activates them
+        loss, opt = df.SoftmaxCrossEntropy(), df.Adam(net.parameters(), lr=0.01)
+        with GradientProbe(net, every=2) as probe:
+            for _ in range(5):
+                loss.forward(net.forward(X), y)
+                net.backward(loss.backward())
+                opt.step()
+                probe.record()
+        return net, probe.as_arrays()
+
+    (fast_net, fast), (slow_net, slow) = run(True), run(False)
+    assert fast["dead_pct"][-1][0] >= 50.0 and np.all(fast["grad_hist"].sum(axis=2) > 0)
+    for k in slow:
+        np.testing.assert_array_equal(fast[k], slow[k], err_msg=k)
+    for f, s in zip(fast_net.parameters(), slow_net.parameters()):
+        np.testing.assert_array_equal(f.value, s.value)
+
+
 def test_relu_backward_of_a_huge_finite_gradient_is_the_masked_gradient():
     relu = df.ReLU()
     relu.forward(np.array([[-1.0, 2.0], [3.0, -4.0]], dtype=F32))

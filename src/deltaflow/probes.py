@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from deltaflow import fused
 from deltaflow.activations import ELU, Activation, LeakyReLU, ReLU, Sigmoid, Tanh
 from deltaflow.layers import Dense, Layer
 from deltaflow.network import walk
@@ -56,6 +57,7 @@ STATS = (
     "dead_pct",
     "nonfinite",
 )
+_MEAN, _PRODUCT = STATS.index("sigma_prime_mean"), STATS.index("sigma_prime_product")
 # nonfinite codes per unit: 0 finite, 1 a forward value (W, b, z or a), 2 only δ or a gradient
 FINITE, FORWARD, BACKWARD = 0, 1, 2
 
@@ -265,17 +267,18 @@ class GradientProbe:
 
         Returns {stat: (n_layers,) float64} and ``grad_hist`` : (n_layers, n_bins + 3).
         """
-        n = len(self.units)
-        table = np.empty((len(STATS), n))
-        hist = np.empty((n, self.bin_edges.size + 2), dtype=np.int64)
+        hist = np.empty((len(self.units), self.bin_edges.size + 2), dtype=np.int64)
         with np.errstate(all="ignore"):
-            for i, u in enumerate(self.units):
-                before = self._W_before[i] if self._have_before else None
-                table[:, i] = self._unit_stats(u, before, self._scratch[i], hist[i])
-            s = dict(zip(STATS, table))  # one row per statistic, each an (n_layers,) view
+            rows = [
+                self._unit_stats(u, self._W_before[i] if self._have_before else None, self._scratch[i], hist[i])
+                for i, u in enumerate(self.units)
+            ]
+            product = 1.0
+            for row in reversed(rows):  # Π_{m≥l} s_m: a cumulative product from the output back
+                product *= row[_MEAN]
+                row[_PRODUCT] = product
+            s = dict(zip(STATS, np.array(rows).T))  # one (n_layers,) row per statistic
             s["attenuation"][:] = np.log10(s["delta_norm"] / s["delta_norm"][-1])
-            # Π_{m≥l} s_m: a cumulative product from the output back
-            s["sigma_prime_product"][:] = np.cumprod(s["sigma_prime_mean"][::-1])[::-1]
         s["grad_hist"] = hist
         return s
 
@@ -316,9 +319,14 @@ class GradientProbe:
         if type(act) is ReLU and ok:
             # σ' is the indicator of z > 0 ⇔ a > 0: its mean is a count, and a unit is dead
             # when no example has a > 0 (for a finite z, the same as max_i z_ij ≤ 0)
-            active = act._a > 0
-            dead = 100.0 * (z.shape[1] - np.count_nonzero(active.any(axis=0))) / z.shape[1]
-            return np.count_nonzero(active) / active.size, math.nan, dead, ok
+            a = act._a
+            count = fused.kernel("relu_activity") if fused.fits(a) else None
+            if count is None:
+                active = a > 0
+                n_active, n_alive = np.count_nonzero(active), np.count_nonzero(active.any(axis=0))
+            else:
+                n_active, n_alive = count(a)  # one pass instead of a mask and two reductions
+            return n_active / a.size, math.nan, 100.0 * (a.shape[1] - n_alive) / a.shape[1], ok
         d = act._local_grad()
         mean = float(d.sum(dtype=np.float64)) / d.size
         saturated = dead = math.nan
@@ -335,13 +343,15 @@ class GradientProbe:
 
         |g| is compared with 10^edges directly (no logarithm): sorted once, the number of
         entries below each edge is a binary search, and the bin counts are its differences.
+        (Sorting 8192 values takes ~25 µs; a compiled loop counting below each edge without
+        sorting, or binning by the float exponent, measured slower.)
         """
         t = self._thresholds.get(g.dtype)
         if t is None:
             t = self._thresholds[g.dtype] = (10.0**self.bin_edges).astype(g.dtype)
-        v = np.abs(g, out=work).ravel()
+        v = np.abs(g, out=work).reshape(-1)
         v.sort()  # in place; NaN sorts last, above every edge
-        below = np.searchsorted(v, t, side="left")  # entries with |g| < 10^e_i
+        below = v.searchsorted(t, side="left")  # entries with |g| < 10^e_i
         nan = 0 if math.isfinite(g_norm) else int(np.count_nonzero(np.isnan(v)))
         counts[0] = below[0]
         np.subtract(below[1:], below[:-1], out=counts[1:-2])
