@@ -77,7 +77,9 @@ def trainer_overhead(rounds: int, seconds: float) -> dict:
     """On the bundled digits set with the digits configuration (64-128-64-10, batch 64,
     Adam lr 1e-3, float32): the engine loop, ``Trainer.train_step``, ``train_step`` plus a
     ``GradientProbe(every=10).record`` after each step (as the probe runs as a callback),
-    and ``train_step`` plus the per-step weight finiteness check ``run_epoch`` makes."""
+    and ``train_step`` plus the per-step weight finiteness check ``run_epoch`` makes. Then
+    training as ``fit`` runs it: whole epochs (``Trainer.run_epoch``: shuffled batches, the
+    checks, the epoch's history row) with and without the probe among the callbacks."""
     from deltaflow.probes import GradientProbe
     from deltaflow.config import DataConfig, ModelConfig, OptimizerConfig, RunConfig
     from deltaflow.train import Trainer
@@ -113,15 +115,29 @@ def trainer_overhead(rounds: int, seconds: float) -> dict:
         plain.train_step(X, target)
         plain._state_is_finite()
 
-    steps = {"engine": engine, "train_step": train_step, "probe_every_10": with_probe, "finite_check": with_check}
+    epochs, probed_epochs = Trainer(run), Trainer(run)
+    epoch_probe = GradientProbe(probed_epochs.net, every=10)
+    probed_epochs.callbacks.append(epoch_probe)
+
+    steps = {
+        "engine": engine,
+        "train_step": train_step,
+        "probe_every_10": with_probe,
+        "finite_check": with_check,
+        "epoch": epochs.run_epoch,
+        "epoch_probe_every_10": probed_epochs.run_epoch,
+    }
     rates = timing.interleaved(steps, rounds, seconds)
     probe.detach()
+    epoch_probe.detach()
     med = {k: float(np.median(v)) for k, v in rates.items()}
     return {
         "rates": med,
+        "steps_per_epoch": epochs.step // max(1, epochs.epoch),
         "train_step_over_engine": timing.paired_ratio(rates["engine"], rates["train_step"]) - 1,
         "probe_overhead": timing.paired_ratio(rates["train_step"], rates["probe_every_10"]) - 1,
         "finite_check_overhead": timing.paired_ratio(rates["train_step"], rates["finite_check"]) - 1,
+        "epoch_probe_overhead": timing.paired_ratio(rates["epoch"], rates["epoch_probe_every_10"]) - 1,
     }
 
 
@@ -194,7 +210,9 @@ def report(res: dict) -> str:
             f"engine loop {t['rates']['engine']:.0f}/s; Trainer.train_step {t['rates']['train_step']:.0f}/s "
             f"({_pct(t['train_step_over_engine'])} slower); GradientProbe every=10 costs "
             f"{_pct(t['probe_overhead'])} of train_step; the per-step weight finiteness check of run_epoch "
-            f"{_pct(t['finite_check_overhead'])}."
+            f"{_pct(t['finite_check_overhead'])}. Whole epochs (run_epoch, {t['steps_per_epoch']} steps and the "
+            f"epoch's history row): {t['rates']['epoch']:.1f}/s; with the probe among the callbacks "
+            f"{t['rates']['epoch_probe_every_10']:.1f}/s, {_pct(t['epoch_probe_overhead'])} more training time."
         )
         lines.append("")
     if res.get("memory"):
