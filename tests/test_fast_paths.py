@@ -1,9 +1,10 @@
 """The engine's fast paths compute the numbers of the straightforward formulas.
 
 The fast paths: ``Dense`` writing ∂L/∂W straight into ``W.grad`` and skipping ∂L/∂X when
-asked (``input_grad=False``); ``ReLU.backward`` as a product with the mask instead of
-``np.where``; optimisers updating a large param block by block, on several threads, and
-small params together as one flat array.
+asked (``input_grad=False``); the compiled loops of ``fused`` (Adam, the bias and its
+gradient, ReLU, the probes' ReLU counts) against NumPy's operations, and ``ReLU.backward``'s
+NumPy path as a product with the mask instead of ``np.where``; optimisers updating a large
+param block by block, on several threads, and small params together as one flat array.
 
 The contract on memory: arrays a layer or network returns from ``forward`` or
 ``backward`` belong to the caller (a later call never overwrites them); ``p.value`` and

@@ -119,10 +119,11 @@ class ReLU(Activation):
             dz = np.empty_like(dy)
             kernel(dy.reshape(-1), a.reshape(-1), dz.reshape(-1))  # dy where a > 0, else 0: one pass
             return dz
-        # dy ⊙ ReLU'(z) as a product with the mask (a > 0) ⇔ (z > 0): branch-free, several
-        # times faster than np.where. A NaN or ±inf in dy would make 0·dy NaN where PyTorch
-        # gives 0, so such a dy takes np.where. One dot product dy·dy checks it (finite ⇒ dy
-        # finite; an overflow only sends a finite dy the slower way to the same numbers).
+        # NumPy's way (a strided dy, mixed dtypes, no Numba): dy ⊙ ReLU'(z) as a product with
+        # the mask (a > 0) ⇔ (z > 0), several times faster than np.where. A NaN or ±inf in
+        # dy would make 0·dy NaN where PyTorch gives 0, so such a dy takes np.where. One dot
+        # product dy·dy checks it (finite ⇒ dy finite; an overflow only sends a finite dy
+        # the slower way to the same numbers).
         if math.isfinite(np.vdot(dy, dy)):
             return np.multiply(dy, a > 0)
         return np.where(a > 0, dy, 0.0).astype(dy.dtype, copy=False)
