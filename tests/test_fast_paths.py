@@ -319,6 +319,20 @@ def test_fused_adam_equals_the_numpy_operations_bit_for_bit(monkeypatch, dtype, 
             np.testing.assert_array_equal(fs[k], ss[k])
 
 
+def test_compiled_loops_work_where_no_cache_folder_is_writable(monkeypatch):
+    from numba.core import caching
+
+    from deltaflow import fused
+
+    monkeypatch.setattr(caching.CacheImpl, "_locator_classes", [])  # as a read-only install finds none
+    monkeypatch.setattr(fused, "_compiled", {})
+    add = fused.kernel("bias_add")
+    assert add is not None
+    z, b = np.ones((2, 3), F32), np.arange(3, dtype=F32)
+    add(z, b)
+    np.testing.assert_array_equal(z, [[1, 2, 3], [1, 2, 3]])
+
+
 def test_grouped_state_survives_a_state_dict_round_trip():
     rng = np.random.default_rng(12)
     net = df.mlp([3, 4, 2], dtype=F64, rng=13)  # four small params: one group

@@ -139,7 +139,18 @@ def kernel(name: str):
             except ImportError:
                 _compiled[name] = None
             else:
-                # error_model="numpy": a division by zero gives inf/NaN as NumPy's does (and
-                # lets the loop vectorise) instead of raising
-                _compiled[name] = numba.njit(cache=True, nogil=True, error_model="numpy")(_SOURCES[name])
+                _compiled[name] = _jit(numba, _SOURCES[name])
     return _compiled[name]
+
+
+def _jit(numba, source):
+    """``source`` compiled lazily, its machine code cached on disk where Numba finds a
+    writable place (beside this file, or the user's cache folder); where it finds none (a
+    read-only install without a home folder) it compiles once per process instead."""
+    # error_model="numpy": a division by zero gives inf/NaN as NumPy's does (and lets the
+    # loop vectorise) instead of raising
+    options = {"nogil": True, "error_model": "numpy"}
+    try:
+        return numba.njit(cache=True, **options)(source)
+    except RuntimeError:  # Numba's "cannot cache function …: no locator available"
+        return numba.njit(**options)(source)
