@@ -99,7 +99,7 @@ class ReLU(Activation):
     name = "relu"
 
     def f(self, z):
-        relu = fused.kernel("relu") if z.size >= _FUSED_RELU_FROM and fused.fits(z) else None
+        relu = fused.kernel("relu", z) if z.size >= _FUSED_RELU_FROM else None
         if relu is None:
             return np.maximum(z, 0.0)
         a = np.empty_like(z)
@@ -113,8 +113,8 @@ class ReLU(Activation):
         a = getattr(self, "_a", None)
         if a is None:
             self._need_cache(a)
-        fits = isinstance(dy, np.ndarray) and dy.shape == a.shape and fused.fits(dy, a)
-        kernel = fused.kernel("relu_backward") if fits else None
+        same_shape = isinstance(dy, np.ndarray) and dy.shape == a.shape
+        kernel = fused.kernel("relu_backward", dy, a) if same_shape else None
         if kernel is not None:
             dz = np.empty_like(dy)
             kernel(dy.reshape(-1), a.reshape(-1), dz.reshape(-1))  # dy where a > 0, else 0: one pass

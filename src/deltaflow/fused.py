@@ -123,10 +123,10 @@ def fits(*arrays: np.ndarray) -> bool:
     return True
 
 
-def kernel(name: str):
-    """The compiled loop ``name`` (a key of ``_SOURCES``), or None (Numba missing, or
-    ``ENABLED`` is False)."""
-    if not ENABLED:
+def kernel(name: str, *arrays: np.ndarray):
+    """The compiled loop ``name`` (a key of ``_SOURCES``) for ``arrays``, or None: Numba
+    missing, ``ENABLED`` False, or arrays the loops cannot take (``fits``)."""
+    if not ENABLED or (arrays and not fits(*arrays)):
         return None
     try:
         return _compiled[name]
