@@ -80,9 +80,9 @@ def trainer_overhead(rounds: int, seconds: float) -> dict:
     and ``train_step`` plus the per-step weight finiteness check ``run_epoch`` makes. Then
     training as ``fit`` runs it: whole epochs (``Trainer.run_epoch``: shuffled batches, the
     checks, the epoch's history row) with and without the probe among the callbacks."""
-    from deltaflow.probes import GradientProbe
-    from deltaflow.config import DataConfig, ModelConfig, OptimizerConfig, RunConfig
-    from deltaflow.train import Trainer
+    from deltaflow.diagnostics.probes import GradientProbe
+    from deltaflow.training.config import DataConfig, ModelConfig, OptimizerConfig, RunConfig
+    from deltaflow.training.trainer import Trainer
 
     cfg = BY_NAME["digits"]
     run = RunConfig(

@@ -24,7 +24,7 @@ class DeltaflowStep:
 
     def __init__(self, cfg: Config, dtype, seed: int = 0, input_grad: bool = False):
         import deltaflow as df
-        from deltaflow.optim import pack_small
+        from deltaflow.optim.optimizers import pack_small
 
         self.X, self.y = cfg.data(dtype, seed)
         self.net = df.mlp(list(cfg.sizes), activation="relu", dtype=dtype, rng=seed)

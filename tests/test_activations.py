@@ -7,7 +7,7 @@ import pytest
 from scipy import special
 
 import deltaflow as df
-from deltaflow.activations import ACTIVATIONS, get_activation
+from deltaflow.nn.activations import ACTIVATIONS, get_activation
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 

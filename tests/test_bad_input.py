@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import deltaflow as df
-from deltaflow import init as initializers
-from deltaflow.activations import get_activation
-from deltaflow.losses import get_loss
+from deltaflow.nn import init as initializers
+from deltaflow.nn.activations import get_activation
+from deltaflow.nn.losses import get_loss
 
 F32, F64 = np.float32, np.float64
 

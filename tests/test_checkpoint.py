@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from deltaflow.checkpoint import Checkpoint
-from deltaflow.config import RunConfig
-from deltaflow.io import load_model
-from deltaflow.train import fit
+from deltaflow.training.checkpoint import Checkpoint
+from deltaflow.training.config import RunConfig
+from deltaflow.training.io import load_model
+from deltaflow.training.trainer import fit
 
 CONFIG = RunConfig.from_dict({"data": {"name": "circle", "n_samples": 120}, "model": {"hidden": [4]}, "epochs": 6})
 

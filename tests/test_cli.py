@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from deltaflow import cli
-from deltaflow.config import load_config
+from deltaflow.training.config import load_config
 from deltaflow.data import DATASETS, load_dataset
-from deltaflow.io import load_model
-from deltaflow.runs import Predictor, read_history
-from deltaflow.train import fit
+from deltaflow.training.io import load_model
+from deltaflow.training.runs import Predictor, read_history
+from deltaflow.training.trainer import fit
 
 QUICK = ["--samples", "80", "--epochs", "3", "--layers", "6", "--no-figures"]
 

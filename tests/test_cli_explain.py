@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from deltaflow.explain import explain
-from deltaflow.losses import get_loss
-from deltaflow.network import mlp
-from deltaflow.runs import Predictor
-from deltaflow.io import load_model
+from deltaflow.diagnostics.explain import explain
+from deltaflow.nn.losses import get_loss
+from deltaflow.nn.network import mlp
+from deltaflow.training.runs import Predictor
+from deltaflow.training.io import load_model
 
 from test_cli import run, spiral_run  # noqa: F401  (spiral_run is a fixture)
 

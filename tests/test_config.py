@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from deltaflow.config import MAX_LAYERS, MAX_WIDTH, RunConfig, load_config
+from deltaflow.training.config import MAX_LAYERS, MAX_WIDTH, RunConfig, load_config
 
 FULL = {
     "name": "spiral-1.a_b",

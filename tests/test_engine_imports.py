@@ -8,8 +8,9 @@ import json
 import subprocess
 import sys
 
-ENGINE = ["layers", "activations", "norm", "losses", "init", "network", "clip", "gradcheck", "perceptron",
-          "optim", "schedules", "probes", "explain"]
+ENGINE = ["nn", "nn.layers", "nn.activations", "nn.norm", "nn.losses", "nn.init", "nn.network", "nn.gradcheck",
+          "nn.perceptron", "optim", "optim.optimizers", "optim.clip", "optim.schedules", "diagnostics",
+          "diagnostics.probes", "diagnostics.explain"]
 ALLOWED = {"numpy", "scipy", "deltaflow", "cython_runtime"}  # cython_runtime: built in by SciPy's extensions
 FORBIDDEN = {"torch", "sklearn", "matplotlib", "pydantic", "typer", "rich", "fastapi", "starlette", "pandas",
              "uvicorn", "hypothesis", "pytest", "PIL"}
@@ -34,6 +35,6 @@ def test_engine_modules_import_only_numpy_scipy_and_stdlib():
     assert not tops & FORBIDDEN, sorted(tops & FORBIDDEN)
     third_party = sorted(t for t in tops if t not in sys.stdlib_module_names and t not in ALLOWED and not t.startswith("_"))
     assert third_party == [], third_party
-    face_names = {"config", "train", "io", "plots", "figures", "cli", "sklearn", "web", "runs"}
+    face_names = {"training", "viz", "cli", "sklearn", "web", "report", "experiments"}
     faces = sorted(m for m in modules if m.startswith("deltaflow.") and m.split(".")[1] in face_names)
     assert faces == [], faces

@@ -10,7 +10,7 @@ import pytest
 
 from deltaflow.experiments import get, run_experiment
 from deltaflow.experiments import cost, uat
-from deltaflow.network import mlp
+from deltaflow.nn.network import mlp
 
 from experiment_checks import reloaded
 

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from deltaflow.activations import Sigmoid
+from deltaflow.nn.activations import Sigmoid
 from deltaflow.data import load_dataset
 from deltaflow.experiments import exploding, get, run_experiment, vanishing
 from deltaflow.experiments.base import to_json_ready

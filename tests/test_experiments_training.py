@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from deltaflow.experiments import batchnorm, losses, optimizers
-from deltaflow.gradcheck import _relative_error
+from deltaflow.nn.gradcheck import _relative_error
 
 from experiment_checks import reloaded
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import deltaflow as df
-from deltaflow.explain import Explanation, explain
+from deltaflow.diagnostics.explain import Explanation, explain
 
 F64 = np.float64
 TOL = dict(rtol=1e-12, atol=1e-12)
@@ -83,7 +83,7 @@ def test_matches_engine_backward(activation, loss_name):
     loss, y, target = _case(loss_name, k, seed)
     e = _assert_matches_engine(net, loss, x, y, target)
     assert [s.l for s in e.layers] == [1, 2, 3]
-    name = df.activations.get_activation(activation).name
+    name = df.nn.activations.get_activation(activation).name
     assert [s.activation for s in e.layers[:2]] == [name, name]
     assert e.layers[-1].activation == {"cross_entropy": "softmax", "bce": "sigmoid", "mse": "identity"}[loss_name]
 
@@ -419,7 +419,7 @@ def test_unsupported_networks_raise(layers, message):
 
 
 def test_unsupported_loss_raises(small):
-    class Hinge(df.losses.Loss):
+    class Hinge(df.nn.losses.Loss):
         pass
 
     with pytest.raises(ValueError, match="unsupported loss Hinge"):
@@ -428,10 +428,10 @@ def test_unsupported_loss_raises(small):
 
 def test_explain_imports_only_the_engine():
     """DESIGN.md: explain sits above the engine and below the faces."""
-    probe = ("import sys, deltaflow.explain; "
+    probe = ("import sys, deltaflow.diagnostics.explain; "
              "print(' '.join(sorted(m for m in sys.modules if m.startswith('deltaflow.'))))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
-    loaded = {m.split(".")[1] for m in out.stdout.split()}
-    faces = {"config", "train", "io", "plots", "figures", "cli", "sklearn", "web", "runs", "checkpoint"}
-    assert {"explain", "layers", "activations", "losses", "network"} <= loaded
-    assert not loaded & faces, sorted(loaded & faces)
+    loaded = {m.removeprefix("deltaflow.") for m in out.stdout.split()}
+    faces = {m.split(".")[0] for m in loaded} & {"training", "viz", "cli", "sklearn", "web", "report", "experiments"}
+    assert {"diagnostics.explain", "nn.layers", "nn.activations", "nn.losses", "nn.network"} <= loaded
+    assert not faces, sorted(faces)

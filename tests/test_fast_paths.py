@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 import deltaflow as df
-from deltaflow import optim
-from deltaflow.probes import GradientProbe
+from deltaflow.optim import optimizers as optim
+from deltaflow.diagnostics.probes import GradientProbe
 
 F32, F64 = np.float32, np.float64
 
@@ -118,7 +118,7 @@ def test_relu_backward_gives_zero_where_inactive_even_for_a_non_finite_gradient(
 @pytest.fixture(params=[True, False], ids=["compiled", "numpy"])
 def compiled(request, monkeypatch):
     """Run a test with the compiled loops (``fused``), then with NumPy's operations alone."""
-    from deltaflow import fused
+    from deltaflow import _kernels as fused
 
     monkeypatch.setattr(fused, "ENABLED", request.param)
     assert (fused.kernel("relu") is not None) == request.param  # Numba is a dependency
@@ -179,7 +179,7 @@ def test_dense_bias_and_its_gradient_are_numpys_sums_bit_for_bit(compiled, dtype
 
 @pytest.mark.parametrize("dtype", [F32, F64])
 def test_training_and_probe_records_are_the_same_with_the_compiled_loops_or_without(monkeypatch, dtype):
-    from deltaflow import fused
+    from deltaflow import _kernels as fused
 
     rng = np.random.default_rng(10)
     X, y = rng.standard_normal((64, 12)).astype(dtype), rng.integers(0, 3, 64)
@@ -289,7 +289,7 @@ def test_update_threads_follow_the_cores_the_process_may_use(monkeypatch):
     ],
 )
 def test_fused_adam_equals_the_numpy_operations_bit_for_bit(monkeypatch, dtype, cls, kwargs):
-    from deltaflow import fused
+    from deltaflow import _kernels as fused
 
     assert fused.kernel("adam") is not None  # Numba is a dependency: the fused path is the one in use
     rng = np.random.default_rng(21)
@@ -322,7 +322,7 @@ def test_fused_adam_equals_the_numpy_operations_bit_for_bit(monkeypatch, dtype, 
 def test_compiled_loops_work_where_no_cache_folder_is_writable(monkeypatch):
     from numba.core import caching
 
-    from deltaflow import fused
+    from deltaflow import _kernels as fused
 
     monkeypatch.setattr(caching.CacheImpl, "_locator_classes", [])  # as a read-only install finds none
     monkeypatch.setattr(fused, "_compiled", {})
@@ -498,9 +498,9 @@ def test_pack_small_refuses_a_parameter_listed_twice():
 
 
 def test_trainer_gradient_norm_is_the_norm_of_every_gradient():
-    from deltaflow.clip import grad_norm
-    from deltaflow.config import RunConfig
-    from deltaflow.train import Trainer
+    from deltaflow.optim.clip import grad_norm
+    from deltaflow.training.config import RunConfig
+    from deltaflow.training.trainer import Trainer
 
     t = Trainer(RunConfig.from_dict({"data": {"name": "circle", "n_samples": 50}, "dtype": "float64",
                                      "model": {"hidden": [300, 4]}}))  # 2→300 and 300→4 packed, 4→2 too

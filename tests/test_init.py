@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import deltaflow as df
-from deltaflow import init as initializers
+from deltaflow.nn import init as initializers
 
 SHAPE = (300, 700)  # (n_out, n_in): fan_in = 700, fan_out = 300; 210,000 draws
 FAN_OUT, FAN_IN = SHAPE

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deltaflow.activations import ELU, GELU, LeakyReLU
-from deltaflow.config import RunConfig
-from deltaflow.io import FORMAT, HEADER, VERSION, load_model, save_model
-from deltaflow.layers import Dense, Layer
-from deltaflow.network import Sequential, mlp
+from deltaflow.nn.activations import ELU, GELU, LeakyReLU
+from deltaflow.training.config import RunConfig
+from deltaflow.training.io import FORMAT, HEADER, VERSION, load_model, save_model
+from deltaflow.nn.layers import Dense, Layer
+from deltaflow.nn.network import Sequential, mlp
 
 X = np.random.default_rng(0).normal(size=(16, 3))
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import deltaflow as df
-from deltaflow.losses import get_loss
+from deltaflow.nn.losses import get_loss
 
 
 def _one_hot(labels, C, dtype=np.float64):

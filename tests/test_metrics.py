@@ -6,7 +6,7 @@ import sklearn.metrics as skm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deltaflow.losses import softmax
+from deltaflow.nn.losses import softmax
 from deltaflow.metrics import accuracy, confusion_matrix, log_loss, r2_score, rmse
 
 # --- hand-worked examples -------------------------------------------------------------

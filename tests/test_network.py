@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import deltaflow as df
-from deltaflow import init as initializers
+from deltaflow.nn import init as initializers
 
 F64 = np.float64
 

@@ -6,10 +6,10 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from deltaflow import plots
-from deltaflow.losses import softmax
+from deltaflow.viz import plots
+from deltaflow.nn.losses import softmax
 from deltaflow.metrics import confusion_matrix
-from deltaflow.plots import (
+from deltaflow.viz.plots import (
     decision_grid,
     plot_confusion,
     plot_decision_boundary,

@@ -5,12 +5,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from deltaflow.activations import ReLU, Sigmoid, Tanh
-from deltaflow.layers import Dense
-from deltaflow.losses import SoftmaxCrossEntropy
-from deltaflow.network import Sequential, mlp
-from deltaflow.optim import SGD
-from deltaflow.probes import (
+from deltaflow.nn.activations import ReLU, Sigmoid, Tanh
+from deltaflow.nn.layers import Dense
+from deltaflow.nn.losses import SoftmaxCrossEntropy
+from deltaflow.nn.network import Sequential, mlp
+from deltaflow.optim.optimizers import SGD
+from deltaflow.diagnostics.probes import (
     GradientProbe,
     first_nonfinite,
     grid_forward,
@@ -365,8 +365,8 @@ def test_sensitivity_maps_check_the_output_index():
 def test_fit_records_a_probe_when_the_config_asks():
     """``RunConfig.probe_every=k``: fit() attaches a GradientProbe to the network it builds
     and records steps 1, 1 + k, 1 + 2k, …; training itself is unchanged (same history, bit for bit)."""
-    from deltaflow.config import RunConfig
-    from deltaflow.train import fit
+    from deltaflow.training.config import RunConfig
+    from deltaflow.training.trainer import fit
 
     base = dict(data={"name": "circle", "n_samples": 120}, model={"hidden": [6, 5]}, epochs=3, batch_size=16)
     plain = fit(RunConfig.from_dict(base))

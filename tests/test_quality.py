@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from deltaflow import metrics
-from deltaflow.config import RunConfig, load_config
+from deltaflow.training.config import RunConfig, load_config
 from deltaflow.data import Dataset
-from deltaflow.train import fit
+from deltaflow.training.trainer import fit
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 

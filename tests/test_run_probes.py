@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from deltaflow.config import RunConfig
-from deltaflow.flow_plot import plot_gradient_flow
-from deltaflow.runs import PROBES, read_probes, save_run
-from deltaflow.train import fit
+from deltaflow.training.config import RunConfig
+from deltaflow.viz.flow_plot import plot_gradient_flow
+from deltaflow.training.runs import PROBES, read_probes, save_run
+from deltaflow.training.trainer import fit
 
 from test_cli import run
 

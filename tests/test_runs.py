@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from deltaflow.config import RunConfig
-from deltaflow.figures import run_figures
-from deltaflow.io import load_model
-from deltaflow.runs import Predictor, load_run_config, read_history, save_run, write_history
-from deltaflow.train import fit
+from deltaflow.training.config import RunConfig
+from deltaflow.viz.figures import run_figures
+from deltaflow.training.io import load_model
+from deltaflow.training.runs import Predictor, load_run_config, read_history, save_run, write_history
+from deltaflow.training.trainer import fit
 
 CLASSIFIER_COLUMNS = ["epoch", "train_loss", "test_loss", "train_accuracy", "test_accuracy", "lr", "grad_norm"]
 REGRESSOR_COLUMNS = ["epoch", "train_loss", "test_loss", "train_r2", "test_r2", "lr", "grad_norm"]

@@ -6,9 +6,9 @@ import re
 import numpy as np
 import pytest
 
-from deltaflow.layers import Param
-from deltaflow.optim import SGD
-from deltaflow.schedules import (
+from deltaflow.nn.layers import Param
+from deltaflow.optim.optimizers import SGD
+from deltaflow.optim.schedules import (
     SCHEDULES,
     CosineAnnealingLR,
     ExponentialLR,

@@ -16,7 +16,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from deltaflow.data import Dataset, Standardizer
 from deltaflow.sklearn import DeltaflowClassifier, DeltaflowRegressor
-from deltaflow.train import fit
+from deltaflow.training.trainer import fit
 
 # Small and quick, yet enough to pass the checks' accuracy bars (blobs > 0.83, R² > 0.5).
 FAST = dict(hidden=(8,), lr=0.03, epochs=25, batch_size=32)

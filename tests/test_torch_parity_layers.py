@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import deltaflow as df
-from deltaflow.activations import get_activation
+from deltaflow.nn.activations import get_activation
 
 pytestmark = pytest.mark.torch
 

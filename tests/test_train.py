@@ -8,10 +8,10 @@ import re
 import numpy as np
 import pytest
 
-from deltaflow.clip import grad_norm
-from deltaflow.config import RunConfig
+from deltaflow.optim.clip import grad_norm
+from deltaflow.training.config import RunConfig
 from deltaflow.data import Dataset, load_dataset
-from deltaflow.train import Callback, EarlyStopping, Trainer, fit, load_data
+from deltaflow.training.trainer import Callback, EarlyStopping, Trainer, fit, load_data
 
 COLUMNS = ["epoch", "train_loss", "test_loss", "train_accuracy", "test_accuracy", "lr", "grad_norm"]
 

@@ -48,7 +48,7 @@ _DATA_SPECIFIC = ("n_samples", "noise", "features", "path", "target")
 
 def _build_config(config_file, flags: dict):
     """The config file's RunConfig (or the defaults) with every flag that was given applied."""
-    from deltaflow.config import RunConfig, load_config
+    from deltaflow.training.config import RunConfig, load_config
 
     base = load_config(config_file) if config_file else RunConfig()
     data = base.model_dump()
@@ -118,8 +118,8 @@ def train(
     figures: bool = typer.Option(True, help="Write figures."),
 ):
     """Train a network and write runs/<name>/ (config, history, model, figures)."""
-    from deltaflow.runs import save_run
-    from deltaflow.train import Trainer
+    from deltaflow.training.runs import save_run
+    from deltaflow.training.trainer import Trainer
 
     acts = _csv_list(activation, what="activation")
     cfg = _build_config(config, {
@@ -158,8 +158,8 @@ def train(
 
 
 def _load_predictor(model: Path):
-    from deltaflow.io import load_model
-    from deltaflow.runs import Predictor
+    from deltaflow.training.io import load_model
+    from deltaflow.training.runs import Predictor
 
     return Predictor(load_model(model))
 
@@ -177,9 +177,9 @@ def evaluate(
     The loss is the one the model was trained with, so the run's own test part gives the
     last test_loss and test accuracy of its history.
     """
-    from deltaflow.config import DataConfig, RunConfig
+    from deltaflow.training.config import DataConfig, RunConfig
     from deltaflow.data import load_table
-    from deltaflow.train import load_data
+    from deltaflow.training.trainer import load_data
 
     if csv_path is not None and (dataset is not None or seed is not None):
         raise UsageError("give either --csv or --dataset/--seed, not both")
@@ -241,7 +241,7 @@ def predict(
     if output is None:
         _write_csv(sys.stdout, header, rows)
         return
-    from deltaflow.io import atomic_file
+    from deltaflow.training.io import atomic_file
 
     with atomic_file(output) as f:
         _write_csv(f, header, rows)
@@ -307,10 +307,10 @@ def serve(
 @app.command()
 def plot(run_dir: Path = typer.Argument(..., help="A run folder (runs/<name>).")):
     """Redraw a run's figures from its config, history and model."""
-    from deltaflow.figures import run_figures
-    from deltaflow.io import load_model
-    from deltaflow.runs import PROBES, Predictor, load_run_config, read_history, read_probes
-    from deltaflow.train import load_data
+    from deltaflow.viz.figures import run_figures
+    from deltaflow.training.io import load_model
+    from deltaflow.training.runs import PROBES, Predictor, load_run_config, read_history, read_probes
+    from deltaflow.training.trainer import load_data
 
     for f in ("config.json", "history.csv", "model.npz"):
         if not (run_dir / f).is_file():
@@ -334,8 +334,8 @@ def _explain_fresh(layers: str, activation: str, loss: str, x: list[float], y: s
     """A new network [len(x), *layers, n_L] and the target for ``explain``: a class label
     for cross_entropy (n_L = classes), a 0/1 number for bce (n_L = 1, logits), a target row
     for mse (n_L = its length, sigmoid output as in the classic derivation)."""
-    from deltaflow.losses import get_loss
-    from deltaflow.network import mlp
+    from deltaflow.nn.losses import get_loss
+    from deltaflow.nn.network import mlp
 
     hidden = _csv_list(layers, int, "layers")
     lossf = get_loss(loss)
@@ -354,7 +354,7 @@ def _explain_fresh(layers: str, activation: str, loss: str, x: list[float], y: s
 
 def _explain_model(path: Path, x: list[float], y: str):
     """A saved model, its loss, the example through its input pipeline and y as its target."""
-    from deltaflow.losses import get_loss
+    from deltaflow.nn.losses import get_loss
 
     pred = _load_predictor(path)
     xs = pred.prepare(np.asarray([x], dtype=np.float64).reshape(1, -1))[0]
@@ -385,7 +385,7 @@ def explain(
     import json
 
     from deltaflow._checks import as_dtype
-    from deltaflow.explain import explain as explain_example
+    from deltaflow.diagnostics.explain import explain as explain_example
 
     values = _numbers(x, "x")
     if model is not None:

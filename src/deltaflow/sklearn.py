@@ -1,7 +1,7 @@
 """scikit-learn estimators: ``DeltaflowClassifier`` and ``DeltaflowRegressor``.
 
 Each estimator turns its constructor parameters into a ``RunConfig`` (``config_``) and
-trains with ``deltaflow.train.Trainer`` on a ``Dataset`` built from ``X, y``, so a model
+trains with ``deltaflow.training.trainer.Trainer`` on a ``Dataset`` built from ``X, y``, so a model
 fitted here is the run every other face would make from the same config, seed and data.
 
 What ``fit(X, y)`` does, in order:
@@ -41,10 +41,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from deltaflow.config import RunConfig
+from deltaflow.training.config import RunConfig
 from deltaflow.data import Dataset, Standardizer
-from deltaflow.losses import log_softmax
-from deltaflow.train import Trainer, output_proba
+from deltaflow.nn.losses import log_softmax
+from deltaflow.training.trainer import Trainer, output_proba
 
 __all__ = ["DeltaflowClassifier", "DeltaflowRegressor"]
 

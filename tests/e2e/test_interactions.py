@@ -11,9 +11,9 @@ import urllib.request
 
 import numpy as np
 
-from deltaflow.config import RunConfig
-from deltaflow.io import load_model
-from deltaflow.train import Task, fit, load_data, resolve_loss
+from deltaflow.training.config import RunConfig
+from deltaflow.training.io import load_model
+from deltaflow.training.trainer import Task, fit, load_data, resolve_loss
 
 from e2e_page import config_of, number, wait_config, wait_ready
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from deltaflow.probes import STATS
+from deltaflow.diagnostics.probes import STATS
 from deltaflow.web import protocol as P
 
 

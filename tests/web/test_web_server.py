@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
-from deltaflow.config import OptimizerConfig, RunConfig, ScheduleConfig
-from deltaflow.io import load_model
-from deltaflow.train import fit
+from deltaflow.training.config import OptimizerConfig, RunConfig, ScheduleConfig
+from deltaflow.training.io import load_model
+from deltaflow.training.trainer import fit
 from deltaflow.web import protocol as P
 
 from web_client import Socket

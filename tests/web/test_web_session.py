@@ -11,8 +11,8 @@ import warnings
 import numpy as np
 import pytest
 
-from deltaflow.clip import grad_norm
-from deltaflow.config import RunConfig
+from deltaflow.optim.clip import grad_norm
+from deltaflow.training.config import RunConfig
 from deltaflow.web import protocol as P
 from deltaflow.web import session as session_module
 from deltaflow.web.session import Session, _Losses
@@ -134,7 +134,7 @@ def test_frames_while_playing_reuse_metrics_for_a_tenth_of_a_second(monkeypatch)
 def test_the_output_map_is_p_of_class_one(loss):
     """The two-class output heatmap is p(class 1) as the run's loss defines it (σ(z₁ − z₀) is
     softmax's for two logits)."""
-    from deltaflow.train import output_proba
+    from deltaflow.training.trainer import output_proba
 
     config = RunConfig.from_dict({"data": {"name": "xor"}, "loss": loss, "model": {"hidden": [5]}})
     s = Session(P.Limits(), config)

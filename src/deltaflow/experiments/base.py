@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deltaflow.io import atomic_file
+from deltaflow.training.io import atomic_file
 
 __all__ = ["Experiment", "Progress", "run_experiment", "to_json_ready", "write_json", "write_text", "full_batch"]
 

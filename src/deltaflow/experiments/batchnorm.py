@@ -30,12 +30,12 @@ from matplotlib.figure import Figure
 
 from deltaflow.data import iterate_minibatches, load_dataset
 from deltaflow.experiments.base import Experiment
-from deltaflow.losses import SoftmaxCrossEntropy
+from deltaflow.nn.losses import SoftmaxCrossEntropy
 from deltaflow.metrics import accuracy
-from deltaflow.network import Sequential, mlp
-from deltaflow.norm import BatchNorm
-from deltaflow.optim import get_optimizer
-from deltaflow.plots import DPI, _save
+from deltaflow.nn.network import Sequential, mlp
+from deltaflow.nn.norm import BatchNorm
+from deltaflow.optim.optimizers import get_optimizer
+from deltaflow.viz.plots import DPI, _save
 
 __all__ = ["EXPERIMENT", "run", "figure", "train"]
 

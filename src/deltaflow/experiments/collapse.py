@@ -31,11 +31,11 @@ from matplotlib.figure import Figure
 
 from deltaflow.data import load_dataset
 from deltaflow.experiments.base import Experiment, full_batch
-from deltaflow.losses import SoftmaxCrossEntropy, softmax
+from deltaflow.nn.losses import SoftmaxCrossEntropy, softmax
 from deltaflow.metrics import accuracy
-from deltaflow.network import collapse_linear, mlp
-from deltaflow.optim import get_optimizer
-from deltaflow.plots import TWO_CLASS_CMAP, _save
+from deltaflow.nn.network import collapse_linear, mlp
+from deltaflow.optim.optimizers import get_optimizer
+from deltaflow.viz.plots import TWO_CLASS_CMAP, _save
 
 NAME = "collapse"
 TITLE = "Linear collapse: a deep network without activations is one Dense layer"

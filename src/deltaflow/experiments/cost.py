@@ -32,10 +32,10 @@ from matplotlib.figure import Figure
 from threadpoolctl import threadpool_limits
 
 from deltaflow.experiments.base import Experiment
-from deltaflow.layers import Dense
-from deltaflow.losses import SoftmaxCrossEntropy
-from deltaflow.network import mlp
-from deltaflow.plots import DPI, _save
+from deltaflow.nn.layers import Dense
+from deltaflow.nn.losses import SoftmaxCrossEntropy
+from deltaflow.nn.network import mlp
+from deltaflow.viz.plots import DPI, _save
 
 __all__ = ["EXPERIMENT", "run", "figure", "dense_flops", "network_flops", "median_time"]
 

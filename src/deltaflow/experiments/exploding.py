@@ -33,16 +33,16 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from deltaflow import init as initializers
-from deltaflow.clip import clip_grad_norm, grad_norm
+from deltaflow.nn import init as initializers
+from deltaflow.optim.clip import clip_grad_norm, grad_norm
 from deltaflow.data import load_dataset
 from deltaflow.experiments.base import Experiment
-from deltaflow.losses import SoftmaxCrossEntropy
+from deltaflow.nn.losses import SoftmaxCrossEntropy
 from deltaflow.metrics import accuracy
-from deltaflow.network import mlp
-from deltaflow.optim import get_optimizer
-from deltaflow.plots import _save, floats
-from deltaflow.probes import GradientProbe
+from deltaflow.nn.network import mlp
+from deltaflow.optim.optimizers import get_optimizer
+from deltaflow.viz.plots import _save, floats
+from deltaflow.diagnostics.probes import GradientProbe
 
 NAME = "exploding"
 TITLE = "Exploding gradients: a deep ReLU network with large weights, with and without clipping"

@@ -29,11 +29,11 @@ from matplotlib.figure import Figure
 
 from deltaflow.data import iterate_minibatches, load_dataset
 from deltaflow.experiments.base import Experiment
-from deltaflow.losses import MeanSquaredError, SoftmaxCrossEntropy, softmax
+from deltaflow.nn.losses import MeanSquaredError, SoftmaxCrossEntropy, softmax
 from deltaflow.metrics import accuracy
-from deltaflow.network import mlp
-from deltaflow.optim import get_optimizer
-from deltaflow.plots import DPI, _save, floats
+from deltaflow.nn.network import mlp
+from deltaflow.optim.optimizers import get_optimizer
+from deltaflow.viz.plots import DPI, _save, floats
 
 __all__ = ["EXPERIMENT", "run", "figure", "cross_entropy_grad", "mse_softmax_grad", "softmax_backward"]
 

@@ -11,7 +11,7 @@ momentum, Nesterov) traces the same losses on the two. The minimum is off the or
 that AdamW's decay, which pulls θ towards 0, is no shortcut to it. Per-coordinate methods (RMSprop, Adam, AdamW) rescale the axes w₁, w₂: that is the
 cure for the axis-aligned ravine and no cure for the rotated one.
 
-Each optimiser is the engine's (``deltaflow.optim.get_optimizer``, PyTorch defaults;
+Each optimiser is the engine's (``deltaflow.optim.optimizers.get_optimizer``, PyTorch defaults;
 momentum and Nesterov μ = 0.9, AdamW λ = 0.01) stepping one ``Param`` w of shape (2,)
 whose ``grad`` is set to H (w − w*). Fair learning rates: for each optimiser and problem, η is
 the value on the log grid 10^(−3), 10^(−2.75), …, 10^1 with the lowest loss after T
@@ -31,9 +31,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from deltaflow.experiments.base import Experiment
-from deltaflow.layers import Param
-from deltaflow.optim import get_optimizer
-from deltaflow.plots import DPI, _save
+from deltaflow.nn.layers import Param
+from deltaflow.optim.optimizers import get_optimizer
+from deltaflow.viz.plots import DPI, _save
 
 __all__ = ["EXPERIMENT", "run", "figure", "ravine", "descend", "OPTIMIZERS"]
 

@@ -35,11 +35,11 @@ from matplotlib.figure import Figure
 
 from deltaflow.data import functions
 from deltaflow.experiments.base import Experiment
-from deltaflow.layers import Dense
-from deltaflow.losses import MeanSquaredError
-from deltaflow.network import Sequential, mlp
-from deltaflow.optim import get_optimizer
-from deltaflow.plots import DPI, _save
+from deltaflow.nn.layers import Dense
+from deltaflow.nn.losses import MeanSquaredError
+from deltaflow.nn.network import Sequential, mlp
+from deltaflow.optim.optimizers import get_optimizer
+from deltaflow.viz.plots import DPI, _save
 
 __all__ = ["EXPERIMENT", "run", "figure", "unit_contributions", "param_count", "loglog_slope"]
 

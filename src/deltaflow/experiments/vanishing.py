@@ -49,11 +49,11 @@ from matplotlib.figure import Figure
 
 from deltaflow.data import load_dataset
 from deltaflow.experiments.base import Experiment
-from deltaflow.losses import SoftmaxCrossEntropy
-from deltaflow.network import mlp
-from deltaflow.optim import get_optimizer
-from deltaflow.plots import _save, positive
-from deltaflow.probes import GradientProbe
+from deltaflow.nn.losses import SoftmaxCrossEntropy
+from deltaflow.nn.network import mlp
+from deltaflow.optim.optimizers import get_optimizer
+from deltaflow.viz.plots import _save, positive
+from deltaflow.diagnostics.probes import GradientProbe
 
 NAME = "vanishing"
 TITLE = "Vanishing gradients: first-layer over output-layer gradient norm against depth"
@@ -62,7 +62,7 @@ WIDTH = 32
 N_SAMPLES = 256
 DEPTHS = (2, 5, 10, 20, 30)
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
-# the experiment's names for the schemes of deltaflow.init
+# the experiment's names for the schemes of deltaflow.nn.init
 INITS = {"naive": "normal", "xavier": "xavier_normal", "he": "he_normal"}
 NORMS = ("none", "batch", "residual")
 STEPS = 60

@@ -26,11 +26,11 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from deltaflow.experiments.base import Experiment, full_batch
-from deltaflow.losses import BinaryCrossEntropy
-from deltaflow.network import mlp
-from deltaflow.optim import get_optimizer
-from deltaflow.perceptron import Perceptron
-from deltaflow.plots import TWO_CLASS_CMAP, _save
+from deltaflow.nn.losses import BinaryCrossEntropy
+from deltaflow.nn.network import mlp
+from deltaflow.optim.optimizers import get_optimizer
+from deltaflow.nn.perceptron import Perceptron
+from deltaflow.viz.plots import TWO_CLASS_CMAP, _save
 
 NAME = "xor"
 TITLE = "XOR: the perceptron fails, a hidden layer succeeds"

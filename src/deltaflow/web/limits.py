@@ -6,7 +6,7 @@ which the session sends back as an ``error``.
 
 from __future__ import annotations
 
-from deltaflow.config import RunConfig
+from deltaflow.training.config import RunConfig
 from deltaflow.data import DATASETS
 from deltaflow.web.protocol import Limits
 

@@ -6,7 +6,7 @@ Every preset's config validates as a ``RunConfig`` and stays within ``protocol.L
 
 from __future__ import annotations
 
-from deltaflow.config import RunConfig
+from deltaflow.training.config import RunConfig
 from deltaflow.web.session import DEFAULT_CURVE_GRID, DEFAULT_GRID
 
 

@@ -8,7 +8,7 @@ Endpoints
 ``GET /``                                 the page (``static/index.html``)
 ``GET /static/<path>``                    the page's files (HTML, CSS, ES modules)
 ``WS  /ws``                               one socket = one ``Session``
-``GET /api/session/<id>/model.npz``       the session's network (``deltaflow.io`` model file)
+``GET /api/session/<id>/model.npz``       the session's network (``deltaflow.training.io`` model file)
 ``GET /api/session/<id>/config.json``     the session's ``RunConfig`` (``deltaflow train --config``)
 ``GET /api/session/<id>/history.json``    the per-epoch history so far, as ``fit``'s (NaN → null)
 
@@ -21,7 +21,7 @@ wrongly typed field (types are strict: ``"5"`` is not an integer, NaN is not a n
 or that breaks a limit, gets an ``error`` reply; the session lives on unchanged.
 
 ``{"type": "config", "config": {...RunConfig...}, "grid": 64}``
-    A full ``deltaflow.config.RunConfig`` dict (missing keys take RunConfig's defaults) and
+    A full ``deltaflow.training.config.RunConfig`` dict (missing keys take RunConfig's defaults) and
     the simulator-only ``grid`` (G of the heatmaps, 0 for none; omitted: keep the current).
     Rebuilds data and network from the seed (a playing session goes on playing); replies
     ``state``, then a frame (at step 0 unless playing).
@@ -62,7 +62,7 @@ or that breaks a limit, gets an ``error`` reply; the session lives on unchanged.
     Set W^(l)[row, column] of unit layer ``layer`` (0-based); with ``"bias": true`` instead
     of ``column``, b^(l)[row]. Marks the session ``edited``. Replies with a frame.
 ``{"type": "explain", "split": "train", "index": 3}``
-    Replies ``explain`` with ``deltaflow.explain.explain(...).to_dict()`` for that example.
+    Replies ``explain`` with ``deltaflow.diagnostics.explain.explain(...).to_dict()`` for that example.
 
 Server → client (JSON text)
 ----------------------------
@@ -183,7 +183,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from deltaflow.probes import STATS
+from deltaflow.diagnostics.probes import STATS
 
 PROTOCOL_VERSION = 1
 FRAME_VERSION = 1

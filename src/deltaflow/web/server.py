@@ -25,11 +25,11 @@ from fastapi import FastAPI, HTTPException, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from deltaflow import io
-from deltaflow.activations import ACTIVATIONS
-from deltaflow.config import OptimizerConfig, RunConfig, ScheduleConfig
+from deltaflow.training import io
+from deltaflow.nn.activations import ACTIVATIONS
+from deltaflow.training.config import OptimizerConfig, RunConfig, ScheduleConfig
 from deltaflow.data import DATASETS, FEATURES
-from deltaflow.init import INITIALIZERS
+from deltaflow.nn.init import INITIALIZERS
 from deltaflow.web import protocol as P
 from deltaflow.web.presets import PRESETS
 from deltaflow.web.session import (DEFAULT_CURVE_GRID, DEFAULT_GRID, DEFAULT_STEPS_PER_FRAME, Session, default_config,
@@ -252,7 +252,7 @@ def create_app(limits: P.Limits | None = None) -> FastAPI:
 
 
 def _model_bytes(session: Session) -> bytes:
-    """The session's network as a ``deltaflow.io`` model file, with its config and progress."""
+    """The session's network as a ``deltaflow.training.io`` model file, with its config and progress."""
     with session.lock, tempfile.TemporaryDirectory(prefix="deltaflow-model-") as folder:
         t = session.trainer
         meta = {"step": t.step, "epoch": t.epoch, "edited": session.edited, "source": "simulator"}

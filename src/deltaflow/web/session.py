@@ -31,15 +31,15 @@ from pathlib import Path
 
 import numpy as np
 
-from deltaflow.clip import grad_norm
-from deltaflow.config import RunConfig
+from deltaflow.optim.clip import grad_norm
+from deltaflow.training.config import RunConfig
 from deltaflow.data import DATASETS, Dataset, make_features
 from deltaflow.data.toy import BOX
-from deltaflow.explain import _json_float, explain
-from deltaflow.losses import sigmoid
-from deltaflow.network import walk
-from deltaflow.probes import STATS, GradientProbe, first_nonfinite, grid_forward, unit_layers
-from deltaflow.train import Callback, Trainer, load_data
+from deltaflow.diagnostics.explain import _json_float, explain
+from deltaflow.nn.losses import sigmoid
+from deltaflow.nn.network import walk
+from deltaflow.diagnostics.probes import STATS, GradientProbe, first_nonfinite, grid_forward, unit_layers
+from deltaflow.training.trainer import Callback, Trainer, load_data
 from deltaflow.web import protocol as P
 from deltaflow.web.limits import check_config, check_grid, check_steps, map_count, output_maps
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from deltaflow._checks import as_dtype, check_input, positive_int
-from deltaflow.layers import Layer, Param
+from deltaflow.nn.layers import Layer, Param
 
 
 def _normalised_backward(dxhat: np.ndarray, xhat: np.ndarray, inv_std: np.ndarray, axis: int) -> np.ndarray:

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-from deltaflow.config import RunConfig
+from deltaflow.training.config import RunConfig
 from deltaflow.data import make_features
 from deltaflow import metrics
-from deltaflow.io import ModelFile, atomic_file, load_model, save_model
-from deltaflow.losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy
-from deltaflow.train import FitResult, output_proba
+from deltaflow.training.io import ModelFile, atomic_file, load_model, save_model
+from deltaflow.nn.losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy
+from deltaflow.training.trainer import FitResult, output_proba
 
 _LOSSES = {"cross_entropy": SoftmaxCrossEntropy, "bce": BinaryCrossEntropy, "mse": MeanSquaredError}
 
@@ -102,7 +102,7 @@ def save_run(result: FitResult, root="runs", figures: bool = True) -> Path:
     else:
         probes.unlink(missing_ok=True)  # a reused run folder must not keep another run's records
     if figures:
-        from deltaflow.figures import run_figures  # matplotlib is slow to import: only when drawing
+        from deltaflow.viz.figures import run_figures  # matplotlib is slow to import: only when drawing
 
         run_figures(run_dir, Predictor(load_model(run_dir / "model.npz")), result.dataset, result.history,
                     read_probes(probes) if probes.exists() else None)

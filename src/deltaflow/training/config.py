@@ -13,8 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from deltaflow import init as initializers
-from deltaflow.activations import get_activation
+from deltaflow.nn import init as initializers
+from deltaflow.nn.activations import get_activation
 from deltaflow.data import DATASETS
 from deltaflow.data.features import check_feature_names
 
@@ -165,7 +165,7 @@ class RunConfig(_Strict):
     l2: float = Field(0.0, ge=0.0)
     seed: int = Field(0, ge=0, le=2**32 - 1)
     dtype: Literal["float32", "float64"] = "float32"
-    # record gradient-flow statistics (deltaflow.probes) every k-th step; None records none
+    # record gradient-flow statistics (deltaflow.diagnostics.probes) every k-th step; None records none
     probe_every: int | None = Field(None, ge=1, le=1_000_000)
 
     def to_json(self) -> str:

@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from deltaflow._checks import positive_int
-from deltaflow.optim import _real
+from deltaflow.optim.optimizers import _real
 
 
 class LRSchedule:

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from deltaflow import metrics, plots
+from deltaflow import metrics
+
+from deltaflow.viz import plots
 
 FIGURES = ("history.png", "decision_boundary.png", "fit.png", "confusion.png", "gradient_flow.png")
 
@@ -68,7 +70,7 @@ def run_figures(run_dir, predictor, dataset, history: dict, probes: dict | None 
             paths.append(plots.plot_regression_1d(
                 predict, Xtr, d.y_train, fig_dir / "fit.png", X_test=Xte, y_test=d.y_test, title=d.name))
     if probes is not None:
-        from deltaflow.flow_plot import plot_gradient_flow
+        from deltaflow.viz.flow_plot import plot_gradient_flow
 
         paths.append(plot_gradient_flow(probes, probes["names"], fig_dir / "gradient_flow.png", title=d.name))
     # a run folder reused under the same name must not keep figures of the previous run

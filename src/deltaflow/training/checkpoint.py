@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from deltaflow.io import save_model
-from deltaflow.train import Callback
+from deltaflow.training.io import save_model
+from deltaflow.training.trainer import Callback
 
 
 class Checkpoint(Callback):

@@ -18,9 +18,9 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from deltaflow._checks import as_dtype, check_finite, check_input, make_rng, positive_int
-from deltaflow.activations import ACTIVATIONS, Activation, Identity, get_activation
-from deltaflow.layers import Dense, Dropout, Layer, Param
-from deltaflow.norm import BatchNorm, LayerNorm
+from deltaflow.nn.activations import ACTIVATIONS, Activation, Identity, get_activation
+from deltaflow.nn.layers import Dense, Dropout, Layer, Param
+from deltaflow.nn.norm import BatchNorm, LayerNorm
 
 
 def walk(layer: Layer) -> Iterator[Layer]:

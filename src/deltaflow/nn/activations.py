@@ -12,9 +12,9 @@ import math
 import numpy as np
 from scipy import special
 
-from deltaflow import fused
+from deltaflow import _kernels as fused
 from deltaflow._checks import check_input
-from deltaflow.layers import Layer
+from deltaflow.nn.layers import Layer
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -23,9 +23,26 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 class Activation(Layer):
-    """Base for activations: parameter-free, shape-preserving layers."""
+    """Base for activations: parameter-free, shape-preserving layers.
+
+    Each activation describes itself, so that nothing else keeps a list of them:
+
+    - ``name``: its name in configs, model files and the page;
+    - ``max_derivative``: sup_z σ'(z) (sigmoid 1/4, so Π σ' ≤ 4⁻ᴸ through L layers);
+    - ``saturates``: σ'(z) → 0 as |z| → ∞ (sigmoid, tanh): a unit can be saturated;
+    - ``can_die``: σ'(z) is 0 or nearly 0 on all of z ≤ 0 (the ReLU family): a unit whose
+      z ≤ 0 for every example passes no gradient back;
+    - ``default_init``: the initialiser ``mlp(init="auto")`` gives the Dense layer before it
+      (He for the ReLU family, Xavier for the rest);
+    - ``derivative_text``: σ'(z) as an equation, for ``explain`` and the page.
+    """
 
     name = "activation"
+    max_derivative = 1.0
+    saturates = False
+    can_die = False
+    default_init = "xavier_uniform"
+    derivative_text = "σ'(z)"
 
     def __repr__(self) -> str:
         return type(self).__name__ + "()"
@@ -40,6 +57,13 @@ class Activation(Layer):
     def derivative(self, z: np.ndarray) -> np.ndarray:
         """σ'(z), element-wise, same shape and dtype as ``z``."""
         raise NotImplementedError
+
+    def spec(self) -> dict:
+        """A JSON-able description that ``ACTIVATIONS[spec["name"]](**rest)`` rebuilds."""
+        return {"type": "activation", "name": self.name, **self._spec_args()}
+
+    def _spec_args(self) -> dict:
+        return {}
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         check_input(x, self, None, None)
@@ -60,6 +84,9 @@ class Sigmoid(Activation):
     """σ(z) = 1 / (1 + e^(−z)), range (0, 1); σ'(z) = σ(z)(1 − σ(z)) ≤ 1/4, equal at z = 0."""
 
     name = "sigmoid"
+    max_derivative = 0.25
+    saturates = True
+    derivative_text = "σ'(z) = σ(z)(1 − σ(z))"
 
     def f(self, z):
         return sigmoid(z)
@@ -76,6 +103,8 @@ class Tanh(Activation):
     """tanh(z) = (e^z − e^(−z)) / (e^z + e^(−z)), range (−1, 1); tanh'(z) = 1 − tanh²(z)."""
 
     name = "tanh"
+    saturates = True
+    derivative_text = "σ'(z) = 1 − tanh²(z)"
 
     def f(self, z):
         return np.tanh(z)
@@ -97,6 +126,9 @@ class ReLU(Activation):
     """ReLU(z) = max(0, z); ReLU'(z) = 1 for z > 0 and 0 otherwise (0 at z = 0, as PyTorch)."""
 
     name = "relu"
+    can_die = True
+    default_init = "he_normal"
+    derivative_text = "σ'(z) = 1 if z > 0 else 0"
 
     def f(self, z):
         relu = fused.kernel("relu", z) if z.size >= _FUSED_RELU_FROM else None
@@ -133,12 +165,25 @@ class LeakyReLU(Activation):
     """LeakyReLU(z) = z for z > 0, ``negative_slope``·z otherwise; derivative 1 or the slope."""
 
     name = "leaky_relu"
+    can_die = True
+    default_init = "he_normal"
 
     def __init__(self, negative_slope: float = 0.01):
         self.negative_slope = float(negative_slope)
 
     def __repr__(self):
         return f"LeakyReLU({self.negative_slope})"
+
+    def _spec_args(self):
+        return {"negative_slope": self.negative_slope}
+
+    @property
+    def max_derivative(self):
+        return max(1.0, abs(self.negative_slope))
+
+    @property
+    def derivative_text(self):
+        return f"σ'(z) = 1 if z > 0 else {self.negative_slope:g}"
 
     def f(self, z):
         return np.where(z > 0, z, z * self.negative_slope)
@@ -151,12 +196,25 @@ class ELU(Activation):
     """ELU(z) = z for z > 0, α(e^z − 1) otherwise; derivative 1 for z > 0, α·e^z = a + α otherwise."""
 
     name = "elu"
+    can_die = True
+    default_init = "he_normal"
 
     def __init__(self, alpha: float = 1.0):
         self.alpha = float(alpha)
 
     def __repr__(self):
         return f"ELU({self.alpha})"
+
+    def _spec_args(self):
+        return {"alpha": self.alpha}
+
+    @property
+    def max_derivative(self):
+        return max(1.0, self.alpha)
+
+    @property
+    def derivative_text(self):
+        return f"σ'(z) = 1 if z > 0 else {self.alpha:g}·e^z"
 
     def f(self, z):
         return np.where(z > 0, z, self.alpha * np.expm1(np.minimum(z, 0.0)))
@@ -183,6 +241,9 @@ class GELU(Activation):
     """
 
     name = "gelu"
+    # GELU'(z) = Φ(z) + z·φ(z) peaks at z = √2, where it is Φ(√2) + √2·φ(√2)
+    max_derivative = 1.1289057
+    default_init = "he_normal"
 
     def __init__(self, approximate: str = "none"):
         if approximate not in ("none", "tanh"):
@@ -191,6 +252,15 @@ class GELU(Activation):
 
     def __repr__(self):
         return f"GELU(approximate={self.approximate!r})"
+
+    def _spec_args(self):
+        return {"approximate": self.approximate}
+
+    @property
+    def derivative_text(self):
+        if self.approximate == "tanh":
+            return "σ'(z) = d/dz ½z(1 + tanh(√(2/π)(z + 0.044715z³)))"
+        return "σ'(z) = Φ(z) + z·φ(z)"
 
     def f(self, z):
         if self.approximate == "tanh":
@@ -211,6 +281,7 @@ class Identity(Activation):
     """Identity (the "linear" activation): a = z, σ'(z) = 1."""
 
     name = "identity"
+    derivative_text = "σ'(z) = 1"
 
     def f(self, z):
         return z
@@ -231,6 +302,8 @@ class Step(Activation):
     """
 
     name = "step"
+    max_derivative = 0.0
+    derivative_text = "σ'(z) = 0 (undefined at z = 0)"
 
     def f(self, z):
         return (z > 0).astype(z.dtype)

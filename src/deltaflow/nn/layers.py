@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from deltaflow import fused
-from deltaflow import init as initializers
+from deltaflow import _kernels as fused
+from deltaflow.nn import init as initializers
 from deltaflow._checks import as_dtype, check_input, make_rng, positive_int
 
 
@@ -84,7 +84,7 @@ class Dense(Layer):
     ----------
     n_in, n_out : widths; ``W`` has shape (n_out, n_in) and ``b`` shape (n_out,).
     init : initialiser name or callable ``(shape, rng, dtype) -> array`` for ``W``
-        (see ``deltaflow.init``); ``b`` starts at zero except for ``init="torch"``.
+        (see ``deltaflow.nn.init``); ``b`` starts at zero except for ``init="torch"``.
     bias : whether to learn ``b``.
     dtype : float32 (default) or float64.
     rng : ``np.random.Generator`` or int seed for the initialiser.

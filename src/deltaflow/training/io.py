@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from deltaflow.activations import ACTIVATIONS, ELU, GELU, Activation, LeakyReLU
-from deltaflow.layers import Dense, Dropout, Layer
-from deltaflow.network import Residual, Sequential
-from deltaflow.norm import BatchNorm, LayerNorm
+from deltaflow.nn.activations import ACTIVATIONS, ELU, GELU, Activation, LeakyReLU
+from deltaflow.nn.layers import Dense, Dropout, Layer
+from deltaflow.nn.network import Residual, Sequential
+from deltaflow.nn.norm import BatchNorm, LayerNorm
 
 FORMAT = "deltaflow-model"
 VERSION = 1

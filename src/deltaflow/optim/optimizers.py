@@ -20,9 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from deltaflow import fused
+from deltaflow import _kernels as fused
 from deltaflow._checks import FLOAT_DTYPES
-from deltaflow.layers import Param
+from deltaflow.nn.layers import Param
 
 
 def _real(value, what: str, low=0.0, high=math.inf, low_open=False, high_open=False) -> float:

@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from deltaflow import fused
-from deltaflow.activations import ELU, Activation, LeakyReLU, ReLU, Sigmoid, Tanh
-from deltaflow.layers import Dense, Layer
-from deltaflow.network import walk
-from deltaflow.norm import BatchNorm, LayerNorm
+from deltaflow import _kernels as fused
+from deltaflow.nn.activations import ELU, Activation, LeakyReLU, ReLU, Sigmoid, Tanh
+from deltaflow.nn.layers import Dense, Layer
+from deltaflow.nn.network import walk
+from deltaflow.nn.norm import BatchNorm, LayerNorm
 
 __all__ = ["Unit", "unit_layers", "GradientProbe", "neuron_maps", "grid_forward", "sensitivity_maps", "first_nonfinite"]
 

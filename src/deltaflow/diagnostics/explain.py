@@ -51,10 +51,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from deltaflow.activations import ELU, GELU, Activation, Identity, LeakyReLU, ReLU, Sigmoid, Step, Tanh
-from deltaflow.layers import Dense, Layer
-from deltaflow.losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy, log_softmax, sigmoid
-from deltaflow.network import Sequential
+from deltaflow.nn.activations import ELU, GELU, Activation, Identity, LeakyReLU, ReLU, Sigmoid, Step, Tanh
+from deltaflow.nn.layers import Dense, Layer
+from deltaflow.nn.losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy, log_softmax, sigmoid
+from deltaflow.nn.network import Sequential
 
 __all__ = ["explain", "Explanation", "LayerStep"]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from deltaflow._checks import FLOAT_DTYPES, check_finite
-from deltaflow.activations import sigmoid
+from deltaflow.nn.activations import sigmoid
 
 __all__ = ["softmax", "log_softmax", "sigmoid", "SoftmaxCrossEntropy", "BinaryCrossEntropy", "MeanSquaredError"]
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from deltaflow.layers import Param
+from deltaflow.nn.layers import Param
 
 
 def global_norm(arrays: Iterable[np.ndarray]) -> float:

@@ -23,15 +23,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from deltaflow import metrics
-from deltaflow.clip import clip_grad_norm, clip_grad_value, global_norm
-from deltaflow.config import ARRAY, RunConfig
+from deltaflow.optim.clip import clip_grad_norm, clip_grad_value, global_norm
+from deltaflow.training.config import ARRAY, RunConfig
 from deltaflow.data import Dataset, iterate_minibatches, load_dataset
-from deltaflow.losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy, sigmoid, softmax
-from deltaflow.network import Sequential, mlp
-from deltaflow.norm import BatchNorm
-from deltaflow.optim import get_optimizer, pack_small
-from deltaflow.probes import GradientProbe
-from deltaflow.schedules import get_schedule
+from deltaflow.nn.losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy, sigmoid, softmax
+from deltaflow.nn.network import Sequential, mlp
+from deltaflow.nn.norm import BatchNorm
+from deltaflow.optim.optimizers import get_optimizer, pack_small
+from deltaflow.diagnostics.probes import GradientProbe
+from deltaflow.optim.schedules import get_schedule
 
 
 def load_data(config: RunConfig) -> Dataset:

@@ -13,7 +13,7 @@ import matplotlib  # the colormap registry only, never pyplot
 import numpy as np
 from matplotlib.figure import Figure
 
-from deltaflow.plots import _save, positive
+from deltaflow.viz.plots import _save, positive
 
 __all__ = ["plot_gradient_flow", "FLOW_SIZE"]
 

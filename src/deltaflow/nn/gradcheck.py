@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from deltaflow.layers import Layer
-from deltaflow.network import walk
+from deltaflow.nn.layers import Layer
+from deltaflow.nn.network import walk
 
 
 def _rng_states(net: Layer) -> list:
