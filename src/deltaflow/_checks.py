@@ -5,6 +5,8 @@ Nothing is silently broadcast or cast: a wrong width, rank or dtype raises ``Val
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -26,11 +28,41 @@ def as_dtype(dtype) -> np.dtype:
     return dt
 
 
-def positive_int(value, what: str) -> int:
-    """Return ``value`` as an int if it is a positive integer, else raise ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+def integer(value, what: str, low: int = 1, high: int | None = None) -> int:
+    """``value`` as a Python int if it is an integer (not a bool) in [low, high], else
+    ``ValueError`` naming ``what``, the range and the value."""
+    ok = not isinstance(value, bool) and isinstance(value, (int, np.integer))
+    if ok and value >= low and (high is None or value <= high):
+        return int(value)
+    if low == 1 and high is None:
         raise ValueError(f"{what} must be a positive integer, got {value!r}")
-    return int(value)
+    if high is None:
+        raise ValueError(f"{what} must be an integer ≥ {low}, got {value!r}")
+    raise ValueError(f"{what} must be an integer in [{low}, {high}], got {value!r}")
+
+
+def positive_int(value, what: str) -> int:
+    """``integer(value, what, low=1)``: a positive Python int, else ``ValueError``."""
+    return integer(value, what)
+
+
+def real(value, what: str, low=0.0, high=math.inf, low_open=False, high_open=False) -> float:
+    """``value`` as a Python float (never an ``np.float64``, which would promote float32 arrays)
+    if it is finite and within the bounds, else ``ValueError`` naming it."""
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    x = float(value) if ok else math.nan
+    if not (math.isfinite(x) and (low < x if low_open else low <= x) and (x < high if high_open else x <= high)):
+        hi = f"{high}{')' if high_open else ']'}" if math.isfinite(high) else "∞)"
+        shown = value if ok else repr(value)  # so the string '0.1' does not read as the number 0.1
+        raise ValueError(f"Invalid {what}: {shown} (must be a finite number in {'(' if low_open else '['}{low}, {hi})")
+    return x
+
+
+def flag(value, what: str) -> bool:
+    """``value`` as a bool if it is one (NumPy's included), else ``ValueError``: 0 and 1 are not flags."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"Invalid {what}: {value!r} (must be True or False)")
+    return bool(value)
 
 
 def check_input(x, who, n_in: int | None, dtype: np.dtype | None, what: str = "") -> np.ndarray:

@@ -21,26 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from deltaflow import _kernels as fused
-from deltaflow._checks import FLOAT_DTYPES
+from deltaflow._checks import FLOAT_DTYPES, flag, real
 from deltaflow.nn.layers import Param
-
-
-def _real(value, what: str, low=0.0, high=math.inf, low_open=False, high_open=False) -> float:
-    """``value`` as a Python float (never an ``np.float64``, which would promote float32 arrays)
-    if it is finite and within the bounds, else ``ValueError`` naming it."""
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    x = float(value) if ok else math.nan
-    if not (math.isfinite(x) and (low < x if low_open else low <= x) and (x < high if high_open else x <= high)):
-        hi = f"{high}{')' if high_open else ']'}" if math.isfinite(high) else "∞)"
-        shown = value if ok else repr(value)  # so the string '0.1' does not read as the number 0.1
-        raise ValueError(f"Invalid {what}: {shown} (must be a finite number in {'(' if low_open else '['}{low}, {hi})")
-    return x
-
-
-def _flag(value, what: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"Invalid {what}: {value!r} (must be True or False)")
-    return bool(value)
 
 
 # per array in a block of _update_blocks: with θ, g, work and up to three state arrays
@@ -228,7 +210,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value) -> None:
-        self._lr = _real(value, "learning rate")
+        self._lr = real(value, "learning rate")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={getattr(self, k)!r}' for k in self._hyper)})"
@@ -385,10 +367,10 @@ class SGD(Optimizer):
     _hyper = ("lr", "momentum", "dampening", "weight_decay", "nesterov")
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
-        self.momentum = _real(momentum, "momentum value")
-        self.dampening = _real(dampening, "dampening value", high=1.0)
-        self.weight_decay = _real(weight_decay, "weight_decay value")
-        self.nesterov = _flag(nesterov, "nesterov")
+        self.momentum = real(momentum, "momentum value")
+        self.dampening = real(dampening, "dampening value", high=1.0)
+        self.weight_decay = real(weight_decay, "weight_decay value")
+        self.nesterov = flag(nesterov, "nesterov")
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError(
                 f"Nesterov momentum requires a momentum and zero dampening, got momentum={momentum}, "
@@ -442,10 +424,10 @@ class Adagrad(Optimizer):
     _hyper = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
 
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10):
-        self.lr_decay = _real(lr_decay, "lr_decay value")
-        self.weight_decay = _real(weight_decay, "weight_decay value")
-        self.initial_accumulator_value = _real(initial_accumulator_value, "initial_accumulator_value value")
-        self.eps = _real(eps, "epsilon value")
+        self.lr_decay = real(lr_decay, "lr_decay value")
+        self.weight_decay = real(weight_decay, "weight_decay value")
+        self.initial_accumulator_value = real(initial_accumulator_value, "initial_accumulator_value value")
+        self.eps = real(eps, "epsilon value")
         super().__init__(params, lr)
 
     def _new_state(self, value):
@@ -477,11 +459,11 @@ class RMSprop(Optimizer):
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False):
         # α > 1 would give (1 − α) < 0 and a negative mean square, so it is refused
-        self.alpha = _real(alpha, "alpha value", high=1.0)
-        self.eps = _real(eps, "epsilon value")
-        self.weight_decay = _real(weight_decay, "weight_decay value")
-        self.momentum = _real(momentum, "momentum value")
-        self.centered = _flag(centered, "centered")
+        self.alpha = real(alpha, "alpha value", high=1.0)
+        self.eps = real(eps, "epsilon value")
+        self.weight_decay = real(weight_decay, "weight_decay value")
+        self.momentum = real(momentum, "momentum value")
+        self.centered = flag(centered, "centered")
         super().__init__(params, lr)
 
     def _new_state(self, value):
@@ -534,11 +516,11 @@ class Adam(Optimizer):
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"Invalid betas: {betas!r} (must be a pair (beta1, beta2))")
         self.betas = tuple(
-            _real(b, f"beta parameter at index {i}", high=1.0, high_open=True) for i, b in enumerate(betas)
+            real(b, f"beta parameter at index {i}", high=1.0, high_open=True) for i, b in enumerate(betas)
         )
-        self.eps = _real(eps, "epsilon value")
-        self.weight_decay = _real(weight_decay, "weight_decay value")
-        self.amsgrad = _flag(amsgrad, "amsgrad")
+        self.eps = real(eps, "epsilon value")
+        self.weight_decay = real(weight_decay, "weight_decay value")
+        self.amsgrad = flag(amsgrad, "amsgrad")
         super().__init__(params, lr)
 
     def _new_state(self, value):

@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from deltaflow._checks import positive_int
-from deltaflow.optim.optimizers import _real
+from deltaflow._checks import real
 
 
 class LRSchedule:
@@ -68,7 +68,7 @@ class LRSchedule:
         if missing:
             raise ValueError(f"{name} state dict lacks {missing}")
         hyper = self._check(**{k: d[k] for k in self._hyper})
-        base_lr = _real(d["base_lr"], f"{name} base_lr")
+        base_lr = real(d["base_lr"], f"{name} base_lr")
         last_step = d["last_step"]
         if isinstance(last_step, bool) or not isinstance(last_step, (int, np.integer)) or last_step < 0:
             raise ValueError(f"{name} last_step must be a non-negative integer, got {last_step!r}")
@@ -86,7 +86,7 @@ class StepLR(LRSchedule):
     @staticmethod
     def _check(step_size, gamma):
         return {"step_size": positive_int(step_size, "StepLR step_size"),
-                "gamma": _real(gamma, "StepLR gamma", low_open=True)}
+                "gamma": real(gamma, "StepLR gamma", low_open=True)}
 
     def lr_at(self, t):
         return self.base_lr * self.gamma ** (t // self.step_size)
@@ -100,7 +100,7 @@ class ExponentialLR(LRSchedule):
 
     @staticmethod
     def _check(gamma):
-        return {"gamma": _real(gamma, "ExponentialLR gamma", low_open=True)}
+        return {"gamma": real(gamma, "ExponentialLR gamma", low_open=True)}
 
     def lr_at(self, t):
         return self.base_lr * self.gamma**t
@@ -120,7 +120,7 @@ class CosineAnnealingLR(LRSchedule):
     @staticmethod
     def _check(T_max, eta_min):
         return {"T_max": positive_int(T_max, "CosineAnnealingLR T_max"),
-                "eta_min": _real(eta_min, "CosineAnnealingLR eta_min")}
+                "eta_min": real(eta_min, "CosineAnnealingLR eta_min")}
 
     def lr_at(self, t):
         return self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * t / self.T_max)) / 2
@@ -141,7 +141,7 @@ class LinearWarmup(LRSchedule):
     def _check(warmup_steps, start_factor):
         # f = 0 would make η(0) = 0, a step that does nothing; PyTorch refuses it too
         return {"warmup_steps": positive_int(warmup_steps, "LinearWarmup warmup_steps"),
-                "start_factor": _real(start_factor, "LinearWarmup start_factor", low_open=True, high=1.0)}
+                "start_factor": real(start_factor, "LinearWarmup start_factor", low_open=True, high=1.0)}
 
     def lr_at(self, t):
         f = self.start_factor
