@@ -11,7 +11,7 @@ import pytest
 from deltaflow.optim.clip import grad_norm
 from deltaflow.training.config import RunConfig
 from deltaflow.data import Dataset, load_dataset
-from deltaflow.training.trainer import Callback, EarlyStopping, Trainer, fit, load_data
+from deltaflow.training.trainer import Callback, EarlyStopping, Trainer, fit
 
 COLUMNS = ["epoch", "train_loss", "test_loss", "train_accuracy", "test_accuracy", "lr", "grad_norm"]
 
@@ -378,7 +378,7 @@ def test_float64_config_gives_a_float64_network_and_history():
 def test_a_dataset_of_another_dtype_is_refused():
     c = config()
     with pytest.raises(ValueError, match="dtype"):
-        Trainer(c.model_copy(update={"dtype": "float64"}), load_data(c))
+        Trainer(c.model_copy(update={"dtype": "float64"}), c.data.load(seed=c.seed, dtype=c.dtype))
 
 
 # ---------------------------------------------------------------- losses and tasks

@@ -43,8 +43,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from deltaflow.training.config import RunConfig
 from deltaflow.data import Dataset, Standardizer
-from deltaflow.nn.losses import log_softmax
-from deltaflow.training.trainer import Trainer, output_proba
+from deltaflow.training.trainer import Trainer
 
 __all__ = ["DeltaflowClassifier", "DeltaflowRegressor"]
 
@@ -356,15 +355,14 @@ class DeltaflowClassifier(ClassifierMixin, _DeltaflowEstimator):
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities ``(n, K)``: softmax(z) (or [1 − σ(z), σ(z)] for bce); rows sum to 1."""
-        return output_proba(self._output(X), self.config_.loss)
+        out = self._output(X)  # checks that the estimator is fitted
+        return self._trainer.task.proba(out)
 
     def predict_log_proba(self, X) -> np.ndarray:
         """log p ``(n, K)``, computed stably from the logits: log softmax(z), or for bce
         [log σ(−z), log σ(z)] with log σ(z) = −log(1 + e^(−z))."""
-        z = self._output(X)
-        if self.config_.loss == "bce":
-            return -np.logaddexp(0, np.hstack([z, -z]))
-        return log_softmax(z)
+        out = self._output(X)
+        return self._trainer.task.log_proba(out)
 
     def predict(self, X) -> np.ndarray:
         """The most probable class label for each row of ``X : (n, d)``; shape (n,)."""

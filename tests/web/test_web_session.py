@@ -134,14 +134,14 @@ def test_frames_while_playing_reuse_metrics_for_a_tenth_of_a_second(monkeypatch)
 def test_the_output_map_is_p_of_class_one(loss):
     """The two-class output heatmap is p(class 1) as the run's loss defines it (σ(z₁ − z₀) is
     softmax's for two logits)."""
-    from deltaflow.training.trainer import output_proba
+    from deltaflow.training.task import Task
 
     config = RunConfig.from_dict({"data": {"name": "xor"}, "loss": loss, "model": {"hidden": [5]}})
     s = Session(P.Limits(), config)
     s._train(20)
     maps = s._maps()
     out = s.trainer.net.forward(s._grid_X, False)
-    np.testing.assert_allclose(maps[0], output_proba(out, loss)[:, 1], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(maps[0], Task("classification", loss, n_classes=2).proba(out)[:, 1], rtol=1e-6, atol=1e-7)
 
 
 def test_a_tick_and_its_frame_in_one_call():

@@ -63,7 +63,17 @@ def _check_same(pred: np.ndarray, target, who: str) -> np.ndarray:
 
 
 class Loss:
-    """Base: ``forward`` caches what ``backward`` needs."""
+    """Base: ``forward`` caches what ``backward`` needs.
+
+    ``output_function`` names the function ŷ = f(pred) the loss applies to its prediction
+    before comparing it with the target ("softmax", "sigmoid" or "identity"), and
+    ``output(pred)`` computes it: pred (B, k) -> ŷ (B, k).
+    """
+
+    output_function = "identity"
+
+    def output(self, pred: np.ndarray) -> np.ndarray:
+        return pred
 
     def __repr__(self) -> str:
         return type(self).__name__ + "()"
@@ -85,8 +95,13 @@ class SoftmaxCrossEntropy(Loss):
     backward() -> (B, C): (softmax(z) − y) / B, where y is the one-hot or probability target.
     """
 
+    output_function = "softmax"
+
     def __init__(self):
         self._p = None
+
+    def output(self, pred: np.ndarray) -> np.ndarray:
+        return softmax(pred)
 
     def forward(self, pred, target) -> float:
         z = _check_pred(pred, "SoftmaxCrossEntropy")
@@ -140,6 +155,13 @@ class BinaryCrossEntropy(Loss):
 
     def __repr__(self) -> str:
         return f"BinaryCrossEntropy(from_logits={self.from_logits})"
+
+    @property
+    def output_function(self) -> str:
+        return "sigmoid" if self.from_logits else "identity"
+
+    def output(self, pred: np.ndarray) -> np.ndarray:
+        return sigmoid(pred) if self.from_logits else pred
 
     def forward(self, pred, target) -> float:
         pred = _check_pred(pred, "BinaryCrossEntropy")

@@ -13,10 +13,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from deltaflow.data import DATASETS, Dataset, load_dataset
+from deltaflow.data.features import check_feature_names
 from deltaflow.nn import init as initializers
 from deltaflow.nn.activations import get_activation
-from deltaflow.data import DATASETS
-from deltaflow.data.features import check_feature_names
+from deltaflow.nn.losses import LOSSES
+from deltaflow.nn.network import Sequential, mlp
+from deltaflow.optim.optimizers import OPTIMIZERS, Optimizer, get_optimizer
+from deltaflow.optim.schedules import SCHEDULES, LRSchedule, get_schedule
 
 MAX_WIDTH = 4096
 MAX_LAYERS = 64
@@ -54,13 +58,19 @@ class DataConfig(_Strict):
     def _features(cls, v):
         return v if v is None else check_feature_names(v)
 
+    def load(self, *, seed: int = 0, dtype="float32") -> Dataset:
+        """The data set this describes, generated and split with ``seed`` (``load_dataset``)."""
+        if self.name == ARRAY:
+            raise ValueError(f"data.name {ARRAY!r} means the data are passed in: fit(config, dataset)")
+        return load_dataset(**self.model_dump(), seed=seed, dtype=dtype)
+
 
 class ModelConfig(_Strict):
     """Hidden layer widths and what goes between them; the output layer follows from the task."""
 
     hidden: list[int] = Field(default_factory=lambda: [8, 8], max_length=MAX_LAYERS)
     activation: str | list[str] = "tanh"
-    norm: Literal["none", "batch", "layer", "residual"] = "none"
+    norm: Literal["none", "batch", "layer", "residual"] = "none"  # mlp's norm choices
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
     init: str = "auto"
 
@@ -87,6 +97,13 @@ class ModelConfig(_Strict):
             initializers.get(v)
         return v
 
+    def build(self, n_in: int, n_out: int, *, dtype="float32", rng=None) -> Sequential:
+        """The network this describes: ``mlp([n_in, *hidden, n_out])`` returning logits
+        (x : (batch, n_in) -> z : (batch, n_out)); ``rng`` draws the initial weights."""
+        return mlp([n_in, *self.hidden, n_out], activation=self.activation,
+                   norm=None if self.norm == "none" else self.norm, init=self.init, dropout=self.dropout,
+                   dtype=dtype, rng=rng)
+
     @model_validator(mode="after")
     def _one_activation_per_layer(self):
         if isinstance(self.activation, list) and len(self.activation) != len(self.hidden):
@@ -100,7 +117,7 @@ class ModelConfig(_Strict):
 class OptimizerConfig(_Strict):
     """Optimiser and its settings; None means the optimiser's own (PyTorch's) default."""
 
-    name: Literal["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"] = "adam"
+    name: Literal[tuple(OPTIMIZERS)] = "adam"
     lr: float = Field(0.01, gt=0.0, le=100.0)
     momentum: float | None = Field(None, ge=0.0, lt=1.0)
     betas: tuple[float, float] | None = None
@@ -124,8 +141,12 @@ class OptimizerConfig(_Strict):
             raise ValueError(f"eps does not apply to {self.name}")
         return self
 
+    def build(self, params) -> Optimizer:
+        """The optimiser this describes over ``params`` (a list of ``Param``)."""
+        return get_optimizer(self.name, params, lr=self.lr, **self.kwargs())
+
     def kwargs(self) -> dict:
-        """Keyword arguments for ``optim.get_optimizer`` (the name and lr excluded)."""
+        """The settings given, for ``get_optimizer`` (None ones take the optimiser's default)."""
         kw = {"weight_decay": self.weight_decay}
         if self.momentum is not None:
             kw["momentum"] = self.momentum
@@ -139,11 +160,24 @@ class OptimizerConfig(_Strict):
 class ScheduleConfig(_Strict):
     """Learning-rate schedule, stepped once per epoch (``cosine`` runs over all epochs)."""
 
-    name: Literal["none", "step", "exponential", "cosine", "warmup"] = "none"
+    name: Literal[("none", *SCHEDULES)] = "none"
     step_size: int = Field(10, ge=1)
     gamma: float = Field(0.5, gt=0.0, le=1.0)
     eta_min: float = Field(0.0, ge=0.0)
     warmup_steps: int = Field(5, ge=1)
+
+    def build(self, optimizer: Optimizer, *, epochs: int) -> LRSchedule | None:
+        """The schedule driving ``optimizer.lr``, stepped once per epoch (``cosine`` over
+        ``epochs``); None for ``name="none"``."""
+        if self.name == "none":
+            return None
+        kwargs = {
+            "step": {"step_size": self.step_size, "gamma": self.gamma},
+            "exponential": {"gamma": self.gamma},
+            "cosine": {"T_max": epochs, "eta_min": self.eta_min},
+            "warmup": {"warmup_steps": self.warmup_steps},
+        }[self.name]
+        return get_schedule(self.name, optimizer, **kwargs)
 
 
 class RunConfig(_Strict):
@@ -153,7 +187,7 @@ class RunConfig(_Strict):
     name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
-    loss: Literal["cross_entropy", "bce", "mse"] | None = None
+    loss: Literal[tuple(LOSSES)] | None = None
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     batch_size: int = Field(16, ge=1, le=65_536)

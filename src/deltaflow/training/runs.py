@@ -13,12 +13,9 @@ import numpy as np
 
 from deltaflow.training.config import RunConfig
 from deltaflow.data import make_features
-from deltaflow import metrics
 from deltaflow.training.io import ModelFile, atomic_file, load_model, save_model
-from deltaflow.nn.losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy
-from deltaflow.training.trainer import FitResult, output_proba
-
-_LOSSES = {"cross_entropy": SoftmaxCrossEntropy, "bce": BinaryCrossEntropy, "mse": MeanSquaredError}
+from deltaflow.training.task import Task
+from deltaflow.training.trainer import FitResult
 
 
 def run_name(config: RunConfig, root: Path) -> str:
@@ -141,6 +138,9 @@ class Predictor:
         self.mean = model.arrays.get("scaler_mean")
         self.scale = model.arrays.get("scaler_scale")
         self.dtype = model.net.dtype
+        meta, n_out = self.meta, model.net.n_out(model.net.n_in)
+        self.task = Task(meta.get("task") or "classification", meta.get("loss"),
+                         n_classes=meta.get("n_classes") or n_out, n_targets=n_out, dtype=self.dtype)
 
     @property
     def n_inputs(self) -> int:
@@ -176,14 +176,14 @@ class Predictor:
         return self.net.forward(self.prepare(X), training=False)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return output_proba(self.output(X), self.meta.get("loss"))
+        return self.task.proba(self.output(X))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Class labels (original values) for classification, values for regression."""
-        if self.meta.get("task") == "regression":
-            out = self.output(X)
+        out = self.output(X)
+        if self.task.kind == "regression":
             return out[:, 0] if out.shape[1] == 1 else out
-        idx = self.predict_proba(X).argmax(axis=1)
+        idx = self.task.predict(out)
         labels = self.meta.get("class_labels")
         return np.asarray(labels)[idx] if labels else idx
 
@@ -204,19 +204,11 @@ class Predictor:
         ``fit`` computes its history, so a run's test part gives its last ``test_loss``.
         """
         out = self.output(X)
-        name = self.meta.get("loss") or ("mse" if self.meta.get("task") == "regression" else "cross_entropy")
-        if self.meta.get("task") == "regression":
-            target = np.asarray(y, dtype=self.dtype).reshape(len(out), -1)
-            return _LOSSES[name]().forward(out, target), metrics.r2_score(target, out)
-        yi = self.class_index(y)
-        if name == "bce":
-            target = yi.astype(self.dtype).reshape(-1, 1)
-        elif name == "mse":
-            target = np.eye(out.shape[1], dtype=self.dtype)[yi]
+        if self.task.kind == "regression":
+            y = np.asarray(y, dtype=self.dtype).reshape(len(out), -1)
         else:
-            target = yi
-        proba = output_proba(out, name)
-        return _LOSSES[name]().forward(out, target), metrics.accuracy(yi, proba.argmax(axis=1))
+            y = self.class_index(y)
+        return self.task.loss.forward(out, self.task.targets(y)), self.task.metric(out, y)
 
 
 def load_run_config(run_dir: Path) -> RunConfig:

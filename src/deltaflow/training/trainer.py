@@ -22,92 +22,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from deltaflow import metrics
-from deltaflow.optim.clip import clip_grad_norm, clip_grad_value, global_norm
-from deltaflow.training.config import ARRAY, RunConfig
-from deltaflow.data import Dataset, iterate_minibatches, load_dataset
-from deltaflow.nn.losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy, sigmoid, softmax
-from deltaflow.nn.network import Sequential, mlp
-from deltaflow.nn.norm import BatchNorm
-from deltaflow.optim.optimizers import get_optimizer, pack_small
+from deltaflow.data import Dataset, iterate_minibatches
 from deltaflow.diagnostics.probes import GradientProbe
-from deltaflow.optim.schedules import get_schedule
-
-
-def load_data(config: RunConfig) -> Dataset:
-    """The data set a config describes, generated and split with the config's seed."""
-    d = config.data
-    if d.name == ARRAY:
-        raise ValueError(f"data.name {ARRAY!r} means the data are passed in: fit(config, dataset)")
-    return load_dataset(
-        d.name, n_samples=d.n_samples, noise=d.noise, test_fraction=d.test_fraction, seed=config.seed,
-        features=d.features, dtype=config.dtype, path=d.path, target=d.target, classes=d.classes,
-        task=d.task, standardize=d.standardize, teeth=d.teeth,
-    )
-
-
-def resolve_loss(config: RunConfig, dataset: Dataset) -> str:
-    """The loss name: the config's, or cross-entropy for classification and MSE for regression."""
-    name = config.loss or ("cross_entropy" if dataset.task == "classification" else "mse")
-    if dataset.task == "regression" and name != "mse":
-        raise ValueError(f"loss {name!r} needs class labels; {dataset.name} is a regression task (use mse)")
-    if name == "bce" and dataset.n_classes != 2:
-        raise ValueError(f"loss 'bce' needs 2 classes, {dataset.name} has {dataset.n_classes} (use cross_entropy)")
-    return name
-
-
-def output_width(loss_name: str, dataset: Dataset) -> int:
-    """Output units: one per class (cross-entropy, MSE on one-hot), one for BCE, y's width for regression."""
-    if dataset.task == "regression":
-        return dataset.y_train.shape[1]
-    return 1 if loss_name == "bce" else dataset.n_classes
-
-
-def build_model(config: RunConfig, n_in: int, n_out: int, rng=None) -> Sequential:
-    """The network a config describes: ``mlp([n_in, *hidden, n_out])`` returning logits."""
-    m = config.model
-    return mlp(
-        [n_in, *m.hidden, n_out], activation=m.activation, norm=None if m.norm == "none" else m.norm,
-        init=m.init, dropout=m.dropout, dtype=config.dtype, rng=rng,
-    )
-
-
-def output_proba(out: np.ndarray, loss_name: str) -> np.ndarray:
-    """Class probabilities (n, K) from a network's raw output: softmax(z) for cross-entropy,
-    [1 − σ(z), σ(z)] for BCE, and the output itself for MSE on one-hot targets."""
-    if loss_name == "bce":
-        p = sigmoid(out)
-        return np.hstack([1.0 - p, p])
-    return out if loss_name == "mse" else softmax(out)
-
-
-class Task:
-    """What the network's raw output means: the loss to train with, its targets, and predictions."""
-
-    def __init__(self, loss_name: str, dataset: Dataset):
-        self.loss_name, self.kind, self.n_classes = loss_name, dataset.task, dataset.n_classes
-        self.loss = {"cross_entropy": SoftmaxCrossEntropy, "bce": BinaryCrossEntropy, "mse": MeanSquaredError}[
-            loss_name
-        ]()
-        self.dtype = dataset.X_train.dtype
-
-    def targets(self, y: np.ndarray) -> np.ndarray:
-        """The loss's target for labels or values y: labels, (n,1) floats for BCE, one-hot for MSE."""
-        if self.kind == "regression" or self.loss_name == "cross_entropy":
-            return y
-        if self.loss_name == "bce":
-            return y.astype(self.dtype).reshape(-1, 1)
-        return np.eye(self.n_classes, dtype=self.dtype)[y]
-
-    def proba(self, out: np.ndarray) -> np.ndarray:
-        """Class probabilities (n, K) from the raw output."""
-        return output_proba(out, self.loss_name)
-
-    def metric(self, out: np.ndarray, y: np.ndarray) -> float:
-        """Accuracy for classification, R² for regression."""
-        if self.kind == "regression":
-            return metrics.r2_score(y, out)
-        return metrics.accuracy(y, self.proba(out).argmax(axis=1))
+from deltaflow.nn.network import Sequential
+from deltaflow.nn.norm import BatchNorm
+from deltaflow.optim.clip import clip_grad_norm, clip_grad_value, global_norm
+from deltaflow.optim.optimizers import pack_small
+from deltaflow.training.config import RunConfig
+from deltaflow.training.task import Task
 
 
 @dataclass
@@ -127,7 +49,7 @@ class FitResult:
 
     @property
     def metric_name(self) -> str:
-        return "accuracy" if self.dataset.task == "classification" else "r2"
+        return self.task.metric_name
 
     def final(self, key: str) -> float:
         return self.history[key][-1]
@@ -216,13 +138,13 @@ class Trainer:
 
     def __init__(self, config: RunConfig, dataset: Dataset | None = None, callbacks=()):
         self.config = config
-        self.dataset = dataset if dataset is not None else load_data(config)
+        self.dataset = dataset if dataset is not None else config.data.load(seed=config.seed, dtype=config.dtype)
         if self.dataset.X_train.dtype != np.dtype(config.dtype):
             raise ValueError(f"dataset dtype {self.dataset.X_train.dtype} does not match config dtype {config.dtype}")
-        self.task = Task(resolve_loss(config, self.dataset), self.dataset)
+        self.task = Task.for_dataset(self.dataset, config.loss)
         init_seq, shuffle_seq = np.random.SeedSequence(config.seed).spawn(2)
-        n_in, n_out = self.dataset.X_train.shape[1], output_width(self.task.loss_name, self.dataset)
-        self.net = build_model(config, n_in, n_out, np.random.default_rng(init_seq))
+        self.net = config.model.build(self.dataset.X_train.shape[1], self.task.n_out, dtype=config.dtype,
+                                      rng=np.random.default_rng(init_seq))
         self.shuffle_rng = np.random.default_rng(shuffle_seq)
         self.params = self.net.parameters()
         # small params back to back: the optimiser updates them in place as one flat array,
@@ -234,16 +156,14 @@ class Trainer:
         self._buffers = [buf for _, buf in self.net.named_buffers()]  # updated in place, never replaced
         # BatchNorm's batch statistics need two rows: a one-row remainder batch sits out the epoch
         self._min_batch = 2 if any(isinstance(m, BatchNorm) for m in self.net.modules()) else 1
-        opt = config.optimizer
-        self.optimizer = get_optimizer(opt.name, self.params, lr=opt.lr, **opt.kwargs())
-        sch = config.schedule
-        self.schedule = None if sch.name == "none" else get_schedule(sch.name, self.optimizer, **self._schedule_kwargs())
+        self.optimizer = config.optimizer.build(self.params)
+        self.schedule = config.schedule.build(self.optimizer, epochs=config.epochs)
         self.callbacks = list(callbacks)
         # first among the callbacks, so later ones see this step's record
         self.probe = None if config.probe_every is None else GradientProbe(self.net, config.probe_every)
         if self.probe is not None:
             self.callbacks.insert(0, self.probe)
-        self.metric_name = m = "accuracy" if self.dataset.task == "classification" else "r2"
+        m = self.task.metric_name
         X_test = self.dataset.X_test
         self.has_test = X_test is not None and len(X_test) > 0
         columns = ["epoch", "train_loss", "test_loss", f"train_{m}", f"test_{m}", "lr", "grad_norm"]
@@ -256,14 +176,9 @@ class Trainer:
         self._y_train = self.task.targets(self.dataset.y_train)
         self._y_test = self.task.targets(self.dataset.y_test) if self.has_test else None
 
-    def _schedule_kwargs(self) -> dict:
-        s, c = self.config.schedule, self.config
-        return {
-            "step": {"step_size": s.step_size, "gamma": s.gamma},
-            "exponential": {"gamma": s.gamma},
-            "cosine": {"T_max": c.epochs, "eta_min": s.eta_min},
-            "warmup": {"warmup_steps": s.warmup_steps},
-        }[s.name]
+    @property
+    def metric_name(self) -> str:
+        return self.task.metric_name
 
     def train_step(self, X: np.ndarray, target) -> tuple[float, float]:
         """One forward, backward and update on a mini-batch; returns (loss, gradient norm).
@@ -421,7 +336,7 @@ class Trainer:
 
     def _record(self, X: np.ndarray, y: np.ndarray, target, lr: float, norm: float) -> dict:
         """Evaluate the trained rows (and the test part, if any), count the epoch and append its row."""
-        d, m = self.dataset, self.metric_name
+        d, m = self.dataset, self.task.metric_name
         row = {"epoch": self.epoch + 1}
         row["train_loss"], row[f"train_{m}"] = self.evaluate(X, y, target)
         if self.has_test:
@@ -431,10 +346,6 @@ class Trainer:
         for k in self.history:
             self.history[k].append(row[k])
         return row
-
-
-class _Diverged(Exception):
-    pass
 
 
 def fit(config: RunConfig, dataset: Dataset | None = None, callbacks=()) -> FitResult:
