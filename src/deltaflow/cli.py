@@ -179,7 +179,6 @@ def evaluate(
     """
     from deltaflow.training.config import DataConfig, RunConfig
     from deltaflow.data import load_table
-    from deltaflow.training.trainer import load_data
 
     if csv_path is not None and (dataset is not None or seed is not None):
         raise UsageError("give either --csv or --dataset/--seed, not both")
@@ -199,7 +198,8 @@ def evaluate(
                 name=dataset, test_fraction=cfg.data.test_fraction, classes=cfg.data.classes)})
         if seed is not None:
             cfg = cfg.model_copy(update={"seed": seed})
-        d = load_data(RunConfig.from_dict(cfg.model_dump()))
+        c = RunConfig.from_dict(cfg.model_dump())
+        d = c.data.load(seed=c.seed, dtype=c.dtype)
         # the raw rows go through the model's own features and standardisation
         X = d.X_test_raw
         y = np.asarray(d.class_labels)[d.y_test] if d.task == "classification" else d.y_test
@@ -310,14 +310,13 @@ def plot(run_dir: Path = typer.Argument(..., help="A run folder (runs/<name>).")
     from deltaflow.viz.figures import run_figures
     from deltaflow.training.io import load_model
     from deltaflow.training.runs import PROBES, Predictor, load_run_config, read_history, read_probes
-    from deltaflow.training.trainer import load_data
 
     for f in ("config.json", "history.csv", "model.npz"):
         if not (run_dir / f).is_file():
             raise UsageError(f"{run_dir} is not a run folder: {f} is missing")
     cfg = load_run_config(run_dir)
     probes = run_dir / PROBES
-    paths = run_figures(run_dir, Predictor(load_model(run_dir / "model.npz")), load_data(cfg),
+    paths = run_figures(run_dir, Predictor(load_model(run_dir / "model.npz")), cfg.data.load(seed=cfg.seed, dtype=cfg.dtype),
                         read_history(run_dir / "history.csv"), read_probes(probes) if probes.exists() else None)
     for p in paths:
         out.print(str(p))

@@ -46,160 +46,20 @@ statistics couple the examples; dropout draws a random mask; step has no gradien
 
 from __future__ import annotations
 
+import copy
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from deltaflow.nn.activations import ELU, GELU, Activation, Identity, LeakyReLU, ReLU, Sigmoid, Step, Tanh
+from deltaflow.diagnostics.explanation import Explanation, LayerStep, quantity
+from deltaflow.nn.activations import Activation, Identity
 from deltaflow.nn.layers import Dense, Layer
-from deltaflow.nn.losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy, log_softmax, sigmoid
+from deltaflow.nn.losses import BinaryCrossEntropy, Loss, MeanSquaredError, SoftmaxCrossEntropy
 from deltaflow.nn.network import Sequential
 
 __all__ = ["explain", "Explanation", "LayerStep"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-_SUMMARY_WIDTH = 8  # arrays with a dimension longer than this are printed as shape and norm
-
-
-# ------------------------------------------------------------------ records
-
-
-def _quantity(symbol: str, value, equation: str, note: str = "") -> dict:
-    """One quantity: its symbol, value (ndarray; 0-d for scalars), equation, shape, and a
-    note naming what the equation leaves generic (which σ, its derivative's formula)."""
-    value = np.asarray(value)
-    return {"symbol": symbol, "value": value, "equation": equation, "shape": tuple(value.shape), "note": note}
-
-
-@dataclass
-class LayerStep:
-    """Unit layer l: a Dense and the σ after it. ``quantities`` maps a key to a quantity
-    dict ``{"symbol", "value", "equation", "shape"}``; ``step["z"]`` reads one.
-
-    Keys, in the order of the maths: ``a_prev`` a^(l−1) (n_{l−1},), ``W`` (n_l, n_{l−1}),
-    ``b`` (n_l,) (absent without bias), ``z``, ``a``, ``dsigma`` σ'(z^(l)) (n_l,) (or (C, C)
-    for a softmax output), ``delta`` δ^(l), ``dW`` ∂L/∂W^(l), ``db`` ∂L/∂b^(l); with ``lr``:
-    ``W_new``, ``b_new``.
-    """
-
-    l: int
-    activation: str
-    quantities: dict[str, dict] = field(default_factory=dict)
-
-    def __getitem__(self, key: str) -> dict:
-        return self.quantities[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.quantities
-
-    def keys(self):
-        return self.quantities.keys()
-
-
-@dataclass
-class Explanation:
-    """The whole pass for one example.
-
-    layers : unit layers 1..L (``LayerStep``).
-    output : ``y`` (target row, one-hot for a label), ``y_hat`` ŷ, ``loss`` L (0-d),
-        ``dL_da`` ∂L/∂a^(L) (only with an explicit output activation), ``delta`` δ^(L),
-        ``dL_dx`` ∂L/∂a^(0) = (W^(1))ᵀ·δ^(1).
-    loss_value : L as a float. lr : η of the optional update, or None.
-    """
-
-    layers: list[LayerStep]
-    output: dict[str, dict]
-    loss_value: float
-    loss: str
-    network: str
-    dtype: str
-    lr: float | None = None
-
-    def to_dict(self) -> dict:
-        """A JSON-friendly copy: arrays become nested lists of floats, shapes lists.
-
-        Strict JSON has no NaN or infinity: such entries become ``None``.
-        """
-        return {
-            "network": self.network,
-            "loss": self.loss,
-            "dtype": self.dtype,
-            "lr": self.lr,
-            "loss_value": _json_float(self.loss_value),
-            "layers": [
-                {"l": s.l, "activation": s.activation,
-                 "quantities": {k: _json_quantity(q) for k, q in s.quantities.items()}}
-                for s in self.layers
-            ],
-            "output": {k: _json_quantity(q) for k, q in self.output.items()},
-        }
-
-    def format(self, precision: int = 4) -> str:
-        """Readable text: each equation followed by its numbers, forward pass first, then the
-        loss, the backward pass from layer L down to 1, and the update if ``lr`` was given.
-        Arrays with a dimension longer than 8 are summarised by shape and Frobenius norm."""
-        lines = [f"{self.network}, loss {self.loss}, {self.dtype}", "", "Forward pass"]
-
-        def put(q: dict) -> None:
-            lines.extend("  " + line for line in _format_quantity(q, precision).splitlines())
-
-        for s in self.layers:
-            lines.append(f" layer {s.l} ({s.activation})")
-            for key in ("a_prev", "W", "b", "z", "a", "dsigma"):
-                # a^(l−1) of a later layer is the a^(l−1) just printed above it
-                if key in s and (key != "a_prev" or s.l == 1):
-                    put(s[key])
-        lines += ["", "Loss"]
-        for key in ("y", "y_hat", "loss"):
-            put(self.output[key])
-        lines += ["", "Backward pass"]
-        if "dL_da" in self.output:
-            put(self.output["dL_da"])
-        for s in reversed(self.layers):
-            lines.append(f" layer {s.l}")
-            for key in ("delta", "dW", "db"):
-                if key in s:
-                    put(s[key])
-        put(self.output["dL_dx"])
-        if self.lr is not None:
-            lines += ["", f"Gradient-descent step, η = {self.lr:g}"]
-            for s in self.layers:
-                lines.append(f" layer {s.l}")
-                for key in ("W_new", "b_new"):
-                    if key in s:
-                        put(s[key])
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.format()
-
-
-def _json_float(v: float):
-    v = float(v)
-    return v if math.isfinite(v) else None
-
-
-def _json_quantity(q: dict) -> dict:
-    value = q["value"]
-    if np.isfinite(value).all():
-        data = value.tolist()
-    else:
-        data = np.where(np.isfinite(value), value, None).tolist()
-    return {"symbol": q["symbol"], "equation": q["equation"], "note": q["note"], "shape": list(q["shape"]),
-            "value": data}
-
-
-def _format_quantity(q: dict, precision: int) -> str:
-    value, eq = q["value"], q["equation"]
-    note = f"   ({q['note']})" if q["note"] else ""
-    if value.ndim and max(value.shape) > _SUMMARY_WIDTH:
-        norm = float(np.linalg.norm(value))
-        return f"{eq}: shape {q['shape']}, ‖·‖ = {norm:.{precision}g}{note}"
-    text = np.array2string(value, precision=precision, separator=", ", suppress_small=False)
-    if value.ndim < 2:
-        return f"{eq} = {text}{note}"
-    return f"{eq} ={note}\n" + "\n".join("    " + line for line in text.splitlines())
 
 
 # ------------------------------------------------------------------ the network as unit layers
@@ -213,24 +73,12 @@ def _flatten(net) -> list[Layer]:
 
 def _unit_layers(net) -> list[tuple[Dense, Activation | None]]:
     """Pairs (Dense, σ or None), or ValueError naming the first layer that does not fit."""
-    layers = _flatten(net)
     units: list[tuple[Dense, Activation | None]] = []
-    for i, layer in enumerate(layers):
+    for i, layer in enumerate(_flatten(net)):
         if isinstance(layer, Dense):
             units.append((layer, None))
-        elif isinstance(layer, Step):
-            raise ValueError(
-                f"explain: layer {i} is Step, which has no gradient to backpropagate; "
-                "use Sigmoid, or the perceptron rule"
-            )
         elif isinstance(layer, Activation):
-            if not units:
-                raise ValueError(f"explain: layer {i} ({layer!r}) comes before any Dense layer")
-            if units[-1][1] is not None:
-                raise ValueError(
-                    f"explain: layer {i} ({layer!r}) is a second activation after one Dense layer; "
-                    "explain supports Dense layers each followed by at most one activation"
-                )
+            _check_activation(i, layer, units)
             units[-1] = (units[-1][0], layer)
         else:
             raise ValueError(
@@ -243,28 +91,18 @@ def _unit_layers(net) -> list[tuple[Dense, Activation | None]]:
     return units
 
 
-def _derivative_formula(act: Activation) -> str:
-    if isinstance(act, Sigmoid):
-        return "σ'(z) = σ(z)(1 − σ(z))"
-    if isinstance(act, Tanh):
-        return "σ'(z) = 1 − tanh²(z)"
-    if isinstance(act, ReLU):
-        return "σ'(z) = 1 if z > 0 else 0"
-    if isinstance(act, LeakyReLU):
-        return f"σ'(z) = 1 if z > 0 else {act.negative_slope:g}"
-    if isinstance(act, ELU):
-        return f"σ'(z) = 1 if z > 0 else {act.alpha:g}·e^z"
-    if isinstance(act, GELU):
-        if act.approximate == "tanh":
-            return "σ'(z) = d/dz ½z(1 + tanh(√(2/π)(z + 0.044715z³)))"
-        return "σ'(z) = Φ(z) + z·φ(z)"
-    if isinstance(act, Identity):
-        return "σ'(z) = 1"
-    return f"σ'(z) of {act!r}"
-
-
-def _activation_name(act: Activation) -> str:
-    return act.name if act.name != "activation" else type(act).__name__
+def _check_activation(i: int, act: Activation, units: list) -> None:
+    if act.name == "step":
+        raise ValueError(
+            f"explain: layer {i} is Step, which has no gradient to backpropagate; use Sigmoid, or the perceptron rule"
+        )
+    if not units:
+        raise ValueError(f"explain: layer {i} ({act!r}) comes before any Dense layer")
+    if units[-1][1] is not None:
+        raise ValueError(
+            f"explain: layer {i} ({act!r}) is a second activation after one Dense layer; "
+            "explain supports Dense layers each followed by at most one activation"
+        )
 
 
 # ------------------------------------------------------------------ inputs
@@ -300,7 +138,7 @@ def _as_target(y, loss, k: int, dtype: np.dtype) -> tuple[np.ndarray, str]:
     """y -> (target row (k,), its equation). An int label becomes a one-hot row for
     SoftmaxCrossEntropy; a scalar is a one-element row for the other losses."""
     is_label = isinstance(y, (int, np.integer)) and not isinstance(y, (bool, np.bool_))
-    if isinstance(loss, SoftmaxCrossEntropy):
+    if getattr(loss, "output_function", None) == "softmax":
         if is_label:
             if not 0 <= y < k:
                 raise ValueError(f"explain: label {y} out of range [0, {k})")
@@ -330,66 +168,136 @@ def _as_target(y, loss, k: int, dtype: np.dtype) -> tuple[np.ndarray, str]:
         raise ValueError(f"explain: target must have shape ({k},) for {k} outputs, got {np.shape(y)}")
     if not np.isfinite(row).all():
         raise ValueError("explain: target contains NaN or Inf")
-    if isinstance(loss, BinaryCrossEntropy) and ((row < 0) | (row > 1)).any():
-        raise ValueError("explain: BinaryCrossEntropy targets must lie in [0, 1]")
     return row, "y (target)"
 
 
 # ------------------------------------------------------------------ the loss at the output
 
 
-def _loss_head(loss, o: np.ndarray, y: np.ndarray, L: int, implied: bool):
-    """The loss on the network's output o (z^(L) if ``implied``, else a^(L)), for one example.
+def _bce_text(k: int, src: str, loss: BinaryCrossEntropy) -> tuple[str, str, str]:
+    L = (f"L = −(1/{k}) Σ_j [y_j · log(ŷ_j) + (1 − y_j) · log(1 − ŷ_j)]" if k > 1
+         else "L = −[y · log(ŷ) + (1 − y) · log(1 − ŷ)]")
+    if loss.from_logits:
+        return f"ŷ = σ({src})", L, "ŷ − y" if k == 1 else f"(ŷ − y)/{k}"
+    return f"ŷ = {src}", L, "(ŷ − y) / (ŷ ⊙ (1 − ŷ))" + ("" if k == 1 else f"/{k}")
 
-    Returns (ŷ, ŷ's equation, L, L's equation, ∂L/∂o, its equation). k = n_L outputs.
+
+# (ŷ's equation, L's equation, ∂L/∂o's equation) for k outputs o, o named src
+_EQUATIONS = {
+    SoftmaxCrossEntropy: lambda k, src, loss: (f"ŷ = softmax({src})", "L = −Σ_k y_k · log(ŷ_k)", "ŷ − y"),
+    BinaryCrossEntropy: _bce_text,
+    MeanSquaredError: lambda k, src, loss: (
+        f"ŷ = {src}", f"L = (1/{k}) · Σ_i (y_i − ŷ_i)²" if k > 1 else "L = (y − ŷ)²",
+        "2(ŷ − y)" + ("" if k == 1 else f"/{k}")),
+}
+
+
+def _loss_head(loss: Loss, o: np.ndarray, y: np.ndarray, src: str) -> dict:
+    """The loss on the network's output ``o : (k,)`` (z^(L) or a^(L), named ``src``) and the
+    target ``y : (k,)``, as a batch of one through the loss's own forward and backward.
+
+    Returns {"y_hat": ŷ, "L": L, "dL_do": ∂L/∂o, and "y_hat_eq", "L_eq", "dL_do_eq"}.
     """
-    k = o.shape[0]
-    src = f"z^({L})" if implied else f"a^({L})"
-    per_k = "" if k == 1 else f"/{k}"
-    if isinstance(loss, SoftmaxCrossEntropy):
-        logp = log_softmax(o[None])[0]
-        y_hat = np.exp(logp)
-        value = -(y * logp).sum()
-        return (y_hat, f"ŷ = softmax({src})", value, "L = −Σ_k y_k · log(ŷ_k)", y_hat - y, "ŷ − y")
-    if isinstance(loss, BinaryCrossEntropy):
-        bce = f"L = −(1/{k}) Σ_j [y_j · log(ŷ_j) + (1 − y_j) · log(1 − ŷ_j)]" if k > 1 else \
-            "L = −[y · log(ŷ) + (1 − y) · log(1 − ŷ)]"
-        if loss.from_logits:
-            y_hat = sigmoid(o)
-            value = (np.maximum(o, 0.0) - o * y + np.log1p(np.exp(-np.abs(o)))).mean()
-            return (y_hat, f"ŷ = σ({src})", value, bce, (y_hat - y) / k, "ŷ − y" if k == 1 else f"(ŷ − y)/{k}")
-        if ((o < 0) | (o > 1)).any():
-            raise ValueError("explain: BinaryCrossEntropy(from_logits=False) needs outputs in [0, 1]")
-        with np.errstate(divide="ignore"):  # log(0) = −inf is clamped to −100, as the engine does
-            log_p, log_q = np.log(o), np.log1p(-o)
-        value = -(y * np.maximum(log_p, -100.0) + (1.0 - y) * np.maximum(log_q, -100.0)).mean()
-        grad = (o - y) / np.maximum(o * (1.0 - o), float(np.float32(1e-12))) / k
-        return (o.copy(), f"ŷ = {src}", value, bce, grad, f"(ŷ − y) / (ŷ ⊙ (1 − ŷ)){per_k}")
-    if isinstance(loss, MeanSquaredError):
-        r = o - y
-        mse = f"L = (1/{k}) · Σ_i (y_i − ŷ_i)²" if k > 1 else "L = (y − ŷ)²"
-        return (o.copy(), f"ŷ = {src}", (r * r).mean(), mse, r * (2.0 / k), f"2(ŷ − y){per_k}")
-    raise ValueError(
-        f"explain: unsupported loss {loss!r}; use SoftmaxCrossEntropy, BinaryCrossEntropy or MeanSquaredError"
-    )
+    text = _EQUATIONS.get(type(loss))
+    if text is None:
+        raise ValueError(
+            f"explain: unsupported loss {loss!r}; use SoftmaxCrossEntropy, BinaryCrossEntropy or MeanSquaredError"
+        )
+    probe = copy.copy(loss)  # the copy's forward caches its own numbers: the caller's loss is left as it was
+    try:
+        value = probe.forward(o[None], y[None])
+    except ValueError as exc:
+        raise ValueError(f"explain: {exc}") from None
+    y_hat_eq, L_eq, dL_do_eq = text(o.shape[0], src, loss)
+    return {"y_hat": probe.y_hat[0], "L": value, "dL_do": probe.backward()[0],
+            "y_hat_eq": y_hat_eq, "L_eq": L_eq, "dL_do_eq": dL_do_eq}
 
 
-def _implied_sigma(loss, z: np.ndarray, y_hat: np.ndarray, L: int) -> tuple[str, dict, dict]:
+def _implied_sigma(loss: Loss, z: np.ndarray, y_hat: np.ndarray, L: int) -> tuple[str, dict, dict]:
     """For a last Dense layer without an activation: (name, a^(L) quantity, σ'(z^(L))
     quantity), σ being the output function the loss applies (for softmax, its Jacobian)."""
     a_symbol, d_symbol = f"a^({L})", f"σ'(z^({L}))"
-    if isinstance(loss, SoftmaxCrossEntropy):
+    name = loss.output_function
+    if name == "softmax":
         jac = np.diag(y_hat) - np.outer(y_hat, y_hat)
-        return ("softmax",
-                _quantity(a_symbol, y_hat, f"a^({L}) = ŷ = softmax(z^({L}))", "output function of the loss"),
-                _quantity(d_symbol, jac, f"∂ŷ/∂z^({L}) = diag(ŷ) − ŷ·ŷᵀ", "the softmax Jacobian"))
-    if isinstance(loss, BinaryCrossEntropy) and loss.from_logits:
-        return ("sigmoid",
-                _quantity(a_symbol, y_hat, f"a^({L}) = ŷ = σ(z^({L}))", "σ = sigmoid, output function of the loss"),
-                _quantity(d_symbol, y_hat * (1.0 - y_hat), f"σ'(z^({L})) = ŷ ⊙ (1 − ŷ)"))
-    return ("identity",
-            _quantity(a_symbol, y_hat, f"a^({L}) = ŷ = z^({L})", "identity output"),
-            _quantity(d_symbol, np.ones_like(z), f"σ'(z^({L})) = 1"))
+        return (name,
+                quantity(a_symbol, y_hat, f"a^({L}) = ŷ = softmax(z^({L}))", "output function of the loss"),
+                quantity(d_symbol, jac, f"∂ŷ/∂z^({L}) = diag(ŷ) − ŷ·ŷᵀ", "the softmax Jacobian"))
+    if name == "sigmoid":
+        return (name,
+                quantity(a_symbol, y_hat, f"a^({L}) = ŷ = σ(z^({L}))", "σ = sigmoid, output function of the loss"),
+                quantity(d_symbol, y_hat * (1.0 - y_hat), f"σ'(z^({L})) = ŷ ⊙ (1 − ŷ)"))
+    return (name,
+            quantity(a_symbol, y_hat, f"a^({L}) = ŷ = z^({L})", "identity output"),
+            quantity(d_symbol, np.ones_like(z), f"σ'(z^({L})) = 1"))
+
+
+# ------------------------------------------------------------------ the passes
+
+
+def _check_lr(lr) -> float | None:
+    if lr is None:
+        return None
+    is_number = isinstance(lr, (int, float, np.floating, np.integer)) and not isinstance(lr, bool)
+    if not (is_number and math.isfinite(lr) and lr > 0):
+        raise ValueError(f"explain: lr must be a positive finite number, got {lr!r}")
+    return float(lr)
+
+
+def _forward_step(l: int, dense: Dense, act: Activation | None, a: np.ndarray, a_eq: tuple[str, str],
+                  last: bool) -> tuple[LayerStep, np.ndarray]:
+    """Unit layer l on a^(l−1): z^(l) = W^(l)·a^(l−1) + b^(l), and unless the loss supplies
+    the last layer's output function, a^(l) = σ(z^(l)) and σ'(z^(l)). Returns (step, a^(l))."""
+    W = dense.W.value
+    if W.shape[1] != a.shape[0]:
+        raise ValueError(f"explain: layer {l} ({dense!r}) expects {W.shape[1]} inputs, gets {a.shape[0]}")
+    q = {"a_prev": quantity(f"a^({l - 1})", a, *a_eq), "W": quantity(f"W^({l})", W.copy(), f"W^({l})")}
+    z, z_equation = W @ a, f"z^({l}) = W^({l})·a^({l - 1})"
+    if dense.b is not None:
+        q["b"] = quantity(f"b^({l})", dense.b.value.copy(), f"b^({l})")
+        z, z_equation = z + dense.b.value, z_equation + f" + b^({l})"
+    q["z"] = quantity(f"z^({l})", z, z_equation)
+    if last and act is None:
+        return LayerStep(l=l, activation="", quantities=q), z  # σ filled in once ŷ is known
+    sigma = act if act is not None else Identity()
+    a = sigma.f(z)
+    q["a"] = quantity(f"a^({l})", a, f"a^({l}) = σ(z^({l}))",
+                      "no activation: σ = identity" if act is None else f"σ = {sigma.name}")
+    q["dsigma"] = quantity(f"σ'(z^({l}))", sigma.derivative(z), f"σ'(z^({l}))", sigma.derivative_text)
+    return LayerStep(l=l, activation=sigma.name, quantities=q), a
+
+
+def _output(loss: Loss, units, steps: list[LayerStep], o: np.ndarray, target: tuple) -> tuple[dict, np.ndarray, str]:
+    """The loss record and δ^(L): (output quantities, δ^(L), its equation)."""
+    L, dtype, (y, y_equation) = len(units), o.dtype, target
+    implied = units[-1][1] is None
+    head = _loss_head(loss, o, y, f"z^({L})" if implied else f"a^({L})")
+    output = {
+        "y": quantity("y", y, y_equation),
+        "y_hat": quantity("ŷ", head["y_hat"], head["y_hat_eq"]),
+        "loss": quantity("L", np.asarray(head["L"], dtype=dtype), head["L_eq"]),
+    }
+    last = steps[-1]
+    if implied:
+        last.activation, last.quantities["a"], last.quantities["dsigma"] = _implied_sigma(loss, o, head["y_hat"], L)
+        # the output function is folded into the loss: δ^(L) = ∂L/∂z^(L) directly
+        return output, head["dL_do"], f"δ^({L}) = {head['dL_do_eq']}"
+    output["dL_da"] = quantity(f"∂L/∂a^({L})", head["dL_do"], f"∂L/∂a^({L}) = {head['dL_do_eq']}")
+    return output, head["dL_do"] * last["dsigma"]["value"], f"δ^({L}) = ∂L/∂a^({L}) ⊙ σ'(z^({L}))"
+
+
+def _backward_step(step: LayerStep, dense: Dense, delta: np.ndarray, delta_eq: str, lr: float | None) -> None:
+    """δ^(l) and the gradients of unit layer l (and the update with ``lr``) into ``step``."""
+    l, q = step.l, step.quantities
+    q["delta"] = quantity(f"δ^({l})", delta, delta_eq)
+    dW = np.outer(delta, step["a_prev"]["value"])
+    q["dW"] = quantity(f"∂L/∂W^({l})", dW, f"∂L/∂W^({l}) = δ^({l})·(a^({l - 1}))ᵀ")
+    if dense.b is not None:
+        q["db"] = quantity(f"∂L/∂b^({l})", delta.copy(), f"∂L/∂b^({l}) = δ^({l})")
+    if lr is not None:
+        q["W_new"] = quantity(f"W^({l})", dense.W.value - lr * dW, f"W^({l}) ← W^({l}) − η·∂L/∂W^({l})")
+        if dense.b is not None:
+            q["b_new"] = quantity(f"b^({l})", dense.b.value - lr * delta, f"b^({l}) ← b^({l}) − η·∂L/∂b^({l})")
 
 
 # ------------------------------------------------------------------ explain
@@ -415,86 +323,21 @@ def explain(net, loss, x, y, lr: float | None = None) -> Explanation:
     """
     units = _unit_layers(net)
     W1 = units[0][0].W.value
-    dtype = W1.dtype
-    if lr is not None:
-        is_number = isinstance(lr, (int, float, np.floating, np.integer)) and not isinstance(lr, bool)
-        if not (is_number and math.isfinite(lr) and lr > 0):
-            raise ValueError(f"explain: lr must be a positive finite number, got {lr!r}")
-        lr = float(lr)
-    a = _as_example(x, W1.shape[1], dtype)
-    L = len(units)
-    k = units[-1][0].W.value.shape[0]
-    target, y_equation = _as_target(y, loss, k, dtype)
-
-    steps: list[LayerStep] = []
-    a_equation, a_note = "a^(0) = x", "the input"
-    zs = []
+    lr = _check_lr(lr)
+    a = _as_example(x, W1.shape[1], W1.dtype)
+    target = _as_target(y, loss, units[-1][0].W.value.shape[0], W1.dtype)
+    steps, a_eq = [], ("a^(0) = x", "the input")
     for l, (dense, act) in enumerate(units, start=1):
-        W = dense.W.value
-        if W.shape[1] != a.shape[0]:
-            raise ValueError(f"explain: layer {l} ({dense!r}) expects {W.shape[1]} inputs, gets {a.shape[0]}")
-        q = {"a_prev": _quantity(f"a^({l - 1})", a, a_equation, a_note),
-             "W": _quantity(f"W^({l})", W.copy(), f"W^({l})")}
-        z = W @ a
-        z_equation = f"z^({l}) = W^({l})·a^({l - 1})"
-        if dense.b is not None:
-            q["b"] = _quantity(f"b^({l})", dense.b.value.copy(), f"b^({l})")
-            z = z + dense.b.value
-            z_equation += f" + b^({l})"
-        q["z"] = _quantity(f"z^({l})", z, z_equation)
-        zs.append(z)
-        if l == L and act is None:
-            # the loss supplies the output function; filled in below once ŷ is known
-            name = None
-        else:
-            sigma = act if act is not None else Identity()
-            name = _activation_name(sigma)
-            a = sigma.f(z)
-            a_equation = f"a^({l}) = σ(z^({l}))"
-            a_note = "no activation: σ = identity" if act is None else f"σ = {name}"
-            q["a"] = _quantity(f"a^({l})", a, a_equation, a_note)
-            dsigma = sigma.derivative(z)
-            q["dsigma"] = _quantity(f"σ'(z^({l}))", dsigma, f"σ'(z^({l}))", _derivative_formula(sigma))
-        steps.append(LayerStep(l=l, activation=name or "", quantities=q))
-
-    implied = units[-1][1] is None
-    o = zs[-1] if implied else a
-    y_hat, y_hat_eq, loss_value, loss_eq, dL_do, dL_do_eq = _loss_head(loss, o, target, L, implied)
-    output = {
-        "y": _quantity("y", target, y_equation),
-        "y_hat": _quantity("ŷ", y_hat, y_hat_eq),
-        "loss": _quantity("L", np.asarray(loss_value, dtype=dtype), loss_eq),
-    }
-    last = steps[-1]
-    if implied:
-        last.activation, last.quantities["a"], last.quantities["dsigma"] = _implied_sigma(loss, zs[-1], y_hat, L)
-        # the output function is folded into the loss: δ^(L) = ∂L/∂z^(L) directly
-        delta = dL_do
-        delta_eq = f"δ^({L}) = {dL_do_eq}"
-    else:
-        output["dL_da"] = _quantity(f"∂L/∂a^({L})", dL_do, f"∂L/∂a^({L}) = {dL_do_eq}")
-        delta = dL_do * last["dsigma"]["value"]
-        delta_eq = f"δ^({L}) = ∂L/∂a^({L}) ⊙ σ'(z^({L}))"
-    output["delta"] = _quantity(f"δ^({L})", delta, delta_eq)
-
-    for l in range(L, 0, -1):
-        step, (dense, _) = steps[l - 1], units[l - 1]
-        if l < L:
-            W_next = units[l][0].W.value
-            delta = (W_next.T @ delta) * step["dsigma"]["value"]
+        step, a = _forward_step(l, dense, act, a, a_eq, last=l == len(units))
+        steps.append(step)
+        a_eq = (f"a^({l}) = σ(z^({l}))", step["a"]["note"] if "a" in step else "")
+    output, delta, delta_eq = _output(loss, units, steps, a, target)
+    output["delta"] = quantity(f"δ^({len(units)})", delta, delta_eq)
+    for l in range(len(units), 0, -1):
+        if l < len(units):
+            delta = (units[l][0].W.value.T @ delta) * steps[l - 1]["dsigma"]["value"]
             delta_eq = f"δ^({l}) = (W^({l + 1}))ᵀ·δ^({l + 1}) ⊙ σ'(z^({l}))"
-        step.quantities["delta"] = _quantity(f"δ^({l})", delta, delta_eq)
-        dW = np.outer(delta, step["a_prev"]["value"])
-        step.quantities["dW"] = _quantity(f"∂L/∂W^({l})", dW, f"∂L/∂W^({l}) = δ^({l})·(a^({l - 1}))ᵀ")
-        if dense.b is not None:
-            step.quantities["db"] = _quantity(f"∂L/∂b^({l})", delta.copy(), f"∂L/∂b^({l}) = δ^({l})")
-        if lr is not None:
-            step.quantities["W_new"] = _quantity(
-                f"W^({l})", dense.W.value - lr * dW, f"W^({l}) ← W^({l}) − η·∂L/∂W^({l})")
-            if dense.b is not None:
-                step.quantities["b_new"] = _quantity(
-                    f"b^({l})", dense.b.value - lr * delta, f"b^({l}) ← b^({l}) − η·∂L/∂b^({l})")
-    output["dL_dx"] = _quantity("∂L/∂a^(0)", units[0][0].W.value.T @ delta, "∂L/∂a^(0) = (W^(1))ᵀ·δ^(1)")
-
-    return Explanation(layers=steps, output=output, loss_value=float(loss_value), loss=repr(loss),
-                       network=repr(net), dtype=dtype.name, lr=lr)
+        _backward_step(steps[l - 1], units[l - 1][0], delta, delta_eq, lr)
+    output["dL_dx"] = quantity("∂L/∂a^(0)", W1.T @ delta, "∂L/∂a^(0) = (W^(1))ᵀ·δ^(1)")
+    return Explanation(layers=steps, output=output, loss_value=float(output["loss"]["value"]),
+                       loss=repr(loss), network=repr(net), dtype=W1.dtype.name, lr=lr)

@@ -75,6 +75,12 @@ class Loss:
     def output(self, pred: np.ndarray) -> np.ndarray:
         return pred
 
+    @property
+    def y_hat(self) -> np.ndarray:
+        """ŷ of the last ``forward`` (B, k): the output function applied to its prediction."""
+        self._need_cache(self._pred)
+        return self.output(self._pred)
+
     def __repr__(self) -> str:
         return type(self).__name__ + "()"
 
@@ -102,6 +108,11 @@ class SoftmaxCrossEntropy(Loss):
 
     def output(self, pred: np.ndarray) -> np.ndarray:
         return softmax(pred)
+
+    @property
+    def y_hat(self) -> np.ndarray:
+        self._need_cache(self._p)
+        return self._p  # exp(log softmax(z)), the very ŷ that backward's ŷ − y uses
 
     def forward(self, pred, target) -> float:
         z = _check_pred(pred, "SoftmaxCrossEntropy")
@@ -197,12 +208,12 @@ class MeanSquaredError(Loss):
     """
 
     def __init__(self):
-        self._r = None
+        self._pred = self._r = None
 
     def forward(self, pred, target) -> float:
         pred = _check_pred(pred, "MeanSquaredError")
         y = _check_same(pred, target, "MeanSquaredError")
-        self._r = pred - y
+        self._pred, self._r = pred, pred - y
         return float(np.mean(self._r * self._r))
 
     def backward(self) -> np.ndarray:

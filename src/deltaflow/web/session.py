@@ -35,11 +35,12 @@ from deltaflow.optim.clip import grad_norm
 from deltaflow.training.config import RunConfig
 from deltaflow.data import DATASETS, Dataset, make_features
 from deltaflow.data.toy import BOX
-from deltaflow.diagnostics.explain import _json_float, explain
+from deltaflow.diagnostics.explain import explain
+from deltaflow.diagnostics.explanation import json_float
 from deltaflow.nn.losses import sigmoid
 from deltaflow.nn.network import walk
 from deltaflow.diagnostics.probes import STATS, GradientProbe, first_nonfinite, grid_forward, unit_layers
-from deltaflow.training.trainer import Callback, Trainer, load_data
+from deltaflow.training.trainer import Callback, Trainer
 from deltaflow.web import protocol as P
 from deltaflow.web.limits import check_config, check_grid, check_steps, map_count, output_maps
 
@@ -120,7 +121,7 @@ class Session:
                 update={"path": str(self._upload_path)})})
         # the session measures its own statistics; a probe history would grow without end
         train_config = train_config.model_copy(update={"probe_every": None})
-        dataset = dataset if dataset is not None else load_data(train_config)
+        dataset = dataset if dataset is not None else train_config.data.load(seed=train_config.seed, dtype=train_config.dtype)
         dims = dataset.X_train_raw.shape[1]
         if dims not in (1, 2):
             raise ValueError(f"data: the simulator draws 1-D or 2-D data; this set has {dims} input columns")
@@ -561,7 +562,7 @@ class Session:
             "speed": {"steps_per_frame": self.steps_per_frame},
             "running": self.running, "done": self.done, "edited": self.edited,
             "step": t.step, "epoch": t.epoch, "handled": self.handled,
-            "history": {k: [_json_float(v) for v in vs[-P.STATE_HISTORY_ROWS:]] for k, vs in t.history.items()},
+            "history": {k: [json_float(v) for v in vs[-P.STATE_HISTORY_ROWS:]] for k, vs in t.history.items()},
             "network": self.network(),
             "data": {
                 "name": self.config.data.name, "task": d.task, "dims": self.dims, "n_classes": d.n_classes,
@@ -589,7 +590,7 @@ class Session:
 
     def history(self) -> dict:
         with self.lock:
-            return {k: [_json_float(v) for v in vs] for k, vs in self.trainer.history.items()}
+            return {k: [json_float(v) for v in vs] for k, vs in self.trainer.history.items()}
 
     def close(self) -> None:
         with self.lock:
