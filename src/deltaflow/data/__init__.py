@@ -3,7 +3,7 @@
 ``load_dataset("spiral", noise=0.1, seed=0)`` is the one call most code needs; it returns a
 ``Dataset`` with standardised train and test parts. The pieces it is built from are
 public too: the generators (``circle`` … ``sawtooth``), ``make_features``, ``load_table``,
-``train_test_split``, ``Standardizer`` and ``iterate_minibatches``.
+``train_test_split``, ``Standardizer``, ``InputTransform`` (raw rows → network input) and ``iterate_minibatches``.
 """
 
 from deltaflow.data.features import FEATURES, make_features
@@ -12,6 +12,7 @@ from deltaflow.data.functions import abs, sawtooth, sin, step  # noqa: A004 - ab
 from deltaflow.data.real import breast_cancer, describe_real, digits, iris, wine
 from deltaflow.data.registry import DATASETS, Dataset, DatasetInfo, load_dataset
 from deltaflow.data.split import Standardizer, iterate_minibatches, train_test_split
+from deltaflow.data.transform import InputTransform
 from deltaflow.data.toy import circle, gauss, moons, multi_gauss, plane, spiral, spiral_k, xor
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "FEATURES",
     "Dataset",
     "DatasetInfo",
+    "InputTransform",
     "Standardizer",
     "abs",
     "breast_cancer",

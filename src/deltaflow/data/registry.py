@@ -15,10 +15,11 @@ import numpy as np
 
 from deltaflow._checks import as_dtype, positive_int
 from deltaflow.data import functions, toy
-from deltaflow.data.features import check_feature_names, make_features
+from deltaflow.data.features import check_feature_names
 from deltaflow.data.files import read_table
 from deltaflow.data.real import describe_real
 from deltaflow.data.split import Standardizer, train_test_split
+from deltaflow.data.transform import InputTransform
 
 TASKS = ("classification", "regression")
 MAX_CLASSES = 20  # an integer-valued file target with at most this many values is a class label
@@ -246,14 +247,8 @@ def load_dataset(
     if set_task == "classification":
         y = y.astype(np.int64)
     X_train_raw, X_test_raw, y_train, y_test = train_test_split(X, y, test_fraction, split_rng)
-    X_train, X_test = X_train_raw, X_test_raw
-    if info.kind == "toy":
-        X_train, X_test = make_features(X_train, feature_names), make_features(X_test, feature_names)
-    X_train, X_test = X_train.astype(dt), X_test.astype(dt)
-    scaler = None
-    if standardize:
-        scaler = Standardizer().fit(X_train)
-        X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    transform = InputTransform(feature_names if info.kind == "toy" else None, dt, standardize).fit(X_train_raw)
+    X_train, X_test, scaler = transform(X_train_raw), transform(X_test_raw), transform.scaler
     if set_task == "regression":
         y_train, y_test = y_train.astype(dt).reshape(-1, 1), y_test.astype(dt).reshape(-1, 1)
     return Dataset(

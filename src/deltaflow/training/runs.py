@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from deltaflow.training.config import RunConfig
-from deltaflow.data import make_features
+from deltaflow.data import InputTransform
 from deltaflow.training.io import ModelFile, atomic_file, load_model, save_model
 from deltaflow.training.task import Task
 from deltaflow.training.trainer import FitResult
@@ -33,19 +33,19 @@ def run_name(config: RunConfig, root: Path) -> str:
 def model_meta(result: FitResult) -> tuple[dict, dict]:
     """(JSON metadata, arrays) that let a saved model predict from raw input rows."""
     d = result.dataset
+    transform = InputTransform(result.config.data.features, d.X_train.dtype, standardize=d.scaler is not None)
+    transform.scaler = d.scaler
+    input_meta, arrays = transform.to_meta()
     meta = {
         "task": d.task,
         "loss": result.task.loss_name,
         "n_classes": d.n_classes,
         "class_labels": [float(v) if isinstance(v, (float, np.floating)) else int(v) for v in d.class_labels or []],
         "feature_names": list(d.feature_names),
-        "input_features": result.config.data.features,
+        **input_meta,
         "target_name": d.target_name,
         "dataset": d.name,
     }
-    arrays = {}
-    if d.scaler is not None:
-        arrays = {"scaler_mean": d.scaler.mean, "scaler_scale": d.scaler.scale}
     return meta, arrays
 
 
@@ -135,9 +135,8 @@ class Predictor:
 
     def __init__(self, model: ModelFile):
         self.model, self.net, self.meta = model, model.net, model.meta
-        self.mean = model.arrays.get("scaler_mean")
-        self.scale = model.arrays.get("scaler_scale")
         self.dtype = model.net.dtype
+        self.transform = InputTransform.from_meta(model.meta, model.arrays, self.dtype)
         meta, n_out = self.meta, model.net.n_out(model.net.n_in)
         self.task = Task(meta.get("task") or "classification", meta.get("loss"),
                          n_classes=meta.get("n_classes") or n_out, n_targets=n_out, dtype=self.dtype)
@@ -145,7 +144,7 @@ class Predictor:
     @property
     def n_inputs(self) -> int:
         """Values per raw input row: 2 for a toy set with derived features, else the network's input width."""
-        return 2 if self.meta.get("input_features") else self.net.n_in
+        return self.transform.n_raw or self.net.n_in
 
     @property
     def input_names(self) -> list[str]:
@@ -165,12 +164,7 @@ class Predictor:
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.n_inputs:
             raise ValueError(f"expected input rows of {self.n_inputs} values, got shape {X.shape}")
-        if self.meta.get("input_features"):
-            X = make_features(X, self.meta["input_features"])
-        X = X.astype(self.dtype)
-        if self.mean is not None:
-            X = (X - self.mean.astype(self.dtype)) / self.scale.astype(self.dtype)
-        return X
+        return self.transform(X)
 
     def output(self, X: np.ndarray) -> np.ndarray:
         return self.net.forward(self.prepare(X), training=False)
