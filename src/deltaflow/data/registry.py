@@ -177,6 +177,39 @@ def _generate(name, info, n_samples, noise, features, classes, teeth, rng):
     return X, y, names, "label", list(range(classes if name == "spiral3" else 2))
 
 
+def _check_args(name: str, task, features, path) -> DatasetInfo:
+    """The set's ``DatasetInfo``, after checking that the arguments apply to it."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown data set {name!r}; choose one of {_names()}")
+    info = DATASETS[name]
+    if task is not None and task not in TASKS:
+        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}")
+    if info.kind != "file" and task is not None and task != info.task:
+        raise ValueError(f"{name!r} is a {info.task} data set, not {task}")
+    if info.kind != "toy" and features is not None:
+        raise ValueError(f"features apply only to the 2-D toy sets ({', '.join(_TOY)}, spiral3), not {name!r}")
+    if path is not None and info.kind != "file":
+        raise ValueError(f"path is only used with the data set 'csv', not {name!r}")
+    return info
+
+
+def _read_file(path, target, task, n_samples, noise):
+    """A file's rows: ``(X, y, feature_names, target_name, class_labels, task)``, labels as 0 … K−1."""
+    if path is None:
+        raise ValueError("data set 'csv' needs path=, the .csv or .npz file to load")
+    if n_samples is not None or noise is not None:
+        raise ValueError("n_samples and noise do not apply to a file (leave them None)")
+    X, y, feature_names, target_name = read_table(path, target)
+    set_task = _file_task(y, task)
+    class_labels = []
+    if set_task == "classification":
+        values, y = np.unique(y, return_inverse=True)
+        if len(values) < 2:
+            raise ValueError(f"target {target_name!r} has only one class")
+        class_labels = _class_labels(values)
+    return X, y, feature_names, target_name, class_labels, set_task
+
+
 def load_dataset(
     name: str,
     *,
@@ -207,35 +240,12 @@ def load_dataset(
     Returns a ``Dataset``. Raises ``ValueError`` for an unknown name, dtype or task, a
     classification target with one class, or any bad argument or file.
     """
-    if name not in DATASETS:
-        raise ValueError(f"unknown data set {name!r}; choose one of {_names()}")
-    info = DATASETS[name]
+    info = _check_args(name, task, features, path)
     dt = as_dtype(dtype)
-    seed = _check_seed(seed)
-    if task is not None and task not in TASKS:
-        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}")
-    if info.kind != "file" and task is not None and task != info.task:
-        raise ValueError(f"{name!r} is a {info.task} data set, not {task}")
-    if info.kind != "toy" and features is not None:
-        raise ValueError(f"features apply only to the 2-D toy sets ({', '.join(_TOY)}, spiral3), not {name!r}")
-    if path is not None and info.kind != "file":
-        raise ValueError(f"path is only used with the data set 'csv', not {name!r}")
-    gen_seq, split_seq = np.random.SeedSequence(seed).spawn(2)
+    gen_seq, split_seq = np.random.SeedSequence(_check_seed(seed)).spawn(2)
     gen_rng, split_rng = np.random.default_rng(gen_seq), np.random.default_rng(split_seq)
-
     if info.kind == "file":
-        if path is None:
-            raise ValueError("data set 'csv' needs path=, the .csv or .npz file to load")
-        if n_samples is not None or noise is not None:
-            raise ValueError("n_samples and noise do not apply to a file (leave them None)")
-        X, y, feature_names, target_name = read_table(path, target)
-        set_task = _file_task(y, task)
-        class_labels = []
-        if set_task == "classification":
-            values, y = np.unique(y, return_inverse=True)
-            if len(values) < 2:
-                raise ValueError(f"target {target_name!r} has only one class")
-            class_labels = _class_labels(values)
+        X, y, feature_names, target_name, class_labels, set_task = _read_file(path, target, task, n_samples, noise)
     else:
         X, y, feature_names, target_name, class_labels = _generate(
             name, info, n_samples, noise, features, classes, teeth, gen_rng
@@ -243,7 +253,6 @@ def load_dataset(
         set_task = info.task
         if set_task == "classification" and len(np.unique(y)) < 2:
             raise ValueError(f"target {target_name!r} has only one class (n_samples={len(y)} is too few?)")
-
     if set_task == "classification":
         y = y.astype(np.int64)
     X_train_raw, X_test_raw, y_train, y_test = train_test_split(X, y, test_fraction, split_rng)
