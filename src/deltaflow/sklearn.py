@@ -93,8 +93,6 @@ class _DeltaflowEstimator(BaseEstimator):
         self.dtype = dtype
         self.random_state = random_state
 
-    # ----------------------------------------------------------------- configuration
-
     def _np_dtype(self) -> np.dtype:
         if self.dtype not in ("float32", "float64", np.float32, np.float64):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
@@ -125,27 +123,16 @@ class _DeltaflowEstimator(BaseEstimator):
         except TypeError:
             raise ValueError(f"hidden must be a sequence of layer widths, got {self.hidden!r}") from None
         activation = self.activation if isinstance(self.activation, str) else list(self.activation)
-        return RunConfig.from_dict(
-            {
-                "name": None,
-                "data": {"name": "array", "task": self._task, "standardize": bool(self.standardize)},
-                "model": {
-                    "hidden": hidden,
-                    "activation": activation,
-                    "norm": self.norm,
-                    "dropout": self.dropout,
-                    "init": self.init,
-                },
-                "loss": self._loss_name(),
-                "optimizer": {"name": self.optimizer, "lr": self.lr, "weight_decay": self.weight_decay},
-                "batch_size": self.batch_size,
-                "epochs": epochs,
-                "clip_norm": self.clip_norm,
-                "l2": self.l2,
-                "seed": self._seed(),
-                "dtype": self._np_dtype().name,
-            }
-        )
+        return RunConfig.from_dict({
+            "name": None,
+            "data": {"name": "array", "task": self._task, "standardize": bool(self.standardize)},
+            "model": {"hidden": hidden, "activation": activation, "norm": self.norm, "dropout": self.dropout,
+                      "init": self.init},
+            "loss": self._loss_name(),
+            "optimizer": {"name": self.optimizer, "lr": self.lr, "weight_decay": self.weight_decay},
+            "batch_size": self.batch_size, "epochs": epochs, "clip_norm": self.clip_norm, "l2": self.l2,
+            "seed": self._seed(), "dtype": self._np_dtype().name,
+        })
 
     # ----------------------------------------------------------------- training
 
@@ -161,19 +148,10 @@ class _DeltaflowEstimator(BaseEstimator):
         Xs = self._scale(X)
         names = [str(f) for f in getattr(self, "feature_names_in_", [])] or [f"x{j + 1}" for j in range(X.shape[1])]
         classes = list(getattr(self, "classes_", []))
-        dataset = Dataset(
-            name="the training data",
-            task=self._task,
-            X_train=Xs,
-            y_train=target,
-            X_test=None,  # every row trains: the history has train_* columns only
-            y_test=None,
-            n_classes=len(classes),
-            feature_names=names,
-            target_name="y",
-            scaler=self.scaler_,
-            class_labels=classes,
-        )
+        # every row trains (no test part): the history has train_* columns only
+        dataset = Dataset(name="the training data", task=self._task, X_train=Xs, y_train=target, X_test=None,
+                          y_test=None, n_classes=len(classes), feature_names=names, target_name="y",
+                          scaler=self.scaler_, class_labels=classes)
         self._trainer = Trainer(self.config_, dataset)
         self.net_ = self._trainer.net
         self.history_ = self._trainer.history
