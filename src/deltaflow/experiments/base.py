@@ -22,10 +22,25 @@ import numpy as np
 
 from deltaflow.training.io import atomic_file
 
-__all__ = ["Experiment", "Progress", "run_experiment", "to_json_ready", "write_json", "write_text", "full_batch"]
+__all__ = ["Experiment", "Progress", "Ticker", "run_experiment", "to_json_ready", "write_json", "write_text",
+           "full_batch"]
 
 # progress(done, total): called as units of work finish (the CLI draws a bar from it)
 Progress = Callable[[int, int], None]
+
+
+class Ticker:
+    """Counts the units of work an experiment finishes, out of ``total``, and reports each
+    one as ``progress(done, total)`` (when there is a ``progress`` to report to)."""
+
+    def __init__(self, progress: Progress | None, total: int, done: int = 0):
+        self.progress, self.total, self.done = progress, total, done
+
+    def tick(self) -> None:
+        """One more unit done."""
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, self.total)
 
 
 @dataclass(frozen=True)
