@@ -23,7 +23,7 @@ import numpy as np
 from deltaflow.training.io import atomic_file
 
 __all__ = ["Experiment", "Progress", "Ticker", "run_experiment", "to_json_ready", "write_json", "write_text",
-           "full_batch"]
+           "backprop", "full_batch"]
 
 # progress(done, total): called as units of work finish (the CLI draws a bar from it)
 Progress = Callable[[int, int], None]
@@ -100,12 +100,19 @@ def run_experiment(exp: Experiment, out: Path, quick: bool = False, seed: int = 
     return result, json_path, png
 
 
+def backprop(net, loss, X: np.ndarray, y) -> float:
+    """One full-batch forward and backward pass in training mode: every ``p.grad`` is
+    ∂L/∂p of this batch alone (zeroed first). X : (batch, n_in). Returns L."""
+    value = loss.forward(net.forward(X, True), y)
+    net.zero_grad()
+    net.backward(loss.backward())
+    return value
+
+
 def full_batch(net, loss, opt, X: np.ndarray, y, steps: int) -> list[float]:
     """``steps`` full-batch gradient steps (training mode); returns the loss before each."""
     history = []
     for _ in range(steps):
-        history.append(loss.forward(net.forward(X, True), y))
-        net.zero_grad()
-        net.backward(loss.backward())
+        history.append(backprop(net, loss, X, y))
         opt.step()
     return history

@@ -35,7 +35,7 @@ import numpy as np
 from deltaflow.nn import init as initializers
 from deltaflow.optim.clip import clip_grad_norm, grad_norm
 from deltaflow.data import load_dataset
-from deltaflow.experiments.base import Experiment, Ticker
+from deltaflow.experiments.base import Experiment, Ticker, backprop
 from deltaflow.nn.losses import SoftmaxCrossEntropy
 from deltaflow.metrics import accuracy
 from deltaflow.nn.network import mlp
@@ -66,10 +66,7 @@ def layer_norms(net, X, y) -> dict:
     """Per layer l = 1 … L+1 at the current weights (one full-batch pass): ``delta`` ‖δ^(l)‖,
     ``grad_W`` ‖∂L/∂W^(l)‖; and ``global`` ‖∇L‖ over every parameter."""
     with GradientProbe(net, every=1) as probe:
-        loss = SoftmaxCrossEntropy()
-        loss.forward(net.forward(X, True), y)
-        net.zero_grad()
-        net.backward(loss.backward())
+        backprop(net, SoftmaxCrossEntropy(), X, y)
         s = probe.measure()
     return {"delta": [float(d) for d in s["delta_norm"]], "grad_W": [float(g) for g in s["grad_W_norm"]],
             "global": grad_norm(net.parameters())}
@@ -89,9 +86,7 @@ def train(net, X, y, steps: int, clip: bool) -> dict:
     # overflow to inf is the phenomenon being measured, not an accident
     with np.errstate(over="ignore", invalid="ignore"):
         for step in range(steps):
-            value = loss.forward(net.forward(X, True), y)
-            net.zero_grad()
-            net.backward(loss.backward())
+            value = backprop(net, loss, X, y)
             norm = clip_grad_norm(params, MAX_NORM) if clip else grad_norm(params)
             out["loss"].append(value)
             out["grad_norm"].append(norm)

@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from deltaflow.data import load_dataset
-from deltaflow.experiments.base import Experiment, Ticker
+from deltaflow.experiments.base import Experiment, Ticker, backprop
 from deltaflow.nn.losses import SoftmaxCrossEntropy
 from deltaflow.nn.network import mlp
 from deltaflow.optim.optimizers import get_optimizer
@@ -90,10 +90,7 @@ def build(n_in: int, depth: int, activation: str, init: str, norm: str, seed: in
 
 def measure(net, probe: GradientProbe, X: np.ndarray, y: np.ndarray) -> tuple[float, dict]:
     """One full-batch forward and backward (training mode); returns (loss, probe statistics)."""
-    loss = SoftmaxCrossEntropy()
-    value = loss.forward(net.forward(X, True), y)
-    net.zero_grad()
-    net.backward(loss.backward())
+    value = backprop(net, SoftmaxCrossEntropy(), X, y)
     return value, probe.measure()
 
 
