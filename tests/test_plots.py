@@ -6,16 +6,11 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from deltaflow.viz import plots
-from deltaflow.nn.losses import softmax
 from deltaflow.metrics import confusion_matrix
-from deltaflow.viz.plots import (
-    decision_grid,
-    plot_confusion,
-    plot_decision_boundary,
-    plot_history,
-    plot_regression_1d,
-)
+from deltaflow.nn.losses import softmax
+from deltaflow.viz import canvas, plots
+from deltaflow.viz.boundary import BOUNDARY_SIZE, decision_grid, plot_decision_boundary, probability_map
+from deltaflow.viz.plots import plot_confusion, plot_history, plot_regression_1d
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -30,7 +25,7 @@ def png_size(path) -> tuple[int, int]:
 
 def assert_png(path, size_inches):
     assert path.is_file() and path.stat().st_size > 1000
-    expected = tuple(round(s * plots.DPI) for s in size_inches)
+    expected = tuple(round(s * canvas.DPI) for s in size_inches)
     assert png_size(path) == expected
     pixels = matplotlib.image.imread(path)  # decodes the whole file: a truncated PNG fails here
     assert pixels.shape[:2] == expected[::-1]
@@ -155,7 +150,7 @@ def test_plot_decision_boundary_png_colours_follow_the_classifier(tmp_path, rng)
     X = rng.uniform(-1, 1, size=(80, 2))
     y = (X[:, 0] > 0).astype(int)
     path = plot_decision_boundary(step_proba, X, y, tmp_path / "b.png", grid=60)
-    assert_png(path, plots.BOUNDARY_SIZE)
+    assert_png(path, BOUNDARY_SIZE)
     rgb = matplotlib.image.imread(path)[..., :3]
     h, w = rgb.shape[:2]
     band = rgb[int(0.4 * h) : int(0.6 * h)]
@@ -171,7 +166,7 @@ def test_plot_decision_boundary_three_classes_with_test_set(tmp_path, blobs3):
     path = plot_decision_boundary(
         linear_softmax(W), X[:60], y[:60], tmp_path / "deep" / "b3.png", X[60:], y[60:], grid=80, title="blobs"
     )
-    assert_png(path, plots.BOUNDARY_SIZE)
+    assert_png(path, BOUNDARY_SIZE)
 
 
 def test_plot_decision_boundary_rejects_bad_input(tmp_path, blobs3):
@@ -233,3 +228,54 @@ def test_plot_confusion_rejects_bad_input(tmp_path):
         plot_confusion(np.eye(3, dtype=int), tmp_path / "c.png", labels=["a", "b"])
     with pytest.raises(ValueError, match="non-negative"):
         plot_confusion(-np.eye(2), tmp_path / "c.png")
+
+
+# --- the shared canvas -----------------------------------------------------------------
+
+
+def test_floats_and_positive_turn_json_gaps_into_nan():
+    np.testing.assert_array_equal(canvas.floats([1, None, 2.5]), [1.0, np.nan, 2.5])
+    grid = canvas.floats([[None, 1.0], [2, None]])
+    assert grid.dtype == np.float64 and grid.shape == (2, 2)
+    np.testing.assert_array_equal(np.isnan(grid), [[True, False], [False, True]])
+    np.testing.assert_array_equal(canvas.floats(v for v in (3, None)), [3.0, np.nan])
+    np.testing.assert_array_equal(canvas.positive([2.0, 0.0, -1.0, None, np.inf, 1e-300]),
+                                  [2.0, np.nan, np.nan, np.nan, np.nan, 1e-300])
+
+
+def test_limits_add_the_margin_or_one_around_a_single_value():
+    assert canvas.limits(np.array([0.0, 10.0])) == pytest.approx((-1.0, 11.0))
+    assert canvas.limits(np.array([3.0, 3.0])) == (2.0, 4.0)
+
+
+def test_labelled_sets_checks_each_set_and_asks_for_both_test_arrays():
+    seen = []
+
+    def pair(X, y, suffix):
+        seen.append(suffix)
+        return np.asarray(X), np.asarray(y)
+
+    sets = canvas.labelled_sets("f", pair, [1], [0], [2], [1])
+    assert [(s[2], s[3]) for s in sets] == [("o", "train"), ("^", "test")] and seen == ["", "_test"]
+    assert len(canvas.labelled_sets("f", pair, [1], [0])) == 1
+    with pytest.raises(ValueError, match="f: pass both X_test and y_test"):
+        canvas.labelled_sets("f", pair, [1], [0], y_test=[1])
+
+
+def test_save_writes_the_figure_at_dpi_and_creates_folders(tmp_path):
+    fig = canvas.new_figure((3.0, 2.0))
+    ax = fig.subplots()
+    ax.plot([0, 1], [1, 0], label="a line")
+    canvas.tidy([ax], legend=8)
+    assert ax.get_legend() is not None
+    assert_png(canvas.save(fig, tmp_path / "a" / "b.png"), (3.0, 2.0))
+
+
+def test_probability_map_draws_the_half_contour_only_where_p_crosses_it():
+    xs, ys = np.linspace(-1, 1, 5), np.linspace(0, 1, 4)
+    crossing = np.tile(np.linspace(0.1, 0.9, 5), (4, 1))
+    for p, contours in ((crossing, 1), (np.full((4, 5), 0.8), 0)):
+        ax = canvas.new_figure((3.0, 3.0)).subplots()
+        probability_map(ax, xs, ys, p)
+        assert len(ax.images) == 1 and ax.images[0].get_extent() == [-1.0, 1.0, 0.0, 1.0]
+        assert len(ax.collections) == contours

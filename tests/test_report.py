@@ -8,19 +8,19 @@ import numpy as np
 import pytest
 
 from deltaflow import experiments
-from deltaflow.experiments.base import Experiment, run_experiment, to_json_ready, write_json
+from deltaflow.experiments.base import (Experiment, Ticker, backprop, full_batch, run_experiment, to_json_ready,
+                                       write_json)
+from deltaflow.nn.losses import MeanSquaredError
+from deltaflow.nn.network import mlp
+from deltaflow.optim.optimizers import get_optimizer
 from deltaflow.report import build_report
+from deltaflow.viz.canvas import new_figure, save
 
 
 def _figure(result, path):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(2, 2))
-    FigureCanvasAgg(fig)
+    fig = new_figure((2, 2))
     fig.add_subplot().plot(result["curve"])
-    fig.savefig(path)
-    return path
+    return save(fig, path)
 
 
 def _fake(name="fake", **extra):
@@ -47,6 +47,30 @@ def test_run_experiment_writes_json_and_png(tmp_path):
     assert json.loads(js.read_text()) == to_json_ready(result)
     assert png.read_bytes().startswith(b"\x89PNG")
     assert sorted(p.name for p in (tmp_path / "x").iterdir()) == ["fake.png", "result.json"]
+
+
+def test_ticker_reports_each_unit_done_and_runs_without_a_progress():
+    calls = []
+    ticker = Ticker(lambda done, total: calls.append((done, total)), 3)
+    for _ in range(3):
+        ticker.tick()
+    assert calls == [(1, 3), (2, 3), (3, 3)] and ticker.done == 3
+    silent = Ticker(None, 2, done=1)
+    silent.tick()
+    assert silent.done == 2
+
+
+def test_backprop_fills_this_batch_gradient_and_full_batch_steps_on_it(rng):
+    X, y = rng.standard_normal((8, 3)), rng.standard_normal((8, 1))
+    net, loss = mlp([3, 4, 1], "tanh", dtype=np.float64, rng=np.random.default_rng(0)), MeanSquaredError()
+    first = backprop(net, loss, X, y)
+    grads = [p.grad.copy() for p in net.parameters()]
+    assert backprop(net, loss, X, y) == first  # the second pass starts from zeroed gradients
+    for p, g in zip(net.parameters(), grads):
+        np.testing.assert_array_equal(p.grad, g)
+    assert first == pytest.approx(np.mean((net.forward(X, False) - y) ** 2), rel=1e-12)
+    history = full_batch(net, loss, get_optimizer("sgd", net.parameters(), lr=0.1), X, y, 3)
+    assert history[0] == first and history[2] < history[0]
 
 
 def test_a_result_missing_findings_is_refused(tmp_path):

@@ -8,6 +8,9 @@ Exit status of ``train``: 0 when the run is written, also when training diverged
 run keeps the last finite weights and the message, printed in yellow, names the step
 and the first non-finite layer); 130 when Ctrl-C stopped it (the completed epochs are
 still written); 2 for bad input.
+
+The run commands live here; ``cli_lab`` holds explain, experiment and report, and
+``cli_options`` what all of them share (consoles, list options, the config from flags).
 """
 
 from __future__ import annotations
@@ -19,49 +22,13 @@ from typing import Optional
 
 import numpy as np
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from deltaflow.cli_lab import experiment, explain, report
+from deltaflow.cli_options import UsageError, build_config, console, csv_list, load_predictor, out
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Neural networks and backpropagation, exactly.")
-console = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
-
-
-class UsageError(ValueError):
-    """Bad input from the command line (exit status 2)."""
-
-
-def _csv_list(text: Optional[str], cast=str, what="list") -> Optional[list]:
-    if text is None:
-        return None
-    try:
-        items = [cast(t.strip()) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise UsageError(f"--{what} must be a comma-separated list, got {text!r}") from None
-    return items
-
-
-# what belongs to one data set and must not carry over when a flag names another
-_DATA_SPECIFIC = ("n_samples", "noise", "features", "path", "target")
-
-
-def _build_config(config_file, flags: dict):
-    """The config file's RunConfig (or the defaults) with every flag that was given applied."""
-    from deltaflow.training.config import RunConfig, load_config
-
-    base = load_config(config_file) if config_file else RunConfig()
-    data = base.model_dump()
-    new_name = flags.get("data.name")
-    if new_name is not None and new_name != base.data.name:
-        for key in _DATA_SPECIFIC:
-            data["data"][key] = None
-    for key, value in flags.items():
-        if value is None:
-            continue
-        section, _, field = key.rpartition(".")
-        (data[section] if section else data)[field] = value
-    return RunConfig.from_dict(data)
 
 
 class _ProgressCallback:
@@ -121,31 +88,54 @@ def train(
     from deltaflow.training.runs import save_run
     from deltaflow.training.trainer import Trainer
 
-    acts = _csv_list(activation, what="activation")
-    cfg = _build_config(config, {
-        "data.name": "csv" if csv_path is not None else dataset, "data.path": str(csv_path) if csv_path else None,
+    cfg = _train_config(config, dataset, csv_path, features, layers, activation, {
         "data.target": target, "data.n_samples": samples, "data.noise": noise, "data.classes": classes,
-        "data.features": _csv_list(features, what="features"), "data.test_fraction": test_fraction,
-        "model.hidden": _csv_list(layers, int, "layers"),
-        "model.activation": acts[0] if acts and len(acts) == 1 else acts,
-        "model.norm": norm, "model.dropout": dropout, "model.init": init, "loss": loss,
-        "optimizer.name": optimizer, "optimizer.lr": lr, "optimizer.momentum": momentum,
+        "data.test_fraction": test_fraction, "model.norm": norm, "model.dropout": dropout, "model.init": init,
+        "loss": loss, "optimizer.name": optimizer, "optimizer.lr": lr, "optimizer.momentum": momentum,
         "optimizer.weight_decay": weight_decay, "schedule.name": schedule, "epochs": epochs, "steps": steps,
         "batch_size": batch_size, "clip_norm": clip_norm, "l1": l1, "l2": l2, "seed": seed, "dtype": dtype,
         "probe_every": probe_every, "name": name,
     })
     trainer = Trainer(cfg)
+    _announce(trainer, cfg)
+    result = _train_with_bar(trainer)
+    run_dir = save_run(result, runs, figures=figures)
+    _print_outcome(result, run_dir, figures)
+    if result.stop_reason == "interrupted":
+        raise SystemExit(130)
+
+
+def _train_config(config: Optional[Path], dataset, csv_path, features, layers, activation, fields: dict):
+    """``train``'s RunConfig: the file's (or the defaults) with ``fields`` and the flags that
+    need parsing applied (--csv names the data set "csv"; --activation one or one per layer)."""
+    acts = csv_list(activation, what="activation")
+    return build_config(config, {
+        "data.name": "csv" if csv_path is not None else dataset, "data.path": str(csv_path) if csv_path else None,
+        "data.features": csv_list(features, what="features"), "model.hidden": csv_list(layers, int, "layers"),
+        "model.activation": acts[0] if acts and len(acts) == 1 else acts, **fields,
+    })
+
+
+def _announce(trainer, cfg) -> None:
+    """The data, the loss, the optimiser and the network, before the first step."""
     d = trainer.dataset
     console.print(f"[bold]{d.name}[/]: {len(d.X_train)} train / {len(d.X_test)} test, "
-                  f"{d.n_features} features, {d.task}; loss {trainer.task.loss_name}, optimizer {cfg.optimizer.name}")
+                  f"{d.n_features} features, {d.task}; loss {trainer.task.loss_name}, "
+                  f"optimizer {cfg.optimizer.name}")
     console.print(trainer.net.summary(), highlight=False)
-    total = trainer.planned_epochs
+
+
+def _train_with_bar(trainer):
+    """``trainer.run()`` under a bar over the planned epochs; returns its result."""
     with Progress(TextColumn("epoch"), MofNCompleteColumn(), BarColumn(), TextColumn("{task.fields[status]}"),
                   TimeElapsedColumn(), console=console) as progress:
-        task_id = progress.add_task("train", total=total, status="")
+        task_id = progress.add_task("train", total=trainer.planned_epochs, status="")
         trainer.callbacks.append(_ProgressCallback(progress, task_id, trainer.metric_name))
-        result = trainer.run()
-    run_dir = save_run(result, runs, figures=figures)
+        return trainer.run()
+
+
+def _print_outcome(result, run_dir: Path, figures: bool) -> None:
+    """The final test numbers, why training stopped (a divergence in yellow) and where the run is."""
     m = result.metric_name
     if result.history["epoch"]:
         console.print(f"test loss {result.final('test_loss'):.4f}, test {m} {result.final('test_' + m):.4f} "
@@ -153,15 +143,6 @@ def train(
     if result.message:
         console.print(f"[yellow]{result.message}[/]", highlight=False)
     console.print(f"run written to {run_dir}/" + (f" (figures in {run_dir}/figures/)" if figures else ""))
-    if result.stop_reason == "interrupted":
-        raise SystemExit(130)
-
-
-def _load_predictor(model: Path):
-    from deltaflow.training.io import load_model
-    from deltaflow.training.runs import Predictor
-
-    return Predictor(load_model(model))
 
 
 @app.command()
@@ -184,7 +165,7 @@ def evaluate(
         raise UsageError("give either --csv or --dataset/--seed, not both")
     if target is not None and csv_path is None:
         raise UsageError("--target applies to --csv only")
-    pred = _load_predictor(model)
+    pred = load_predictor(model)
     if csv_path is not None:
         X, y, _ = load_table(csv_path, target)
         where = str(csv_path)
@@ -227,7 +208,7 @@ def predict(
     on (so extra columns, such as the target, are ignored), else all of them in order.
     Numbers are written in full (the shortest text that reads back to the same value).
     """
-    pred = _load_predictor(model)
+    pred = load_predictor(model)
     X = _read_inputs(input_csv, pred)
     if pred.meta.get("task") == "regression":
         values = pred.predict(X).reshape(len(X), -1)
@@ -322,140 +303,8 @@ def plot(run_dir: Path = typer.Argument(..., help="A run folder (runs/<name>).")
         out.print(str(p))
 
 
-def _numbers(text: str, what: str) -> list[float]:
-    try:
-        return [float(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise UsageError(f"--{what} must be comma-separated numbers, got {text!r}") from None
-
-
-def _explain_fresh(layers: str, activation: str, loss: str, x: list[float], y: str, classes: int, seed: int, dtype: str):
-    """A new network [len(x), *layers, n_L] and the target for ``explain``: a class label
-    for cross_entropy (n_L = classes), a 0/1 number for bce (n_L = 1, logits), a target row
-    for mse (n_L = its length, sigmoid output as in the classic derivation)."""
-    from deltaflow.nn.losses import get_loss
-    from deltaflow.nn.network import mlp
-
-    hidden = _csv_list(layers, int, "layers")
-    lossf = get_loss(loss)
-    if loss == "cross_entropy":
-        try:
-            target = int(y)
-        except ValueError:
-            raise UsageError(f"--y must be a class label 0..{classes - 1} for cross_entropy, got {y!r}") from None
-        n_out, output = classes, None
-    else:
-        target = np.asarray(_numbers(y, "y"), dtype=dtype)
-        n_out, output = (1, None) if loss == "bce" else (target.size, "sigmoid")
-    net = mlp([len(x), *hidden, n_out], activation, output=output, dtype=dtype, rng=np.random.default_rng(seed))
-    return net, lossf, target
-
-
-def _explain_model(path: Path, x: list[float], y: str):
-    """A saved model, its loss, the example through its input pipeline and y as its target."""
-    from deltaflow.nn.losses import get_loss
-
-    pred = _load_predictor(path)
-    xs = pred.prepare(np.asarray([x], dtype=np.float64).reshape(1, -1))[0]
-    name = pred.meta.get("loss") or ("mse" if pred.meta.get("task") == "regression" else "cross_entropy")
-    if name == "cross_entropy":
-        labels = [str(c) for c in (pred.meta.get("class_labels") or range(pred.meta["n_classes"]))]
-        if y not in labels:
-            raise UsageError(f"--y must be one of the model's classes {', '.join(labels)}, got {y!r}")
-        return pred.net, get_loss(name), xs, labels.index(y)
-    return pred.net, get_loss(name), xs, np.asarray(_numbers(y, "y"), dtype=pred.dtype)
-
-
-@app.command()
-def explain(
-    x: str = typer.Option("1,0", help="The example's inputs, comma-separated."),
-    y: str = typer.Option("1", help="Its target: a class label, or comma-separated values."),
-    model: Optional[Path] = typer.Option(None, help="A model file (runs/<name>/model.npz); default: a new small network."),
-    layers: str = typer.Option("2", help="Hidden widths of the new network."),
-    activation: str = typer.Option("sigmoid", help="Hidden activation of the new network."),
-    loss: str = typer.Option("mse", help="Loss of the new network: mse, bce or cross_entropy."),
-    classes: int = typer.Option(2, help="Classes of the new network with cross_entropy."),
-    lr: Optional[float] = typer.Option(None, help="Also show one gradient-descent step with this η."),
-    seed: int = typer.Option(0, help="Initialisation seed of the new network."),
-    dtype: str = typer.Option("float64", help="float64 (default here, for exact numbers) or float32."),
-    as_json: bool = typer.Option(False, "--json", help="Print the numbers as JSON."),
-):
-    """One example's forward and backward pass, every number with its equation."""
-    import json
-
-    from deltaflow._checks import as_dtype
-    from deltaflow.diagnostics.explain import explain as explain_example
-
-    values = _numbers(x, "x")
-    if model is not None:
-        net, lossf, xs, target = _explain_model(model, values, y)
-    else:
-        net, lossf, target = _explain_fresh(layers, activation, loss, values, y, classes, seed, as_dtype(dtype))
-        xs = np.asarray(values, dtype=net.dtype)
-    e = explain_example(net, lossf, xs, target, lr=lr)
-    out.print(json.dumps(e.to_dict(), indent=1) if as_json else e.format(), highlight=False, markup=False)
-
-
-class _BarProgress:
-    """``progress(done, total)`` for an experiment, drawn as a rich bar."""
-
-    def __init__(self, progress: Progress, description: str):
-        self.progress = progress
-        self.task_id = progress.add_task(description, total=None)
-
-    def __call__(self, done: int, total: int) -> None:
-        self.progress.update(self.task_id, completed=done, total=total)
-
-
-def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), MofNCompleteColumn(), BarColumn(), TimeElapsedColumn(),
-                    console=console)
-
-
-@app.command()
-def experiment(
-    name: str = typer.Argument(..., help="xor, collapse, uat, vanishing, exploding, cost, optimizers, batchnorm or losses."),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="Folder for result.json and the figure (default experiments/NAME)."),
-    quick: bool = typer.Option(False, help="Reduced grid (seconds instead of minutes)."),
-    seed: int = typer.Option(0, help="Random seed."),
-):
-    """Reproduce one classic result: its numbers as JSON and its figure as PNG."""
-    from deltaflow import experiments
-
-    exp = experiments.get(name)
-    folder = out_dir if out_dir is not None else Path("experiments") / name
-    with _progress() as progress:
-        result, json_path, png = experiments.run_experiment(exp, folder, quick=quick, seed=seed,
-                                                            progress=_BarProgress(progress, name))
-    out.print(f"[bold]{result['title']}[/]")
-    for line in result["findings"]:
-        out.print(f"  • {line}", highlight=False)
-    console.print(f"wrote {json_path} and {png}")
-
-
-@app.command()
-def report(
-    out_dir: Path = typer.Option(Path("experiments"), "--out", help="Folder for the experiments and report.html."),
-    only: Optional[str] = typer.Option(None, help="Comma-separated experiment names (default: all)."),
-    quick: bool = typer.Option(False, help="Reduced grids."),
-    seed: int = typer.Option(0, help="Random seed."),
-):
-    """Run every experiment and write one self-contained HTML page (figures inlined)."""
-    from deltaflow import experiments
-    from deltaflow.report import build_report
-
-    names = _csv_list(only, what="only") if only else list(experiments.NAMES)
-    with _progress() as progress:
-        bar = {}
-
-        def start(name):
-            if bar:
-                progress.update(bar["task"].task_id, visible=False)
-            bar["task"] = _BarProgress(progress, name)
-
-        path = build_report(out_dir, names, quick=quick, seed=seed, on_start=start,
-                            progress=lambda done, total: bar["task"](done, total))
-    console.print(f"report written to {path}")
+for command in (explain, experiment, report):
+    app.command()(command)
 
 
 def main(argv=None) -> None:

@@ -22,10 +22,25 @@ import numpy as np
 
 from deltaflow.training.io import atomic_file
 
-__all__ = ["Experiment", "Progress", "run_experiment", "to_json_ready", "write_json", "write_text", "full_batch"]
+__all__ = ["Experiment", "Progress", "Ticker", "run_experiment", "to_json_ready", "write_json", "write_text",
+           "backprop", "full_batch"]
 
 # progress(done, total): called as units of work finish (the CLI draws a bar from it)
 Progress = Callable[[int, int], None]
+
+
+class Ticker:
+    """Counts the units of work an experiment finishes, out of ``total``, and reports each
+    one as ``progress(done, total)`` (when there is a ``progress`` to report to)."""
+
+    def __init__(self, progress: Progress | None, total: int, done: int = 0):
+        self.progress, self.total, self.done = progress, total, done
+
+    def tick(self) -> None:
+        """One more unit done."""
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, self.total)
 
 
 @dataclass(frozen=True)
@@ -85,12 +100,19 @@ def run_experiment(exp: Experiment, out: Path, quick: bool = False, seed: int = 
     return result, json_path, png
 
 
+def backprop(net, loss, X: np.ndarray, y) -> float:
+    """One full-batch forward and backward pass in training mode: every ``p.grad`` is
+    ∂L/∂p of this batch alone (zeroed first). X : (batch, n_in). Returns L."""
+    value = loss.forward(net.forward(X, True), y)
+    net.zero_grad()
+    net.backward(loss.backward())
+    return value
+
+
 def full_batch(net, loss, opt, X: np.ndarray, y, steps: int) -> list[float]:
     """``steps`` full-batch gradient steps (training mode); returns the loss before each."""
     history = []
     for _ in range(steps):
-        history.append(loss.forward(net.forward(X, True), y))
-        net.zero_grad()
-        net.backward(loss.backward())
+        history.append(backprop(net, loss, X, y))
         opt.step()
     return history

@@ -26,16 +26,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from deltaflow.data import iterate_minibatches, load_dataset
-from deltaflow.experiments.base import Experiment
+from deltaflow.experiments.base import Experiment, Ticker
 from deltaflow.nn.losses import SoftmaxCrossEntropy
 from deltaflow.metrics import accuracy
 from deltaflow.nn.network import Sequential, mlp
 from deltaflow.nn.norm import BatchNorm
 from deltaflow.optim.optimizers import get_optimizer
-from deltaflow.viz.plots import DPI, _save
+from deltaflow.viz.canvas import floats, new_figure, save, tidy
 
 __all__ = ["EXPERIMENT", "run", "figure", "train"]
 
@@ -113,7 +112,7 @@ def run(quick: bool = False, seed: int = 0, progress=None) -> dict:
     epochs = 6 if quick else 30
     sweep = () if quick else tuple(lr for lr in SWEEP if lr != LR)
     data = load_dataset(DATASET, seed=seed)
-    total, done = 2 + 2 * len(sweep), 0
+    ticker = Ticker(progress, 2 + 2 * len(sweep))
     curves, finals = {}, {}
     for lr in (LR, *sweep):
         for norm in (None, "batch"):
@@ -121,9 +120,7 @@ def run(quick: bool = False, seed: int = 0, progress=None) -> dict:
             finals[(lr, r["norm"])] = _final(r)
             if lr == LR:
                 curves[r["norm"]] = r
-            done += 1
-            if progress is not None:
-                progress(done, total)
+            ticker.tick()
     return _report(quick, seed, epochs, curves, finals)
 
 
@@ -167,10 +164,10 @@ def _report(quick, seed, epochs, curves, finals) -> dict:
 def figure(result: dict, path) -> Path:
     """Left: loss per step with and without BN. Middle: batch-to-running gaps per BN layer.
     Right: whole-set loss per epoch in train and eval mode."""
-    fig = Figure(figsize=(16.0, 4.6), dpi=DPI, layout="constrained")
+    fig = new_figure((16.0, 4.6))
     ax_loss, ax_gap, ax_mode = fig.subplots(1, 3)
     for label, r in result["runs"].items():
-        losses = np.asarray([np.nan if v is None else v for v in r["step_loss"]], float)
+        losses = floats(r["step_loss"])
         end = f", diverged at step {r['diverged_at']}" if r["diverged_at"] is not None else ""
         ax_loss.semilogy(losses, linewidth=0.8, label=f"{'with' if label == 'batch' else 'without'} BatchNorm{end}")
         if r["diverged_at"] is not None:
@@ -178,7 +175,7 @@ def figure(result: dict, path) -> Path:
     ax_loss.set(xlabel="step", ylabel="mini-batch loss", title=f"SGD η = {result['lr']:g}, {result['dataset']}")
     bn = result["runs"]["batch"]
     for key, style in (("gap_mean", "-"), ("gap_var", "--")):
-        gaps = np.asarray([[np.nan if v is None else v for v in row] for row in bn[key]], float)
+        gaps = floats(bn[key])
         symbol = "μ" if key == "gap_mean" else "σ²"
         for layer in range(gaps.shape[1] if gaps.ndim == 2 else 0):
             ax_gap.semilogy(gaps[:, layer], style, linewidth=0.7, label=f"{symbol}, BN layer {layer + 1}")
@@ -187,10 +184,8 @@ def figure(result: dict, path) -> Path:
     ax_mode.plot(bn["epoch"], bn["eval_mode_loss"], marker="s", markersize=3, label="eval mode (running statistics)")
     ax_mode.set_yscale("log")
     ax_mode.set(xlabel="epoch", ylabel="training-set loss", title="with BatchNorm: train against eval mode")
-    for ax in (ax_loss, ax_gap, ax_mode):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    return _save(fig, path)
+    tidy((ax_loss, ax_gap, ax_mode), legend=8)
+    return save(fig, path)
 
 
 EXPERIMENT = Experiment("batchnorm", "Batch normalisation at a high learning rate", run, figure)

@@ -27,15 +27,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from deltaflow.data import load_dataset
-from deltaflow.experiments.base import Experiment, full_batch
+from deltaflow.experiments.base import Experiment, Ticker, full_batch
 from deltaflow.nn.losses import SoftmaxCrossEntropy, softmax
 from deltaflow.metrics import accuracy
 from deltaflow.nn.network import collapse_linear, mlp
 from deltaflow.optim.optimizers import get_optimizer
-from deltaflow.viz.plots import TWO_CLASS_CMAP, _save
+from deltaflow.viz.boundary import probability_map
+from deltaflow.viz.canvas import floats, new_figure, save
 
 NAME = "collapse"
 TITLE = "Linear collapse: a deep network without activations is one Dense layer"
@@ -121,11 +121,10 @@ def _findings(sets: dict) -> list[str]:
 def run(quick: bool = False, seed: int = 0, progress=None) -> dict:
     """Both data sets, three activations each; returns the JSON-ready result."""
     steps = QUICK_STEPS if quick else STEPS
-    sets = {}
-    for k, name in enumerate(DATASETS):
+    sets, ticker = {}, Ticker(progress, len(DATASETS))
+    for name in DATASETS:
         sets[name] = run_dataset(name, seed, steps)
-        if progress is not None:
-            progress(k + 1, len(DATASETS))
+        ticker.tick()
     rows = [[name, act, r["train_accuracy"], r["test_accuracy"], d["chance"], r["loss_last"]]
             for name, d in sets.items() for act, r in d["nets"].items()]
     gaps = [[name, d["nets"]["identity"]["gap_init"], d["nets"]["identity"]["gap_trained"]]
@@ -149,26 +148,18 @@ def run(quick: bool = False, seed: int = 0, progress=None) -> dict:
 LABELS = {"identity": "linear (no activation)", "tanh": "tanh", "relu": "ReLU"}
 
 
-def _grid(values) -> np.ndarray:
-    return np.asarray([[np.nan if v is None else v for v in row] for row in values], dtype=np.float64)
-
-
 def figure(result: dict, path) -> Path:
     """Decision boundaries: one row per data set, one column per activation, test points on top."""
     sets = result["datasets"]
     acts = list(next(iter(sets.values()))["nets"])
-    fig = Figure(figsize=(4.2 * len(acts), 4.0 * len(sets)), layout="constrained")
+    fig = new_figure((4.2 * len(acts), 4.0 * len(sets)))
     axes = np.atleast_2d(fig.subplots(len(sets), len(acts)))
     for i, (name, d) in enumerate(sets.items()):
-        xs, ys = np.asarray(d["xs"], dtype=np.float64), np.asarray(d["ys"], dtype=np.float64)
-        Xte, yte = np.asarray(d["X_test"], dtype=np.float64), np.asarray(d["y_test"])
+        xs, ys = floats(d["xs"]), floats(d["ys"])
+        Xte, yte = floats(d["X_test"]), np.asarray(d["y_test"])
         for j, act in enumerate(acts):
             ax, r = axes[i, j], d["nets"][act]
-            p = _grid(r["p"])
-            ax.imshow(p, origin="lower", extent=(xs[0], xs[-1], ys[0], ys[-1]), aspect="auto",
-                      cmap=TWO_CLASS_CMAP, vmin=-0.5, vmax=1.5)
-            if np.nanmin(p) < 0.5 < np.nanmax(p):
-                ax.contour(xs, ys, p, levels=[0.5], colors="k", linewidths=1.5)
+            probability_map(ax, xs, ys, floats(r["p"]))
             colours = np.where(yte == 1, "tab:red", "tab:blue")
             ax.scatter(Xte[:, 0], Xte[:, 1], c=colours, s=14, edgecolors="k", linewidths=0.4)
             acc = r["test_accuracy"]
@@ -176,7 +167,7 @@ def figure(result: dict, path) -> Path:
                          fontsize="medium")
             ax.set(xlabel="x₁", ylabel="x₂", xlim=(xs[0], xs[-1]), ylim=(ys[0], ys[-1]))
     fig.suptitle(f"{result['title']} (Dense 2→{result['width']}×{result['depth']}→2, {result['steps']} Adam steps)")
-    return _save(fig, path)
+    return save(fig, path)
 
 
 EXPERIMENT = Experiment(NAME, TITLE, run, figure)

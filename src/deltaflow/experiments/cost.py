@@ -28,14 +28,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
 from threadpoolctl import threadpool_limits
 
-from deltaflow.experiments.base import Experiment
+from deltaflow.experiments.base import Experiment, Ticker
 from deltaflow.nn.layers import Dense
 from deltaflow.nn.losses import SoftmaxCrossEntropy
 from deltaflow.nn.network import mlp
-from deltaflow.viz.plots import DPI, _save
+from deltaflow.viz.canvas import floats, new_figure, save, tidy
 
 __all__ = ["EXPERIMENT", "run", "figure", "dense_flops", "network_flops", "median_time"]
 
@@ -134,25 +133,23 @@ def run(quick: bool = False, seed: int = 0, progress=None) -> dict:
     net_sizes, net_batch = ([32], 32) if quick else ([128, 512], 256)
     repeats = 3 if quick else 25
     rng = np.random.default_rng(seed)
-    total = len(sizes) * len(batches) + len(net_sizes)
+    ticker = Ticker(progress, len(sizes) * len(batches) + len(net_sizes))
     dense, network = [], []
     # one BLAS thread: the ratio then compares work done, not how well each product spreads
     # over cores another process may be using
     with threadpool_limits(limits=1, user_api="blas"):
-        _measure(sizes, batches, net_sizes, net_batch, repeats, rng, dense, network, progress, total)
+        _measure(sizes, batches, net_sizes, net_batch, repeats, rng, dense, network, ticker)
     return _report(quick, seed, repeats, dense, network)
 
 
-def _measure(sizes, batches, net_sizes, net_batch, repeats, rng, dense, network, progress, total) -> None:
+def _measure(sizes, batches, net_sizes, net_batch, repeats, rng, dense, network, ticker: Ticker) -> None:
     for batch in batches:
         for n in sizes:
             dense.append(_with_ratios(_dense_row(n, batch, repeats, rng)))
-            if progress is not None:
-                progress(len(dense), total)
+            ticker.tick()
     for n in net_sizes:
         network.append(_with_ratios(_network_row(n, net_batch, repeats, rng)))
-        if progress is not None:
-            progress(len(dense) + len(network), total)
+        ticker.tick()
 
 
 def _report(quick, seed, repeats, dense, network) -> dict:
@@ -195,13 +192,13 @@ def _report(quick, seed, repeats, dense, network) -> dict:
 def figure(result: dict, path) -> Path:
     """Left: backward/forward against layer width per batch size, measured and by FLOPs.
     Right: seconds per call against FLOPs, forward and backward."""
-    fig = Figure(figsize=(12.0, 4.6), dpi=DPI, layout="constrained")
+    fig = new_figure((12.0, 4.6))
     ax_ratio, ax_time = fig.subplots(1, 2)
     dense = result["dense"]
     for batch in sorted({r["batch"] for r in dense}):
         rows = [r for r in dense if r["batch"] == batch]
         n = [r["n"] for r in rows]
-        ax_ratio.plot(n, [np.nan if r["time_ratio"] is None else r["time_ratio"] for r in rows],
+        ax_ratio.plot(n, floats(r["time_ratio"] for r in rows),
                       marker="o", label=f"measured, batch {batch}")
         ax_time.loglog([r["forward_flops"] for r in rows], [r["forward_s"] for r in rows], marker="o",
                        label=f"forward, batch {batch}")
@@ -214,10 +211,8 @@ def figure(result: dict, path) -> Path:
     ax_ratio.set_ylim(bottom=0)
     ax_time.set(xlabel="forward FLOPs of the layer (2·B·n²)", ylabel="seconds per call",
                 title="time per call (backward drawn at its forward's FLOPs)")
-    for ax in (ax_ratio, ax_time):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    return _save(fig, path)
+    tidy((ax_ratio, ax_time), legend=8)
+    return save(fig, path)
 
 
 EXPERIMENT = Experiment("cost", "The cost of backpropagation: backward against forward", run, figure)

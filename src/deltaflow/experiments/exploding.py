@@ -31,17 +31,16 @@ import math
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from deltaflow.nn import init as initializers
 from deltaflow.optim.clip import clip_grad_norm, grad_norm
 from deltaflow.data import load_dataset
-from deltaflow.experiments.base import Experiment
+from deltaflow.experiments.base import Experiment, Ticker, backprop
 from deltaflow.nn.losses import SoftmaxCrossEntropy
 from deltaflow.metrics import accuracy
 from deltaflow.nn.network import mlp
 from deltaflow.optim.optimizers import get_optimizer
-from deltaflow.viz.plots import _save, floats
+from deltaflow.viz.canvas import floats, new_figure, save, tidy
 from deltaflow.diagnostics.probes import GradientProbe
 
 NAME = "exploding"
@@ -67,10 +66,7 @@ def layer_norms(net, X, y) -> dict:
     """Per layer l = 1 … L+1 at the current weights (one full-batch pass): ``delta`` ‖δ^(l)‖,
     ``grad_W`` ‖∂L/∂W^(l)‖; and ``global`` ‖∇L‖ over every parameter."""
     with GradientProbe(net, every=1) as probe:
-        loss = SoftmaxCrossEntropy()
-        loss.forward(net.forward(X, True), y)
-        net.zero_grad()
-        net.backward(loss.backward())
+        backprop(net, SoftmaxCrossEntropy(), X, y)
         s = probe.measure()
     return {"delta": [float(d) for d in s["delta_norm"]], "grad_W": [float(g) for g in s["grad_W_norm"]],
             "global": grad_norm(net.parameters())}
@@ -90,9 +86,7 @@ def train(net, X, y, steps: int, clip: bool) -> dict:
     # overflow to inf is the phenomenon being measured, not an accident
     with np.errstate(over="ignore", invalid="ignore"):
         for step in range(steps):
-            value = loss.forward(net.forward(X, True), y)
-            net.zero_grad()
-            net.backward(loss.backward())
+            value = backprop(net, loss, X, y)
             norm = clip_grad_norm(params, MAX_NORM) if clip else grad_norm(params)
             out["loss"].append(value)
             out["grad_norm"].append(norm)
@@ -125,13 +119,12 @@ def run(quick: bool = False, seed: int = 0, progress=None) -> dict:
     reference = layer_norms(build(seed, "he_normal"), X, y)
     factor = growth_factor(per_layer["delta"])
     expected = STD * math.sqrt(WIDTH / 2)
-    if progress is not None:
-        progress(1, 3)
+    ticker = Ticker(progress, 3)
+    ticker.tick()
     runs = {}
-    for k, clip in enumerate((False, True)):
+    for clip in (False, True):
         runs["clipped" if clip else "unclipped"] = train(build(seed), X, y, steps, clip)
-        if progress is not None:
-            progress(k + 2, 3)
+        ticker.tick()
     plain, clipped = runs["unclipped"], runs["clipped"]
     findings = [
         f"depth {DEPTH}, width {WIDTH}, W ~ N(0, {STD:g}²), at initialisation: ‖δ⁽¹⁾‖/‖δ⁽ᴸ⁾‖ = "
@@ -186,10 +179,9 @@ def _fmt(value) -> str:
 RUN_COLOURS = {"unclipped": "tab:red", "clipped": "tab:blue"}
 
 
-
 def figure(result: dict, path) -> Path:
     """Gradient norm per step (log), loss per step (log), and ‖δ⁽ˡ⁾‖, ‖∂L/∂W⁽ˡ⁾‖ per layer at step 0."""
-    fig = Figure(figsize=(15.0, 4.5), layout="constrained")
+    fig = new_figure((15.0, 4.5))
     ax_g, ax_l, ax_p = fig.subplots(1, 3)
     for name, r in result["runs"].items():
         colour = RUN_COLOURS.get(name, None)
@@ -207,8 +199,6 @@ def figure(result: dict, path) -> Path:
     for ax, what in ((ax_g, "global gradient norm"), (ax_l, "loss")):
         ax.set_yscale("log")
         ax.set(xlabel="step", ylabel=what, title=f"{what} per step")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize="small")
     ax_g.axhline(result["max_norm"], color="0.5", linewidth=0.8)
     delta = floats(result["per_layer"]["delta"])
     layers = np.arange(1, delta.size + 1)
@@ -219,10 +209,9 @@ def figure(result: dict, path) -> Path:
     ax_p.semilogy(layers, floats(result["he_reference"]["grad_W"]), "s:", color="0.4",
                   label="‖∂L/∂W⁽ˡ⁾‖, He init")
     ax_p.set(xlabel="layer l (1 = first hidden, last = output)", ylabel="norm", title="at initialisation")
-    ax_p.grid(alpha=0.3)
-    ax_p.legend(fontsize="small")
+    tidy((ax_g, ax_l, ax_p), legend="small")
     fig.suptitle(f"{result['title']} (depth {result['depth']}, W ~ N(0, {result['std']:g}²), SGD η = {result['lr']:g})")
-    return _save(fig, path)
+    return save(fig, path)
 
 
 EXPERIMENT = Experiment(NAME, TITLE, run, figure)

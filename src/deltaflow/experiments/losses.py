@@ -25,15 +25,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from deltaflow.data import iterate_minibatches, load_dataset
-from deltaflow.experiments.base import Experiment
+from deltaflow.experiments.base import Experiment, Ticker
 from deltaflow.nn.losses import MeanSquaredError, SoftmaxCrossEntropy, softmax
 from deltaflow.metrics import accuracy
 from deltaflow.nn.network import mlp
 from deltaflow.optim.optimizers import get_optimizer
-from deltaflow.viz.plots import DPI, _save, floats
+from deltaflow.viz.canvas import floats, new_figure, save, tidy
 
 __all__ = ["EXPERIMENT", "run", "figure", "cross_entropy_grad", "mse_softmax_grad", "softmax_backward"]
 
@@ -112,14 +111,12 @@ def wrong_output_gradients(margins=MARGINS, classes: int = 10) -> dict:
 def run(quick: bool = False, seed: int = 0, progress=None) -> dict:
     epochs = 4 if quick else 20
     data = load_dataset(DATASET, seed=seed)
-    runs = {}
-    for i, name in enumerate(GRADS):
+    runs, ticker = {}, Ticker(progress, len(GRADS) + 1)
+    for name in GRADS:
         runs[name] = train(data, name, epochs, seed)
-        if progress is not None:
-            progress(i + 1, len(GRADS) + 1)
+        ticker.tick()
     grads = wrong_output_gradients()
-    if progress is not None:
-        progress(len(GRADS) + 1, len(GRADS) + 1)
+    ticker.tick()
     return _report(quick, seed, epochs, runs, grads)
 
 
@@ -155,7 +152,7 @@ def _report(quick, seed, epochs, runs, grads) -> dict:
 
 def figure(result: dict, path) -> Path:
     """Left: loss per step. Middle: test accuracy per epoch. Right: ‖∂L/∂z‖ against the margin."""
-    fig = Figure(figsize=(16.0, 4.6), dpi=DPI, layout="constrained")
+    fig = new_figure((16.0, 4.6))
     ax_loss, ax_acc, ax_grad = fig.subplots(1, 3)
     for name, r in result["runs"].items():
         label = LOSS_NAMES.get(name, name)
@@ -169,10 +166,8 @@ def figure(result: dict, path) -> Path:
         ax_grad.semilogy(floats(g["margin"]), floats(g[name]), marker="o", markersize=3, label=LOSS_NAMES[name])
     ax_grad.set(xlabel="margin m of the wrong class's logit", ylabel="‖∂L/∂z‖",
                 title="gradient at a confidently wrong output")
-    for ax in (ax_loss, ax_acc, ax_grad):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    return _save(fig, path)
+    tidy((ax_loss, ax_acc, ax_grad), legend=8)
+    return save(fig, path)
 
 
 EXPERIMENT = Experiment("losses", "Cross-entropy against mean squared error", run, figure)

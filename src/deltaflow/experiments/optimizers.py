@@ -28,12 +28,11 @@ import math
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
 
-from deltaflow.experiments.base import Experiment
+from deltaflow.experiments.base import Experiment, Ticker
 from deltaflow.nn.layers import Param
 from deltaflow.optim.optimizers import get_optimizer
-from deltaflow.viz.plots import DPI, _save
+from deltaflow.viz.canvas import floats, new_figure, save, tidy
 
 __all__ = ["EXPERIMENT", "run", "figure", "ravine", "descend", "OPTIMIZERS"]
 
@@ -92,16 +91,14 @@ def run(quick: bool = False, seed: int = 0, progress=None) -> dict:
     """``seed`` is recorded only: the problem and every optimiser here are deterministic."""
     steps = 100 if quick else 200
     grid = 10.0 ** np.arange(-3.0, 1.0001, 0.5 if quick else 0.25)
-    total, done = len(PROBLEMS) * len(OPTIMIZERS), 0
+    ticker = Ticker(progress, len(PROBLEMS) * len(OPTIMIZERS))
     problems = {}
     for label, angle in PROBLEMS.items():
         H, w_star, w0 = ravine(angle)
         runs = {}
         for name in OPTIMIZERS:
             runs[name] = _best(name, H, w_star, w0, steps, grid)
-            done += 1
-            if progress is not None:
-                progress(done, total)
+            ticker.tick()
         problems[label] = {"angle": angle, "H": H, "w_star": w_star, "w0": w0, "runs": runs}
     return _report(quick, seed, steps, grid, problems)
 
@@ -134,19 +131,14 @@ def _report(quick, seed, steps, grid, problems) -> dict:
             "optimizers": list(OPTIMIZERS), "problems": problems}
 
 
-def _arr(values) -> np.ndarray:
-    return np.asarray([[np.nan if v is None else v for v in row] if isinstance(row, list) else
-                       (np.nan if row is None else row) for row in values], dtype=np.float64)
-
-
 def figure(result: dict, path) -> Path:
     """Top: loss against step (log) per ravine. Bottom: the paths over f's contours."""
     problems = result["problems"]
-    fig = Figure(figsize=(6.0 * len(problems), 9.0), dpi=DPI, layout="constrained")
+    fig = new_figure((6.0 * len(problems), 9.0))
     axes = fig.subplots(2, len(problems), squeeze=False)
     for k, (label, prob) in enumerate(problems.items()):
         ax_loss, ax_path = axes[0, k], axes[1, k]
-        H, w_star, w0 = _arr(prob["H"]), _arr(prob["w_star"]), _arr(prob["w0"])
+        H, w_star, w0 = floats(prob["H"]), floats(prob["w_star"]), floats(prob["w0"])
         r = 1.2 * np.abs(w0 - w_star).max()
         g1 = np.linspace(w_star[0] - r, w_star[0] + r, 200)
         g2 = np.linspace(w_star[1] - r, w_star[1] + r, 200)
@@ -155,10 +147,10 @@ def figure(result: dict, path) -> Path:
         F = 0.5 * (H[0, 0] * D1**2 + 2 * H[0, 1] * D1 * D2 + H[1, 1] * D2**2)
         ax_path.contour(W1, W2, np.log10(F + 1e-12), levels=15, colors="0.75", linewidths=0.6)
         for name, run_ in prob["runs"].items():
-            losses = _arr(run_["losses"])
+            losses = floats(run_["losses"])
             losses[~np.isfinite(losses)] = np.nan  # None (overflow) leaves a gap, not a line to zero
             line, = ax_loss.semilogy(np.maximum(losses, 1e-300), label=f"{name} (η = {run_['lr']:.3g})")
-            p = _arr(run_["path"])
+            p = floats(run_["path"])
             ax_path.plot(p[:, 0], p[:, 1], color=line.get_color(), linewidth=1.0, marker=".", markersize=2)
         ax_loss.set(xlabel="step t", ylabel="f(w_t)", title=f"{label} ravine, κ = {result['kappa']:g}")
         ax_loss.legend(fontsize=8)
@@ -166,9 +158,8 @@ def figure(result: dict, path) -> Path:
         ax_path.plot(*w_star, "k*", markersize=10)
         ax_path.set(xlim=(g1[0], g1[-1]), ylim=(g2[0], g2[-1]), xlabel="w₁", ylabel="w₂", title="paths over the contours of f")
         ax_path.set_aspect("equal")
-        for ax in (ax_loss, ax_path):
-            ax.grid(alpha=0.3)
-    return _save(fig, path)
+        tidy((ax_loss, ax_path))
+    return save(fig, path)
 
 
 EXPERIMENT = Experiment("optimizers", "Optimisers in a ravine", run, figure)

@@ -31,15 +31,14 @@ import math
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from deltaflow.data import functions
-from deltaflow.experiments.base import Experiment
+from deltaflow.experiments.base import Experiment, Ticker
 from deltaflow.nn.layers import Dense
 from deltaflow.nn.losses import MeanSquaredError
 from deltaflow.nn.network import Sequential, mlp
 from deltaflow.optim.optimizers import get_optimizer
-from deltaflow.viz.plots import DPI, _save
+from deltaflow.viz.canvas import floats, new_figure, save, tidy
 
 __all__ = ["EXPERIMENT", "run", "figure", "unit_contributions", "param_count", "loglog_slope"]
 
@@ -153,15 +152,7 @@ def run(quick: bool = False, seed: int = 0, progress=None) -> dict:
     widths = [1, 2, 4, 8, 16] if quick else [2**k for k in range(9)]
     steps, deep_steps = (800, 400) if quick else (3000, 3000)
     seeds = [seed] if quick else [seed, seed + 1, seed + 2]
-    total = len(TARGETS) * len(widths) + 2 * len(seeds)
-    done = 0
-
-    def tick():
-        nonlocal done
-        done += 1
-        if progress is not None:
-            progress(done, total)
-
+    ticker = Ticker(progress, len(TARGETS) * len(widths) + 2 * len(seeds))
     x_plot = np.linspace(-HALF_WIDTH, HALF_WIDTH, PLOT_POINTS)[:, None]
     width_runs, contributions = {}, {}
     for name, (_, f) in TARGETS.items():
@@ -175,7 +166,7 @@ def run(quick: bool = False, seed: int = 0, progress=None) -> dict:
                     "width": m, "x": x_plot[:, 0], "units": terms.T, "bias": c,
                     "output": net.forward(x_plot / HALF_WIDTH, False)[:, 0], "target": f(x_plot[:, 0]),
                 }
-            tick()
+            ticker.tick()
         width_runs[name] = {"rows": rows, "slope": loglog_slope(widths, [r["rmse"] for r in rows])}
 
     deep_params = param_count(mlp(DEEP, dtype=np.float64, rng=0))
@@ -187,7 +178,7 @@ def run(quick: bool = False, seed: int = 0, progress=None) -> dict:
             net, rmse, max_err = _fit_sawtooth(sizes, deep_steps, s)
             runs.append({"seed": s, "rmse": rmse, "max_error": max_err,
                          "fit": net.forward(x_plot / HALF_WIDTH, False)[:, 0]})
-            tick()
+            ticker.tick()
         depth["nets"][label] = {"sizes": sizes, "params": param_count(net), "runs": runs,
                                 "mean_rmse": float(np.mean([r["rmse"] for r in runs]))}
     return _report(quick, seed, widths, steps, width_runs, contributions, depth)
@@ -235,47 +226,42 @@ def _report(quick, seed, widths, steps, width_runs, contributions, depth) -> dic
     }
 
 
-def _nan(values) -> np.ndarray:
-    return np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
-
-
 def figure(result: dict, path) -> Path:
     """Three panels: RMSE against width (log-log, with slopes); the units of one net adding
     up to its fit; deep against wide fits of the sawtooth."""
-    fig = Figure(figsize=(16.0, 4.8), dpi=DPI, layout="constrained")
+    fig = new_figure((16.0, 4.8))
     ax_err, ax_units, ax_saw = fig.subplots(1, 3)
     widths = np.asarray(result["widths"], float)
     for name, runs in result["width_runs"].items():
         slope = runs["slope"]
         label = f"{name} (slope {slope:.2f})" if slope is not None else name
-        ax_err.loglog(widths, _nan(r["rmse"] for r in runs["rows"]), marker="o", label=label)
+        ax_err.loglog(widths, floats(r["rmse"] for r in runs["rows"]), marker="o", label=label)
     ax_err.set(xlabel="hidden width m", ylabel="RMSE on the grid", title="error against width")
     ax_err.legend()
 
     name = "sin" if "sin" in result["contributions"] else next(iter(result["contributions"]), None)
     if name is not None:
         c = result["contributions"][name]
-        x = _nan(c["x"])
+        x = floats(c["x"])
         for j, unit in enumerate(c["units"]):
-            ax_units.plot(x, _nan(unit), linewidth=0.9, alpha=0.8, label="v_j σ(w_j u + b_j)" if j == 0 else None)
-        ax_units.plot(x, _nan(c["target"]), color="0.3", linestyle="--", linewidth=1.2, label="target")
-        ax_units.plot(x, _nan(c["output"]), color="black", linewidth=2.0, label=f"sum + c (c = {c['bias']:.2f})")
+            ax_units.plot(x, floats(unit), linewidth=0.9, alpha=0.8, label="v_j σ(w_j u + b_j)" if j == 0 else None)
+        ax_units.plot(x, floats(c["target"]), color="0.3", linestyle="--", linewidth=1.2, label="target")
+        ax_units.plot(x, floats(c["output"]), color="black", linewidth=2.0, label=f"sum + c (c = {c['bias']:.2f})")
         ax_units.set(title=f"{name}: {c['width']} tanh units adding up to the fit")
         ax_units.legend(fontsize=8)
     ax_units.set(xlabel="x")
 
     depth = result["depth"]
-    x = _nan(depth["x"])
-    ax_saw.plot(x, _nan(depth["target"]), color="0.3", linewidth=1.0, label="sawtooth")
+    x = floats(depth["x"])
+    ax_saw.plot(x, floats(depth["target"]), color="0.3", linewidth=1.0, label="sawtooth")
     for label, net in depth["nets"].items():
         best = min(net["runs"], key=lambda r: np.inf if r["rmse"] is None else r["rmse"])
-        ax_saw.plot(x, _nan(best["fit"]), linewidth=1.4,
+        ax_saw.plot(x, floats(best["fit"]), linewidth=1.4,
                     label=f"{label} {'-'.join(map(str, net['sizes']))}, {net['params']} params")
     ax_saw.set(xlabel="x", title="deep narrow against shallow wide (best seed each)")
     ax_saw.legend(fontsize=8)
-    for ax in (ax_err, ax_units, ax_saw):
-        ax.grid(alpha=0.3)
-    return _save(fig, path)
+    tidy((ax_err, ax_units, ax_saw))
+    return save(fig, path)
 
 
 EXPERIMENT = Experiment("uat", "Universal approximation: width, and depth against width", run, figure)

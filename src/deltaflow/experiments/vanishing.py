@@ -45,14 +45,13 @@ import math
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from deltaflow.data import load_dataset
-from deltaflow.experiments.base import Experiment
+from deltaflow.experiments.base import Experiment, Ticker, backprop
 from deltaflow.nn.losses import SoftmaxCrossEntropy
 from deltaflow.nn.network import mlp
 from deltaflow.optim.optimizers import get_optimizer
-from deltaflow.viz.plots import _save, positive
+from deltaflow.viz.canvas import new_figure, positive, save
 from deltaflow.diagnostics.probes import GradientProbe
 
 NAME = "vanishing"
@@ -91,10 +90,7 @@ def build(n_in: int, depth: int, activation: str, init: str, norm: str, seed: in
 
 def measure(net, probe: GradientProbe, X: np.ndarray, y: np.ndarray) -> tuple[float, dict]:
     """One full-batch forward and backward (training mode); returns (loss, probe statistics)."""
-    loss = SoftmaxCrossEntropy()
-    value = loss.forward(net.forward(X, True), y)
-    net.zero_grad()
-    net.backward(loss.backward())
+    value = backprop(net, SoftmaxCrossEntropy(), X, y)
     return value, probe.measure()
 
 
@@ -215,15 +211,13 @@ def run(quick: bool = False, seed: int = 0, progress=None) -> dict:
     X = embed(X2, WIDTH, np.random.default_rng([seed, 0]))
     cells = [(d, a, i, n) for d in grid["depths"] for a in grid["activations"] for i in grid["inits"]
              for n in grid["norms"]]
-    total = len(cells) + 1
+    ticker = Ticker(progress, len(cells) + 1)
     runs = []
-    for k, (depth, act, init, norm) in enumerate(cells):
+    for depth, act, init, norm in cells:
         runs.append(run_one(X, y, depth, act, init, norm, seed, grid["steps"]))
-        if progress is not None:
-            progress(k + 1, total)
+        ticker.tick()
     width_study = input_width_study(X2, X, y, grid["depths"], seed)
-    if progress is not None:
-        progress(total, total)
+    ticker.tick()
     depths = list(grid["depths"])
     return {
         "name": NAME, "title": TITLE, "quick": bool(quick), "seed": int(seed),
@@ -251,7 +245,7 @@ def figure(result: dict, path) -> Path:
     solid at initialisation, dashed after training), then Π σ' against 0.25ᴸ and the input-width check."""
     runs, depths = result["runs"], result["depths"]
     acts, norms = result["activations"], result["norms"]
-    fig = Figure(figsize=(4.0 * (len(acts) + 1), 3.2 * max(len(norms), 2)), layout="constrained")
+    fig = new_figure((4.0 * (len(acts) + 1), 3.2 * max(len(norms), 2)))
     gs = fig.add_gridspec(max(len(norms), 2), len(acts) + 1)
     first = None
     for i, norm in enumerate(norms):
@@ -276,7 +270,7 @@ def figure(result: dict, path) -> Path:
     _sigma_panel(fig.add_subplot(gs[0, -1]), result)
     _width_panel(fig.add_subplot(gs[1, -1]), result["input_width"])
     fig.suptitle(result["title"] + f" (width {result['width']}, {result['steps']} Adam steps)")
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def _sigma_panel(ax, result) -> None:

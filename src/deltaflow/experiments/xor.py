@@ -23,14 +23,14 @@ import math
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
 
-from deltaflow.experiments.base import Experiment, full_batch
+from deltaflow.experiments.base import Experiment, Ticker, full_batch
 from deltaflow.nn.losses import BinaryCrossEntropy
 from deltaflow.nn.network import mlp
 from deltaflow.optim.optimizers import get_optimizer
 from deltaflow.nn.perceptron import Perceptron
-from deltaflow.viz.plots import TWO_CLASS_CMAP, _save
+from deltaflow.viz.boundary import probability_map
+from deltaflow.viz.canvas import floats, new_figure, save, tidy
 
 NAME = "xor"
 TITLE = "XOR: the perceptron fails, a hidden layer succeeds"
@@ -81,7 +81,7 @@ def p_class1(net, points: np.ndarray) -> np.ndarray:
     return np.exp(-np.logaddexp(0.0, -z))
 
 
-def mlp_runs(seed: int, steps: int, n_seeds: int, points: np.ndarray, progress, done: int, total: int) -> dict:
+def mlp_runs(seed: int, steps: int, n_seeds: int, points: np.ndarray, ticker: Ticker) -> dict:
     """Every architecture over ``n_seeds`` seeds: solved flags, final losses, and the first
     solved and first unsolved run's probability grid (for the figure)."""
     out = {}
@@ -102,9 +102,7 @@ def mlp_runs(seed: int, steps: int, n_seeds: int, points: np.ndarray, progress, 
             key = "solved" if solved else "stuck"
             if key not in runs["grid"]:
                 runs["grid"][key] = {"seed": s, "p": p_class1(net, points).reshape(GRID, GRID)}
-            done += 1
-            if progress is not None:
-                progress(done, total)
+            ticker.tick()
         out[f"2-{hidden}-1"] = runs
     return out
 
@@ -138,12 +136,11 @@ def run(quick: bool = False, seed: int = 0, progress=None) -> dict:
     """Perceptron on the three gates, then both MLPs over several seeds."""
     steps, n_seeds = (QUICK["steps"], QUICK["n_seeds"]) if quick else (STEPS, N_SEEDS)
     axis, points = grid_points()
-    total = 1 + n_seeds * len(HIDDEN)
+    ticker = Ticker(progress, 1 + n_seeds * len(HIDDEN))
     perc = perceptron_runs()
     xor_p = (points @ perc["XOR"]["w"] + perc["XOR"]["b"] > 0).astype(np.float64)
-    if progress is not None:
-        progress(1, total)
-    nets = mlp_runs(seed, steps, n_seeds, points, progress, 1, total)
+    ticker.tick()
+    nets = mlp_runs(seed, steps, n_seeds, points, ticker)
     rows = [[f"perceptron {g}", int(r["converged"]), 1, len(r["mistakes"]), r["mistakes"][-1]] for g, r in perc.items()]
     rows += [[f"MLP {arch}", sum(r["solved"]), len(r["solved"]), steps, None] for arch, r in nets.items()]
     return {
@@ -166,23 +163,19 @@ GATE_COLOURS = {"AND": "tab:blue", "OR": "tab:green", "XOR": "tab:red"}
 
 def _boundary(ax, axis, p, title, X, y) -> None:
     """p(class 1) on the lattice with the p = 0.5 contour and the four points."""
-    p = np.asarray([[np.nan if v is None else v for v in row] for row in p], dtype=np.float64)
+    probability_map(ax, axis, axis, floats(p), aspect="equal")
     lo, hi = axis[0], axis[-1]
-    ax.imshow(p, origin="lower", extent=(lo, hi, lo, hi), cmap=TWO_CLASS_CMAP, vmin=-0.5, vmax=1.5)
-    if np.nanmin(p) < 0.5 < np.nanmax(p):
-        ax.contour(axis, axis, p, levels=[0.5], colors="k", linewidths=1.5)
     colours = np.where(np.asarray(y) == 1, "tab:red", "tab:blue")
     ax.scatter(X[:, 0], X[:, 1], c=colours, s=90, edgecolors="k", linewidths=1.0, zorder=3)
     ax.set(xlim=(lo, hi), ylim=(lo, hi), xlabel="x₁", ylabel="x₂", title=title)
-    ax.set_aspect("equal")
 
 
 def figure(result: dict, path) -> Path:
     """Perceptron mistakes per epoch, then the decision boundaries: perceptron on XOR,
     2-2-1 (a solved and, if any, a stuck run) and 2-4-1."""
-    X_ = np.asarray(result["X"], dtype=np.float64)
+    X_ = floats(result["X"])
     y = result["targets"]["XOR"]
-    axis = np.asarray(result["grid_axis"], dtype=np.float64)
+    axis = floats(result["grid_axis"])
     panels = [("perceptron on XOR", result["perceptron_xor_grid"])]
     for arch, r in result["mlp"].items():
         n_ok, n = sum(r["solved"]), len(r["solved"])
@@ -190,7 +183,7 @@ def figure(result: dict, path) -> Path:
             if key in r["grid"]:
                 g = r["grid"][key]
                 panels.append((f"MLP {arch}, seed {g['seed']}: {key}\n({n_ok} of {n} seeds solve XOR)", g["p"]))
-    fig = Figure(figsize=(4.2 * (len(panels) + 1), 4.4), layout="constrained")
+    fig = new_figure((4.2 * (len(panels) + 1), 4.4))
     axes = fig.subplots(1, len(panels) + 1)
     ax = axes[0]
     for gate, r in result["perceptron"].items():
@@ -198,12 +191,11 @@ def figure(result: dict, path) -> Path:
         ax.plot(range(1, len(m) + 1), m, "o-", color=GATE_COLOURS.get(gate), label=gate)
     ax.set(xlabel="epoch", ylabel="mistakes in the epoch", title="perceptron: mistakes per epoch",
            ylim=(-0.2, len(y) + 0.2))
-    ax.grid(alpha=0.3)
-    ax.legend()
+    tidy([ax], legend="medium")
     for ax, (title, p) in zip(axes[1:], panels):
         _boundary(ax, axis, p, title, X_, y)
     fig.suptitle(result["title"])
-    return _save(fig, path)
+    return save(fig, path)
 
 
 EXPERIMENT = Experiment(NAME, TITLE, run, figure)

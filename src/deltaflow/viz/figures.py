@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from deltaflow import metrics
-
 from deltaflow.viz import plots
+from deltaflow.viz.boundary import plot_decision_boundary
+from deltaflow.viz.flow_plot import plot_gradient_flow
 
 FIGURES = ("history.png", "decision_boundary.png", "fit.png", "confusion.png", "gradient_flow.png")
 
@@ -58,7 +59,7 @@ def run_figures(run_dir, predictor, dataset, history: dict, probes: dict | None 
     if d.task == "classification":
         if Xtr.shape[1] == 2:
             with suppress(_NonFinite):
-                paths.append(plots.plot_decision_boundary(
+                paths.append(plot_decision_boundary(
                     proba, Xtr, d.y_train, fig_dir / "decision_boundary.png",
                     X_test=Xte, y_test=d.y_test, title=d.name))
         with suppress(_NonFinite):
@@ -70,8 +71,6 @@ def run_figures(run_dir, predictor, dataset, history: dict, probes: dict | None 
             paths.append(plots.plot_regression_1d(
                 predict, Xtr, d.y_train, fig_dir / "fit.png", X_test=Xte, y_test=d.y_test, title=d.name))
     if probes is not None:
-        from deltaflow.viz.flow_plot import plot_gradient_flow
-
         paths.append(plot_gradient_flow(probes, probes["names"], fig_dir / "gradient_flow.png", title=d.name))
     # a run folder reused under the same name must not keep figures of the previous run
     for name in FIGURES:

@@ -13,7 +13,7 @@ import matplotlib  # the colormap registry only, never pyplot
 import numpy as np
 from matplotlib.figure import Figure
 
-from deltaflow.viz.plots import _save, positive
+from deltaflow.viz.canvas import DPI, floats, positive, save
 
 __all__ = ["plot_gradient_flow", "FLOW_SIZE"]
 
@@ -25,7 +25,7 @@ def plot_gradient_flow(arrays: dict, names: list[str], path, title: str | None =
 
     ``names`` : the L unit-layer names, input side first. Needs at least one record.
     """
-    steps = np.asarray(arrays["steps"], dtype=np.float64)
+    steps = floats(arrays["steps"])
     L = len(names)
     if steps.size == 0:
         raise ValueError("plot_gradient_flow: the probe recorded no steps")
@@ -33,7 +33,7 @@ def plot_gradient_flow(arrays: dict, names: list[str], path, title: str | None =
         if np.shape(arrays[key]) != (steps.size, L):
             raise ValueError(f"plot_gradient_flow: {key} has shape {np.shape(arrays[key])}, "
                              f"expected ({steps.size}, {L})")
-    fig = Figure(figsize=FLOW_SIZE)
+    fig = Figure(figsize=FLOW_SIZE, dpi=DPI)  # no constrained layout: subplots_adjust below
     (ax_g, ax_a), (ax_u, ax_s) = fig.subplots(2, 2)
     cmap = matplotlib.colormaps["viridis"]
     colours = [cmap(i / max(L - 1, 1)) for i in range(L)]
@@ -64,4 +64,4 @@ def plot_gradient_flow(arrays: dict, names: list[str], path, title: str | None =
     if title:
         fig.suptitle(title)
     fig.subplots_adjust(left=0.07, right=0.97, top=0.9 if title else 0.94, bottom=0.08, wspace=0.25, hspace=0.4)
-    return _save(fig, path)
+    return save(fig, path)
