@@ -41,17 +41,14 @@ def _explain_fresh(layers: str, activation: str, loss: str, x: list[float], y: s
 
 def _explain_model(path: Path, x: list[float], y: str):
     """A saved model, its loss, the example through its input pipeline and y as its target."""
-    from deltaflow.nn.losses import get_loss
-
     pred = load_predictor(path)
     xs = pred.prepare(np.asarray([x], dtype=np.float64).reshape(1, -1))[0]
-    name = pred.meta.get("loss") or ("mse" if pred.meta.get("task") == "regression" else "cross_entropy")
-    if name == "cross_entropy":
+    if pred.task.loss_name == "cross_entropy":
         labels = [str(c) for c in (pred.meta.get("class_labels") or range(pred.meta["n_classes"]))]
         if y not in labels:
             raise UsageError(f"--y must be one of the model's classes {', '.join(labels)}, got {y!r}")
-        return pred.net, get_loss(name), xs, labels.index(y)
-    return pred.net, get_loss(name), xs, np.asarray(numbers(y, "y"), dtype=pred.dtype)
+        return pred.net, pred.task.loss, xs, labels.index(y)
+    return pred.net, pred.task.loss, xs, np.asarray(numbers(y, "y"), dtype=pred.dtype)
 
 
 def explain(

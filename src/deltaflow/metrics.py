@@ -12,7 +12,7 @@ import numpy as np
 __all__ = ["accuracy", "confusion_matrix", "r2_score", "rmse", "log_loss"]
 
 
-def _labels(y, who: str, what: str) -> np.ndarray:
+def check_labels(y, who: str, what: str) -> np.ndarray:
     """``y`` as an int64 array of shape (n,), n ≥ 1, of non-negative whole numbers."""
     y = np.asarray(y)
     if y.ndim != 1 or y.shape[0] == 0:
@@ -29,8 +29,8 @@ def _labels(y, who: str, what: str) -> np.ndarray:
 
 
 def _label_pair(y_true, y_pred, who: str) -> tuple[np.ndarray, np.ndarray]:
-    y_true = _labels(y_true, who, "y_true")
-    y_pred = _labels(y_pred, who, "y_pred")
+    y_true = check_labels(y_true, who, "y_true")
+    y_pred = check_labels(y_pred, who, "y_pred")
     if y_true.shape != y_pred.shape:
         raise ValueError(f"{who}: y_true shape {y_true.shape} does not match y_pred shape {y_pred.shape}")
     return y_true, y_pred
@@ -125,7 +125,7 @@ def log_loss(y_true, proba) -> float:
     Probabilities are clipped to [ε, 1 − ε], ε = ``np.finfo(proba.dtype).eps``, so a
     confident mistake costs −log ε rather than infinity (scikit-learn does the same).
     """
-    y = _labels(y_true, "log_loss", "y_true")
+    y = check_labels(y_true, "log_loss", "y_true")
     p = np.asarray(proba)
     if p.dtype.kind != "f":
         raise ValueError(f"log_loss: proba must be a float array, got dtype {p.dtype}")

@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.colors import to_rgb
 from matplotlib.lines import Line2D
 
-from deltaflow.metrics import _labels
+from deltaflow.metrics import check_labels
 from deltaflow.viz.canvas import TWO_CLASS_CMAP, labelled_sets, limits, new_figure, save
 
 __all__ = ["BOUNDARY_SIZE", "decision_grid", "class_colours", "probability_map", "plot_decision_boundary"]
@@ -107,7 +107,7 @@ def _classified_sets(who: str, X, y, X_test, y_test) -> list[tuple]:
     """The train (and test) points and labels, checked; the test points in the train dtype."""
 
     def pair(X, y, suffix):
-        X, y = _points_2d(X, who, "X" + suffix), _labels(y, who, "y" + suffix)
+        X, y = _points_2d(X, who, "X" + suffix), check_labels(y, who, "y" + suffix)
         if y.shape[0] != X.shape[0]:
             raise ValueError(f"{who}: y{suffix} shape {y.shape} does not match X{suffix} shape {X.shape}")
         return X, y
