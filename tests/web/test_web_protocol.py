@@ -105,3 +105,13 @@ def test_decode_refuses_malformed_frames():
         F.decode_frame(b"XXXX" + buf[4:])
     with pytest.raises(ValueError, match="header"):
         F.decode_frame(buf[:10])
+
+
+def test_the_message_types_are_the_schemas_and_each_has_its_handler():
+    from deltaflow.web.handlers import HANDLERS
+
+    # read independently of the module's own derivation: each schema's JSON ``type`` constant
+    assert P.MESSAGE_TYPES == tuple(m.model_json_schema()["properties"]["type"]["const"] for m in P.MESSAGES)
+    assert set(HANDLERS) == set(P.MESSAGE_TYPES) and "upload_csv" in HANDLERS
+    with pytest.raises(P.ProtocolError, match="known: config, import_config, play"):
+        P.parse_message('{"type": "jump"}')

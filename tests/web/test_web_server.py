@@ -408,3 +408,46 @@ def test_acks_never_wait_for_the_training_lock():
         (reply,) = s.handle_ack('{"type": "ack", "frame": 9}')
     assert reply["type"] == "error" and "frame 9 has not been sent (the last is 2)" in reply["message"]
     assert s.acked == 2
+
+
+def test_hello_carries_the_lists_the_page_builds_its_menus_from(client):
+    """The page keeps no copy of the engine's registries: hello sends them all."""
+    from deltaflow.data import DATASETS, FEATURES
+    from deltaflow.nn.activations import ACTIVATIONS
+    from deltaflow.nn.init import INITIALIZERS
+    from deltaflow.training.config import ModelConfig
+
+    with connect(client) as ws:
+        h = Socket(ws).hello
+    # each trainable activation once, under its own name: "linear" is "identity", "step" has σ' = 0
+    assert h["activations"] == ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "identity"]
+    assert all(ACTIVATIONS[a]().name == a for a in h["activations"])
+    assert h["initializers"] == ["auto", *INITIALIZERS]
+    assert h["norms"] == list(typing.get_args(ModelConfig.model_fields["norm"].annotation))
+    assert h["features"] == list(FEATURES)
+    assert [d["name"] for d in h["datasets"]] == [k for k, v in DATASETS.items() if v.kind in ("toy", "function")]
+    assert {d["name"]: d["task"] for d in h["datasets"]}["sin"] == "regression"
+    assert h["close_codes"] == {"full": 1013, "idle": 4000}
+    assert h["frame"]["vanishing_ratio"] == F.VANISHING_RATIO and h["frame"]["flags"]["DONE"] == F.DONE
+    assert h["frame"]["alarms"] == list(F.ALARMS) and h["frame"]["header_bytes"] == F.HEADER.size
+    for name in h["activations"]:
+        RunConfig.from_dict({"model": {"activation": name}})
+    for name in h["norms"]:
+        RunConfig.from_dict({"model": {"norm": name}})
+
+
+def test_the_page_keeps_no_copy_of_the_servers_lists():
+    """Names only hello's lists hold (and the frame's constants) appear in the page's scripts
+    only as display text (labels.js), never as a list or a constant of their own."""
+    from pathlib import Path
+
+    import deltaflow.web
+
+    js = Path(deltaflow.web.__file__).parent / "static" / "js"
+    for path in js.glob("*.js"):
+        if path.name == "labels.js":
+            continue
+        text = path.read_text(encoding="utf-8")
+        for name in ('"adamw"', '"xavier_normal"', '"leaky_relu"', '"multi_gauss"', '"sin_x2"', '"cross_entropy"',
+                     '"DFLF"', '"grad_b_norm"', "1013", "4000", "1e-4", "PAUSED_BY_ALARM: 2"):
+            assert name not in text, f"{path.name} repeats {name}"

@@ -156,3 +156,17 @@ def test_a_tick_and_its_frame_in_one_call():
     assert s.trainer.step == 6 and s.dirty
     s.acked = 1
     assert F.decode_frame(s.train_tick_and_frame(0.01)[1])["step"] == 9
+
+
+def test_the_frames_update_ratio_is_the_last_steps_own():
+    """update_ratio is ‖ΔW‖/‖W‖ of a tick's last step (the probe's figure), NaN when the tick
+    stopped before its last step."""
+    s = Session(Limits(), RunConfig.from_dict(TINY))
+    ticks.train(s, 2)
+    before = [u.dense.W.value.astype(np.float64) for u in s.units]
+    ticks.train(s, 1)
+    ratio = s.stats[list(F.STATS).index("update_ratio")]
+    expected = [np.linalg.norm(u.dense.W.value - W) / np.linalg.norm(W) for u, W in zip(s.units, before)]
+    np.testing.assert_allclose(ratio, expected, rtol=1e-5)
+    assert ticks.train(s, 10) == 2  # the run's 5 epochs of one step end here
+    assert np.isnan(s.stats[list(F.STATS).index("update_ratio")]).all()

@@ -67,11 +67,16 @@ or that breaks a limit, gets an ``error`` reply; the session lives on unchanged.
 Server → client (JSON text)
 ----------------------------
 ``hello``   ``{"type", "protocol", "session", "limits", "defaults", "presets", "datasets",
-            "features", "activations", "initializers", "optimizers", "schedules", "losses",
-            "frame"}``: sent once, first. ``defaults`` = ``{"config", "grid" (G for 2-D
-            maps), "curve_grid" (G for 1-D curves), "speed"}``;
+            "features", "activations", "initializers", "norms", "optimizers", "schedules",
+            "losses", "close_codes", "frame"}``: sent once, first. ``defaults`` = ``{"config",
+            "grid" (G for 2-D maps), "curve_grid" (G for 1-D curves), "speed"}``;
             ``presets`` = list of ``{"name", "title", "description", "config", "grid"}``;
-            ``frame`` repeats ``frames``' constants (magic, flags, alarms, stats, metrics).
+            ``datasets`` = the drawable sets, ``{"name", "task", "kind", "description",
+            "n_samples", "noise"}``; the name lists are the config's choices as the engine's
+            registries hold them (``activations``: the trainable ones, each once);
+            ``close_codes`` = ``{"full", "idle"}``, the socket's close codes below;
+            ``frame`` repeats ``frames``' constants (magic, flags, alarms, stats, metrics,
+            alarm thresholds). The page builds its menus and checks from these.
 ``state``   the session after a change: ``config`` (normalised RunConfig dict), ``grid``,
             ``speed``, ``running``, ``done``, ``edited``, ``step``, ``epoch``, ``handled`` (client
             messages other than ``ack`` handled, the one this state answers included: a frame

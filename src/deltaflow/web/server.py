@@ -27,7 +27,7 @@ from fastapi.staticfiles import StaticFiles
 
 from deltaflow.training import io
 from deltaflow.nn.activations import ACTIVATIONS
-from deltaflow.training.config import OptimizerConfig, RunConfig, ScheduleConfig
+from deltaflow.training.config import ModelConfig, OptimizerConfig, RunConfig, ScheduleConfig
 from deltaflow.data import DATASETS, FEATURES
 from deltaflow.nn.init import INITIALIZERS
 from deltaflow.web import frames
@@ -83,6 +83,13 @@ def choices(model, field: str) -> list[str]:
     return list(typing.get_args(annotation))
 
 
+def trainable_activations() -> list[str]:
+    """Each activation once, under its own name (``linear`` is ``identity``), leaving out those
+    backpropagation cannot train (σ' = 0 wherever it exists: ``step``)."""
+    made = [make() for make in ACTIVATIONS.values()]  # some bounds are properties of the parameters
+    return list(dict.fromkeys(a.name for a in made if a.max_derivative > 0))
+
+
 def hello(session: Session) -> dict:
     """The ``hello`` message (see ``protocol``)."""
     return {
@@ -97,11 +104,13 @@ def hello(session: Session) -> dict:
                       "n_samples": v.n_samples, "noise": v.noise}
                      for k, v in DATASETS.items() if v.kind in DRAWABLE],
         "features": list(FEATURES),
-        "activations": [a for a in ACTIVATIONS if a != "step"],
+        "activations": trainable_activations(),
         "initializers": ["auto", *INITIALIZERS],
+        "norms": choices(ModelConfig, "norm"),
         "optimizers": choices(OptimizerConfig, "name"),
         "schedules": choices(ScheduleConfig, "name"),
         "losses": choices(RunConfig, "loss"),
+        "close_codes": {"full": CLOSE_FULL, "idle": CLOSE_IDLE},
         "frame": frames.frame_constants(),
     }
 

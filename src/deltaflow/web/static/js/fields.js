@@ -16,10 +16,11 @@ export function setPath(obj, path, value) {
 const asText = (v) => (v === null || v === undefined ? "" : String(v));
 
 /**
- * A labelled select bound to `path`. options: [[value, text], ...]; a numeric field parses
- * its value (an empty value is null); a value missing from the options is added on sync.
+ * A labelled select bound to `path`. options: [[value, text], ...] (or later, setOptions); a
+ * numeric field parses its value (an empty value is null); a value missing from the options
+ * is added on sync.
  */
-export function selectField({ label, path, options, numeric = false, testid, onChange }) {
+export function selectField({ label, path, options = [], numeric = false, testid, onChange }) {
   const id = `f-${path.replace(/\W/g, "-")}`;
   const select = el("select", { id, "data-testid": testid || id });
   const add = ([v, t]) => select.append(el("option", { value: asText(v), text: t ?? String(v) }));
@@ -27,6 +28,10 @@ export function selectField({ label, path, options, numeric = false, testid, onC
   select.addEventListener("change", () => onChange(path, numeric && select.value !== "" ? Number(select.value) : select.value === "" ? null : select.value));
   return {
     node: el("div", { class: "field" }, el("label", { for: id, text: label }), select),
+    setOptions(next) {
+      select.replaceChildren();
+      next.forEach(add);
+    },
     sync(config) {
       const v = asText(getPath(config, path));
       if (![...select.options].some((o) => o.value === v)) add([v, v === "" ? "none" : v]);
