@@ -14,6 +14,8 @@ export function setPath(obj, path, value) {
 }
 
 const asText = (v) => (v === null || v === undefined ? "" : String(v));
+// the element id of the field bound to `path`, which its label names
+const fieldId = (path) => `f-${path.replace(/\W/g, "-")}`;
 
 /**
  * A labelled select bound to `path`. options: [[value, text], ...] (or later, setOptions); a
@@ -21,7 +23,7 @@ const asText = (v) => (v === null || v === undefined ? "" : String(v));
  * is added on sync.
  */
 export function selectField({ label, path, options = [], numeric = false, testid, onChange }) {
-  const id = `f-${path.replace(/\W/g, "-")}`;
+  const id = fieldId(path);
   const select = el("select", { id, "data-testid": testid || id });
   const add = ([v, t]) => select.append(el("option", { value: asText(v), text: t ?? String(v) }));
   options.forEach(add);
@@ -42,7 +44,7 @@ export function selectField({ label, path, options = [], numeric = false, testid
 
 /** A labelled number input bound to `path` (blank → null when `nullable`). */
 export function numberField({ label, path, min, max, step = "any", nullable = false, testid, onChange }) {
-  const id = `f-${path.replace(/\W/g, "-")}`;
+  const id = fieldId(path);
   const input = el("input", { id, type: "number", min, max, step, "data-testid": testid || id });
   input.addEventListener("change", () => {
     if (input.value === "" && nullable) return onChange(path, null);
@@ -59,7 +61,7 @@ export function numberField({ label, path, min, max, step = "any", nullable = fa
 
 /** A labelled range slider bound to `path`; `show` formats the value beside the label. */
 export function rangeField({ label, path, min, max, step, show = String, testid, onChange }) {
-  const id = `f-${path.replace(/\W/g, "-")}`;
+  const id = fieldId(path);
   const value = el("output", { for: id });
   const input = el("input", { id, type: "range", min, max, step, "data-testid": testid || id, "aria-label": label });
   input.addEventListener("input", () => (value.textContent = show(Number(input.value))));
