@@ -25,7 +25,7 @@ import time
 
 import websockets
 
-from deltaflow.web.protocol import decode_frame
+from deltaflow.web.frames import decode_frame
 
 
 def free_port() -> int:

@@ -86,7 +86,7 @@ def server_url():
 def idle_server():
     """A simulator that closes a session after 2 s without a message: (url, app)."""
     _need_browser()
-    from deltaflow.web.protocol import Limits
+    from deltaflow.web.limits import Limits
     from deltaflow.web.server import create_app
 
     app = create_app(Limits(idle_timeout_s=2.0))

@@ -13,7 +13,8 @@ import numpy as np
 
 from deltaflow.training.config import RunConfig
 from deltaflow.training.io import load_model
-from deltaflow.training.trainer import Task, fit, load_data, resolve_loss
+from deltaflow.training.task import Task
+from deltaflow.training.trainer import fit
 
 from e2e_page import config_of, number, wait_config, wait_ready
 
@@ -142,8 +143,8 @@ def test_the_downloaded_model_predicts_what_the_page_shows(open_page, tmp_path):
     assert model.meta["step"] == 3
     config = RunConfig.from_dict(model.config)
     assert config == RunConfig.from_dict(config_of(page))
-    data = load_data(config)
-    task = Task(resolve_loss(config, data), data)
+    data = config.data.load(seed=config.seed, dtype=config.dtype)
+    task = Task.for_dataset(data, config.loss)
     out = model.net.forward(data.X_test, False)
     loss, acc = task.loss.forward(out, task.targets(data.y_test)), task.metric(out, data.y_test)
     assert shown_close(shown_loss, loss), (shown_loss, loss)

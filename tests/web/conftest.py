@@ -11,7 +11,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from deltaflow.web.protocol import Limits
+from deltaflow.web.limits import Limits
 from deltaflow.web.server import create_app
 
 

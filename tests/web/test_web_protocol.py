@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from deltaflow.diagnostics.probes import STATS
+from deltaflow.web import frames as F
 from deltaflow.web import protocol as P
 
 
@@ -50,9 +51,9 @@ def _frame(rng, maps_shape, grid):
     shapes = [(5, 2), (3, 5), (2, 3)]
     params = [(rng.normal(size=s), rng.normal(size=s[0]), rng.normal(size=s), None if i == 1 else rng.normal(size=s[0]))
               for i, s in enumerate(shapes)]
-    return P.Frame(
-        frame_id=7, step=1234, epoch=3, flags=P.RUNNING | P.HAS_STATS, alarm=P.ALARM_VANISHING, alarm_layer=0,
-        lr=0.03, shapes=shapes, loss_points=rng.random((9, 2)), metrics=rng.random(len(P.METRICS)),
+    return F.Frame(
+        frame_id=7, step=1234, epoch=3, flags=F.RUNNING | F.HAS_STATS, alarm=F.ALARM_VANISHING, alarm_layer=0,
+        lr=0.03, shapes=shapes, loss_points=rng.random((9, 2)), metrics=rng.random(len(F.METRICS)),
         stats=rng.random((len(STATS), 3)), params=params,
         maps=None if maps_shape is None else rng.normal(size=maps_shape), grid=grid, n_outputs=1,
     )
@@ -62,11 +63,11 @@ def _frame(rng, maps_shape, grid):
 def test_frame_round_trip(maps_shape, grid):
     rng = np.random.default_rng(0)
     f = _frame(rng, maps_shape, grid)
-    buf = P.encode_frame(f)
-    assert buf[:4] == P.MAGIC and len(buf) % 4 == 0
-    d = P.decode_frame(buf)
+    buf = F.encode_frame(f)
+    assert buf[:4] == F.MAGIC and len(buf) % 4 == 0
+    d = F.decode_frame(buf)
     assert (d["frame_id"], d["step"], d["epoch"], d["alarm"], d["alarm_layer"]) == (7, 1234, 3, 1, 0)
-    assert d["flags"] & P.RUNNING and d["shapes"] == f.shapes
+    assert d["flags"] & F.RUNNING and d["shapes"] == f.shapes
     np.testing.assert_allclose(d["lr"], 0.03, rtol=1e-7)
     np.testing.assert_array_equal(d["loss_points"], f.loss_points.astype(np.float32))
     np.testing.assert_array_equal(list(d["metrics"].values()), f.metrics.astype(np.float32))
@@ -77,30 +78,40 @@ def test_frame_round_trip(maps_shape, grid):
         np.testing.assert_array_equal(got["dW"], dW.astype(np.float32))
         np.testing.assert_array_equal(got["db"], np.zeros(len(b)) if db is None else db.astype(np.float32))
     if maps_shape is None:
-        assert d["maps"] is None and d["curves"] is None and not d["flags"] & (P.MAPS | P.CURVES)
+        assert d["maps"] is None and d["curves"] is None and not d["flags"] & (F.MAPS | F.CURVES)
     elif maps_shape[1] == grid:  # 1-D curves travel as float32
-        assert d["flags"] & P.CURVES
+        assert d["flags"] & F.CURVES
         np.testing.assert_array_equal(d["curves"], f.maps.astype(np.float32))
     else:  # 2-D maps as uint8: within half a level of 255 of each map's range
-        assert d["flags"] & P.MAPS and d["maps"].shape == (9, grid, grid)
+        assert d["flags"] & F.MAPS and d["maps"].shape == (9, grid, grid)
         span = f.maps.max(axis=1) - f.maps.min(axis=1)
         err = np.abs(d["maps"].reshape(9, -1) - f.maps).max(axis=1)
         assert np.all(err <= span / 255 * 0.5 + 1e-5)
 
 
 def test_quantize_handles_constant_and_nonfinite_maps():
-    ranges, q = P.quantize(np.array([[2.0, 2.0, 2.0], [0.0, np.nan, 1.0], [np.inf, np.nan, -np.inf]]))
+    ranges, q = F.quantize(np.array([[2.0, 2.0, 2.0], [0.0, np.nan, 1.0], [np.inf, np.nan, -np.inf]]))
     np.testing.assert_array_equal(ranges, [[2, 2], [0, 1], [0, 0]])
     np.testing.assert_array_equal(q, [[0, 0, 0], [0, 0, 255], [0, 0, 0]])
 
 
 def test_decode_refuses_malformed_frames():
-    buf = P.encode_frame(_frame(np.random.default_rng(1), (9, 100), 10))
+    buf = F.encode_frame(_frame(np.random.default_rng(1), (9, 100), 10))
     with pytest.raises(ValueError, match="truncated"):
-        P.decode_frame(buf[:-8])
+        F.decode_frame(buf[:-8])
     with pytest.raises(ValueError, match="after its last section"):
-        P.decode_frame(buf + b"\0\0\0\0")
+        F.decode_frame(buf + b"\0\0\0\0")
     with pytest.raises(ValueError, match="not a deltaflow frame"):
-        P.decode_frame(b"XXXX" + buf[4:])
+        F.decode_frame(b"XXXX" + buf[4:])
     with pytest.raises(ValueError, match="header"):
-        P.decode_frame(buf[:10])
+        F.decode_frame(buf[:10])
+
+
+def test_the_message_types_are_the_schemas_and_each_has_its_handler():
+    from deltaflow.web.handlers import HANDLERS
+
+    # read independently of the module's own derivation: each schema's JSON ``type`` constant
+    assert P.MESSAGE_TYPES == tuple(m.model_json_schema()["properties"]["type"]["const"] for m in P.MESSAGES)
+    assert set(HANDLERS) == set(P.MESSAGE_TYPES) and "upload_csv" in HANDLERS
+    with pytest.raises(P.ProtocolError, match="known: config, import_config, play"):
+        P.parse_message('{"type": "jump"}')

@@ -14,7 +14,9 @@ from starlette.websockets import WebSocketDisconnect
 from deltaflow.training.config import OptimizerConfig, RunConfig, ScheduleConfig
 from deltaflow.training.io import load_model
 from deltaflow.training.trainer import fit
+from deltaflow.web import frames as F
 from deltaflow.web import protocol as P
+from deltaflow.web.limits import Limits
 
 from web_client import Socket
 
@@ -35,19 +37,19 @@ def test_page_and_hello(client):
         assert h["protocol"] == P.PROTOCOL_VERSION and len(h["session"]) >= 20
         assert h["limits"]["max_hidden_layers"] >= 32 and h["limits"]["max_width"] >= 64
         assert {p["name"] for p in h["presets"]} >= {"perceptron_xor", "vanishing_sigmoid", "uat_1d"}
-        assert h["frame"]["stats"] == list(P.STATS) and h["defaults"]["config"]["model"]["hidden"] == [8, 8]
+        assert h["frame"]["stats"] == list(F.STATS) and h["defaults"]["config"]["model"]["hidden"] == [8, 8]
         net = s.state["network"]
         assert [(l["n_in"], l["n_out"], l["activation"]) for l in net["layers"]] == [
             (2, 8, "tanh"), (8, 8, "tanh"), (8, 2, "softmax")]
         f = s.frame  # the step-0 frame has the documented sizes
-        assert f["step"] == 0 and not f["flags"] & P.HAS_STATS and f["shapes"] == [(8, 2), (8, 8), (2, 8)]
+        assert f["step"] == 0 and not f["flags"] & F.HAS_STATS and f["shapes"] == [(8, 2), (8, 8), (2, 8)]
         assert h["defaults"]["grid"] == s.state["grid"] == 64 and h["defaults"]["curve_grid"] == 128
         assert f["maps"].shape == (1 + 16, 64, 64) and len(f["raw"]) % 4 == 0
-        assert f["params"][0]["W"].shape == (8, 2) and set(f["metrics"]) == set(P.METRICS)
+        assert f["params"][0]["W"].shape == (8, 2) and set(f["metrics"]) == set(F.METRICS)
 
 
 def test_each_preset_validates_builds_and_steps(client):
-    limits = P.Limits()
+    limits = Limits()
     with connect(client) as ws:
         s = Socket(ws)
         for preset in s.hello["presets"]:
@@ -58,10 +60,10 @@ def test_each_preset_validates_builds_and_steps(client):
             st = s.next("state")
             assert st["config"] == preset["config"] and st["grid"] == preset["grid"]
             f = s.request(type="step", n=2)
-            assert f["step"] == 2 and f["flags"] & P.HAS_STATS
-            assert f["flags"] & (P.CURVES if preset["name"] == "uat_1d" else P.MAPS)
+            assert f["step"] == 2 and f["flags"] & F.HAS_STATS
+            assert f["flags"] & (F.CURVES if preset["name"] == "uat_1d" else F.MAPS)
             if preset["name"] == "vanishing_sigmoid":
-                assert f["alarm"] == P.ALARM_VANISHING and f["alarm_layer"] == 0
+                assert f["alarm"] == F.ALARM_VANISHING and f["alarm_layer"] == 0
                 g = f["stats"]["grad_W_norm"]
                 assert g[0] < 1e-4 * g[-1]
 
@@ -184,7 +186,7 @@ def test_session_history_model_and_config_equal_fit(client, tmp_path):
 
 
 def _check_equal_fit(client, s: Socket, last: dict, tmp_path) -> None:
-    assert last["epoch"] == 3 and last["step"] == 3 * STEPS_PER_EPOCH and last["flags"] & P.DONE
+    assert last["epoch"] == 3 and last["step"] == 3 * STEPS_PER_EPOCH and last["flags"] & F.DONE
     sid = s.hello["session"]
     config = RunConfig.from_json(client.get(f"/api/session/{sid}/config.json").text)
     assert config == RunConfig.from_dict(SMALL)
@@ -209,7 +211,7 @@ def test_done_refuses_more_training(client):
         s.send(type="config", config={**SMALL, "epochs": 1}, grid=0)
         s.next("state")
         f = s.request(type="step", n=500)
-        assert f["step"] == STEPS_PER_EPOCH and f["flags"] & P.DONE and f["maps"] is None
+        assert f["step"] == STEPS_PER_EPOCH and f["flags"] & F.DONE and f["maps"] is None
         s.send(type="play")
         assert "the run is complete" in s.error()
         s.send(type="reset")
@@ -244,13 +246,13 @@ def test_nan_alarm_pauses_and_names_the_layer(client):
         alarm = s.next("alarm")
         assert alarm["alarm"] == "nan" and "non-finite" in alarm["message"] and 0 <= alarm["layer"] <= 12
         f = s.next_frame()
-        assert f["flags"] & P.PAUSED_BY_ALARM and f["alarm"] == P.ALARM_NAN and f["alarm_layer"] == alarm["layer"]
+        assert f["flags"] & F.PAUSED_BY_ALARM and f["alarm"] == F.ALARM_NAN and f["alarm_layer"] == alarm["layer"]
         assert f["step"] < 50 and all(np.isfinite(p["W"]).all() for p in f["params"])  # rolled back
         s.send(type="play")
         assert "non-finite" in s.error()
         s.send(type="reset")
         assert s.next("state")["step"] == 0
-        assert s.next_frame()["alarm"] == P.ALARM_NONE
+        assert s.next_frame()["alarm"] == F.ALARM_NONE
 
 
 def test_edits_points_upload_explain(client):
@@ -264,7 +266,7 @@ def test_edits_points_upload_explain(client):
         s.send(type="add_point", x1=1.0, x2=-2.0, label=7)
         assert "label" in s.error()
         f = s.request(type="set_weight", layer=1, row=2, column=3, value=0.5)
-        assert f["params"][1]["W"][2, 3] == 0.5 and f["flags"] & P.EDITED
+        assert f["params"][1]["W"][2, 3] == 0.5 and f["flags"] & F.EDITED
         f = s.request(type="set_weight", layer=2, row=1, bias=True, value=-1.5)
         assert f["params"][2]["b"][1] == -1.5
         s.send(type="explain", split="train", index=n)  # the added point
@@ -292,7 +294,7 @@ def test_one_dimensional_data_sends_curves(client):
         st = s.next("state")
         assert st["data"]["dims"] == 1 and st["extent"]["x2"] is None
         f = s.next_frame()
-        assert f["flags"] & P.CURVES and f["curves"].shape == (1 + 5, 32)
+        assert f["flags"] & F.CURVES and f["curves"].shape == (1 + 5, 32)
         s.send(type="add_point", x1=0.5, value=2.0)
         assert s.next("state")["data"]["train"]["y"][-1] == 2.0
         s.send(type="regenerate")
@@ -395,7 +397,7 @@ def test_acks_never_wait_for_the_training_lock():
     every other message is left to ``handle``, and a bad ack is answered with an error."""
     from deltaflow.web.session import Session
 
-    s = Session(P.Limits())
+    s = Session(Limits())
     s.messages_and_frame()
     s.messages_and_frame()
     with s.lock:  # as a training tick would hold it
@@ -406,3 +408,46 @@ def test_acks_never_wait_for_the_training_lock():
         (reply,) = s.handle_ack('{"type": "ack", "frame": 9}')
     assert reply["type"] == "error" and "frame 9 has not been sent (the last is 2)" in reply["message"]
     assert s.acked == 2
+
+
+def test_hello_carries_the_lists_the_page_builds_its_menus_from(client):
+    """The page keeps no copy of the engine's registries: hello sends them all."""
+    from deltaflow.data import DATASETS, FEATURES
+    from deltaflow.nn.activations import ACTIVATIONS
+    from deltaflow.nn.init import INITIALIZERS
+    from deltaflow.training.config import ModelConfig
+
+    with connect(client) as ws:
+        h = Socket(ws).hello
+    # each trainable activation once, under its own name: "linear" is "identity", "step" has σ' = 0
+    assert h["activations"] == ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "identity"]
+    assert all(ACTIVATIONS[a]().name == a for a in h["activations"])
+    assert h["initializers"] == ["auto", *INITIALIZERS]
+    assert h["norms"] == list(typing.get_args(ModelConfig.model_fields["norm"].annotation))
+    assert h["features"] == list(FEATURES)
+    assert [d["name"] for d in h["datasets"]] == [k for k, v in DATASETS.items() if v.kind in ("toy", "function")]
+    assert {d["name"]: d["task"] for d in h["datasets"]}["sin"] == "regression"
+    assert h["close_codes"] == {"full": 1013, "idle": 4000}
+    assert h["frame"]["vanishing_ratio"] == F.VANISHING_RATIO and h["frame"]["flags"]["DONE"] == F.DONE
+    assert h["frame"]["alarms"] == list(F.ALARMS) and h["frame"]["header_bytes"] == F.HEADER.size
+    for name in h["activations"]:
+        RunConfig.from_dict({"model": {"activation": name}})
+    for name in h["norms"]:
+        RunConfig.from_dict({"model": {"norm": name}})
+
+
+def test_the_page_keeps_no_copy_of_the_servers_lists():
+    """Names only hello's lists hold (and the frame's constants) appear in the page's scripts
+    only as display text (labels.js), never as a list or a constant of their own."""
+    from pathlib import Path
+
+    import deltaflow.web
+
+    js = Path(deltaflow.web.__file__).parent / "static" / "js"
+    for path in js.glob("*.js"):
+        if path.name == "labels.js":
+            continue
+        text = path.read_text(encoding="utf-8")
+        for name in ('"adamw"', '"xavier_normal"', '"leaky_relu"', '"multi_gauss"', '"sin_x2"', '"cross_entropy"',
+                     '"DFLF"', '"grad_b_norm"', "1013", "4000", "1e-4", "PAUSED_BY_ALARM: 2"):
+            assert name not in text, f"{path.name} repeats {name}"

@@ -13,9 +13,12 @@ import pytest
 
 from deltaflow.optim.clip import grad_norm
 from deltaflow.training.config import RunConfig
+from deltaflow.web import building, snapshot, ticks
+from deltaflow.web import frames as F
 from deltaflow.web import protocol as P
-from deltaflow.web import session as session_module
-from deltaflow.web.session import Session, _Losses
+from deltaflow.web.building import Losses
+from deltaflow.web.limits import Limits
+from deltaflow.web.session import Session
 
 # one step per epoch: 40 training rows in one batch
 TINY = {"data": {"name": "circle", "n_samples": 50}, "model": {"hidden": [3]}, "batch_size": 64, "epochs": 5}
@@ -28,24 +31,24 @@ def handle(s: Session, **message) -> dict:
 
 
 def test_thinning_the_loss_points_keeps_the_newest():
-    losses, n = _Losses(), 2 * P.MAX_LOSS_POINTS + 1
+    losses, n = Losses(), 2 * F.MAX_LOSS_POINTS + 1
     for step in range(1, n + 1):
         losses.on_step(None, step, float(step))
-    assert len(losses.points) == P.MAX_LOSS_POINTS + 1
+    assert len(losses.points) == F.MAX_LOSS_POINTS + 1
     assert losses.points[-1] == (n, float(n))
     assert [p[0] for p in losses.points] == list(range(1, n + 1, 2))  # every other step, evenly
     pts = losses.take()
-    assert pts[-1, 0] == n and len(pts) <= P.MAX_LOSS_POINTS
+    assert pts[-1, 0] == n and len(pts) <= F.MAX_LOSS_POINTS
 
 
 def test_the_frames_gradient_norm_is_the_global_norm_without_float32_overflow():
-    s = Session(P.Limits(), RunConfig.from_dict(TINY))
+    s = Session(Limits(), RunConfig.from_dict(TINY))
     s.handle(json.dumps({"type": "step", "n": 1}))
     assert s.grad_norm == pytest.approx(grad_norm(s.trainer.params), rel=1e-12)
     for p in s.trainer.params:
         p.grad[...] = 1e20  # Σ g² = 1e40 · count: inf in float32
     with np.errstate(all="ignore"):
-        s._measure(copied=False)
+        ticks.measure(s, marked=False)
     count = sum(p.grad.size for p in s.trainer.params)
     assert s.grad_norm == pytest.approx(1e20 * np.sqrt(count), rel=1e-6)
 
@@ -53,10 +56,10 @@ def test_the_frames_gradient_norm_is_the_global_norm_without_float32_overflow():
 @pytest.mark.parametrize("fail", ["config", "build"])
 def test_an_upload_that_fails_to_build_keeps_the_old_upload_and_leaves_no_folder(fail, monkeypatch, tmp_path):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    s = Session(P.Limits())
+    s = Session(Limits())
     assert handle(s, type="upload_csv", text=CSV, name="first.csv")["type"] == "state"
     (first,) = tmp_path.iterdir()
-    old_config, old_path = s.config, s._upload_path
+    old_config, old_path = s.config, s.upload_path
     if fail == "config":
         def refuse(cls, data):
             raise ValueError("data: refused")
@@ -64,7 +67,7 @@ def test_an_upload_that_fails_to_build_keeps_the_old_upload_and_leaves_no_folder
     else:
         def broken(*args, **kw):
             raise RuntimeError("no memory left")
-        monkeypatch.setattr(session_module, "Trainer", broken)
+        monkeypatch.setattr(building, "Trainer", broken)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         reply = handle(s, type="upload_csv", text=CSV, name="second.csv")
@@ -74,14 +77,14 @@ def test_an_upload_that_fails_to_build_keeps_the_old_upload_and_leaves_no_folder
     assert reply["type"] == "error" and reply["about"] == "upload_csv"
     assert ("refused" if fail == "config" else "RuntimeError: no memory left") in reply["message"]
     assert list(tmp_path.iterdir()) == [first]  # the failed upload's folder is gone
-    assert s.config == old_config and s._upload_path == old_path and old_path.is_file()
+    assert s.config == old_config and s.upload_path == old_path and old_path.is_file()
     monkeypatch.undo()
     assert handle(s, type="reset")["config"]["data"]["path"] == "first.csv"  # the old upload still trains
 
 
 def test_a_state_carries_the_newest_history_rows(monkeypatch):
     monkeypatch.setattr(P, "STATE_HISTORY_ROWS", 3)
-    s = Session(P.Limits(), RunConfig.from_dict(TINY))
+    s = Session(Limits(), RunConfig.from_dict(TINY))
     s.handle(json.dumps({"type": "step", "n": 5}))
     assert s.trainer.epoch == 5
     state = s.state()
@@ -91,7 +94,7 @@ def test_a_state_carries_the_newest_history_rows(monkeypatch):
 
 
 def test_only_a_text_as_short_as_an_ack_is_parsed_on_the_event_loop(monkeypatch):
-    s = Session(P.Limits())
+    s = Session(Limits())
     s.messages_and_frame()
     parsed = []
     parse = P.parse_message
@@ -106,27 +109,25 @@ def test_only_a_text_as_short_as_an_ack_is_parsed_on_the_event_loop(monkeypatch)
 def test_frames_while_playing_reuse_metrics_for_a_tenth_of_a_second(monkeypatch):
     """Playing, a frame within METRICS_EVERY_S of the last measurement repeats its losses;
     paused, every frame measures the network it shows."""
-    from deltaflow.web import session as S
-
-    s = S.Session(P.Limits())
+    s = Session(Limits())
     calls = []
     evaluate = s.trainer.evaluate
     monkeypatch.setattr(s.trainer, "evaluate", lambda *a: calls.append(1) or evaluate(*a))
     now = [100.0]
-    monkeypatch.setattr(S.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(snapshot.time, "monotonic", lambda: now[0])
     s.running = True
-    first = P.decode_frame(s.messages_and_frame()[1])["metrics"]
-    s._train(5)
-    now[0] += S.METRICS_EVERY_S / 2
-    again = P.decode_frame(s.messages_and_frame()[1])["metrics"]
+    first = F.decode_frame(s.messages_and_frame()[1])["metrics"]
+    ticks.train(s, 5)
+    now[0] += snapshot.METRICS_EVERY_S / 2
+    again = F.decode_frame(s.messages_and_frame()[1])["metrics"]
     keys = ("train_loss", "test_loss", "train_metric", "test_metric")
     assert len(calls) == 2 and [again[k] for k in keys] == [first[k] for k in keys]  # measured once
-    now[0] += S.METRICS_EVERY_S
-    P.decode_frame(s.messages_and_frame()[1])
+    now[0] += snapshot.METRICS_EVERY_S
+    F.decode_frame(s.messages_and_frame()[1])
     assert len(calls) == 4
     s.running = False
-    P.decode_frame(s.messages_and_frame()[1])
-    P.decode_frame(s.messages_and_frame()[1])
+    F.decode_frame(s.messages_and_frame()[1])
+    F.decode_frame(s.messages_and_frame()[1])
     assert len(calls) == 8
 
 
@@ -137,21 +138,35 @@ def test_the_output_map_is_p_of_class_one(loss):
     from deltaflow.training.task import Task
 
     config = RunConfig.from_dict({"data": {"name": "xor"}, "loss": loss, "model": {"hidden": [5]}})
-    s = Session(P.Limits(), config)
-    s._train(20)
-    maps = s._maps()
-    out = s.trainer.net.forward(s._grid_X, False)
+    s = Session(Limits(), config)
+    ticks.train(s, 20)
+    maps = snapshot.maps(s)
+    out = s.trainer.net.forward(s.grid_X, False)
     np.testing.assert_allclose(maps[0], Task("classification", loss, n_classes=2).proba(out)[:, 1], rtol=1e-6, atol=1e-7)
 
 
 def test_a_tick_and_its_frame_in_one_call():
     """``train_tick_and_frame``: the frame shows the tick's steps; without credit it trains
     and builds nothing, and the state waits for the next frame."""
-    s = Session(P.Limits(window=1))
+    s = Session(Limits(window=1))
     s.running, s.steps_per_frame = True, 3
     messages, data, seconds = s.train_tick_and_frame(0.01)
-    assert messages == [] and seconds >= 0 and P.decode_frame(data)["step"] == 3
+    assert messages == [] and seconds >= 0 and F.decode_frame(data)["step"] == 3
     assert s.train_tick_and_frame(0.01) is None  # frame 1 is not acknowledged yet
     assert s.trainer.step == 6 and s.dirty
     s.acked = 1
-    assert P.decode_frame(s.train_tick_and_frame(0.01)[1])["step"] == 9
+    assert F.decode_frame(s.train_tick_and_frame(0.01)[1])["step"] == 9
+
+
+def test_the_frames_update_ratio_is_the_last_steps_own():
+    """update_ratio is ‖ΔW‖/‖W‖ of a tick's last step (the probe's figure), NaN when the tick
+    stopped before its last step."""
+    s = Session(Limits(), RunConfig.from_dict(TINY))
+    ticks.train(s, 2)
+    before = [u.dense.W.value.astype(np.float64) for u in s.units]
+    ticks.train(s, 1)
+    ratio = s.stats[list(F.STATS).index("update_ratio")]
+    expected = [np.linalg.norm(u.dense.W.value - W) / np.linalg.norm(W) for u, W in zip(s.units, before)]
+    np.testing.assert_allclose(ratio, expected, rtol=1e-5)
+    assert ticks.train(s, 10) == 2  # the run's 5 epochs of one step end here
+    assert np.isnan(s.stats[list(F.STATS).index("update_ratio")]).all()

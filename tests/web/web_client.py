@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from deltaflow.web.protocol import decode_frame
+from deltaflow.web.frames import decode_frame
 
 
 class Socket:

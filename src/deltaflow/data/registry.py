@@ -105,10 +105,15 @@ class Dataset:
     n_classes: int
     feature_names: list[str]
     target_name: str
-    scaler: Standardizer | None = None
+    transform: InputTransform | None = None
     class_labels: list = field(default_factory=list)
     X_train_raw: np.ndarray | None = None
     X_test_raw: np.ndarray | None = None
+
+    @property
+    def scaler(self) -> Standardizer | None:
+        """μ and s of the standardisation ``transform`` applies (None: not standardised)."""
+        return self.transform.scaler if self.transform is not None else None
 
     @property
     def n_features(self) -> int:
@@ -257,7 +262,7 @@ def load_dataset(
         y = y.astype(np.int64)
     X_train_raw, X_test_raw, y_train, y_test = train_test_split(X, y, test_fraction, split_rng)
     transform = InputTransform(feature_names if info.kind == "toy" else None, dt, standardize).fit(X_train_raw)
-    X_train, X_test, scaler = transform(X_train_raw), transform(X_test_raw), transform.scaler
+    X_train, X_test = transform(X_train_raw), transform(X_test_raw)
     if set_task == "regression":
         y_train, y_test = y_train.astype(dt).reshape(-1, 1), y_test.astype(dt).reshape(-1, 1)
     return Dataset(
@@ -270,7 +275,7 @@ def load_dataset(
         n_classes=len(class_labels) if set_task == "classification" else 0,
         feature_names=list(feature_names),
         target_name=target_name,
-        scaler=scaler,
+        transform=transform,
         class_labels=class_labels,
         X_train_raw=X_train_raw,
         X_test_raw=X_test_raw,

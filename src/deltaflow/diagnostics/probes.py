@@ -244,12 +244,17 @@ class GradientProbe:
             for k, v in out.items():
                 self.history[k].append(v)
         if self.calls % self.every == 0:
-            for buf, u in zip(self._W_before, self.units):
-                np.copyto(buf, u.dense.W.value)
-            self._have_before = True
+            self.mark()
         else:
             self._have_before = False
         return out
+
+    def mark(self) -> None:
+        """Copy every W now: the next ``measure()``'s update_ratio is ‖ΔW‖/‖W_before‖ of the
+        steps taken since (one, when called just before a step)."""
+        for buf, u in zip(self._W_before, self.units):
+            np.copyto(buf, u.dense.W.value)
+        self._have_before = True
 
     def on_step(self, trainer, step: int, loss: float) -> None:
         """``train.Callback`` hook: record ``trainer.net`` (the probe's own network)."""

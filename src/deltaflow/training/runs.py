@@ -33,8 +33,8 @@ def run_name(config: RunConfig, root: Path) -> str:
 def model_meta(result: FitResult) -> tuple[dict, dict]:
     """(JSON metadata, arrays) that let a saved model predict from raw input rows."""
     d = result.dataset
-    transform = InputTransform(result.config.data.features, d.X_train.dtype, standardize=d.scaler is not None)
-    transform.scaler = d.scaler
+    # a data set passed in as arrays (fit(config, dataset)) is the network's input as it is
+    transform = d.transform or InputTransform(result.config.data.features, d.X_train.dtype, standardize=False)
     input_meta, arrays = transform.to_meta()
     meta = {
         "task": d.task,

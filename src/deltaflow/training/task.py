@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from deltaflow import metrics
-from deltaflow.nn.losses import LOSSES, log_softmax
+from deltaflow.nn.losses import LOSSES, log_softmax, sigmoid
 
 __all__ = ["Task", "DEFAULT_LOSS", "ALLOWED_LOSSES"]
 
@@ -79,6 +79,16 @@ class Task:
         function ŷ (softmax(z), σ(z), or z itself for MSE on one-hot), as [1 − ŷ, ŷ] for BCE."""
         p = self.loss.output(out)
         return np.hstack([1.0 - p, p]) if self.loss_name == "bce" else p
+
+    def proba_of_class_1(self, out: np.ndarray) -> np.ndarray:
+        """p(class 1) : (n, 1) of a two-class task. For cross-entropy, softmax's p(class 1) of
+        two logits is σ(z₁ − z₀): elementwise, where softmax reduces over rows of two (the
+        simulator draws it over a whole grid for every frame)."""
+        if self.n_classes != 2:
+            raise ValueError(f"p(class 1) needs 2 classes, this task has {self.n_classes}")
+        if self.loss_name == "cross_entropy":
+            return sigmoid(out[:, 1:2] - out[:, 0:1])
+        return self.proba(out)[:, 1:2]
 
     def log_proba(self, out: np.ndarray) -> np.ndarray:
         """log p (n, K) computed stably from the logits: log softmax(z), or for BCE

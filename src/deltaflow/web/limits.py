@@ -1,4 +1,5 @@
-"""The simulator's limits on a run (``protocol.Limits``), checked before anything is built.
+"""The simulator's limits (``Limits``, sent to the page in ``hello``) and the checks of a run
+against them, made before anything is built.
 
 Each check raises ``ValueError`` with one line naming the field, the value and the limit,
 which the session sends back as an ``error``.
@@ -6,11 +7,42 @@ which the session sends back as an ``error``.
 
 from __future__ import annotations
 
-from deltaflow.training.config import RunConfig
+from dataclasses import asdict, dataclass
+
 from deltaflow.data import DATASETS
-from deltaflow.web.protocol import Limits
+from deltaflow.training.config import RunConfig
 
 DRAWABLE = ("toy", "function")  # the kinds of data set with 2-D or 1-D raw inputs
+
+
+@dataclass
+class Limits:
+    """Every limit the server enforces; sent to the page in ``hello``.
+
+    ``idle_timeout_s`` and ``max_sessions`` are the ones tests shrink (``create_app(limits=...)``).
+    """
+
+    max_sessions: int = 8
+    max_hidden_layers: int = 32
+    max_width: int = 64
+    max_batch_size: int = 1024
+    max_samples: int = 10_000  # data.n_samples of a generated set
+    max_epochs: int = 100_000  # config.epochs: the history gains a row per epoch
+    max_grid: int = 128
+    min_grid: int = 8  # 0 is allowed too: no maps
+    max_map_bytes: int = 4_000_000  # M · G² of one frame's heatmaps
+    max_upload_bytes: int = 1_000_000
+    max_upload_rows: int = 10_000
+    max_points_added: int = 1_000
+    max_step: int = 10_000  # n of one ``step`` message
+    max_steps_per_frame: int = 10_000
+    max_message_bytes: int = 1_200_000  # one client message (an upload is the largest)
+    window: int = 4  # unacknowledged frames in flight
+    max_fps: float = 30.0
+    idle_timeout_s: float = 900.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 def check_config(config: RunConfig, limits: Limits, uploaded: bool = False) -> None:

@@ -1,13 +1,13 @@
 """The simulator's one-click presets: each a full ``RunConfig`` dict and a heatmap grid.
 
-Every preset's config validates as a ``RunConfig`` and stays within ``protocol.Limits()``
+Every preset's config validates as a ``RunConfig`` and stays within ``limits.Limits()``
 (``tests/web`` builds each one). ``deltaflow train --config`` runs any of them as well.
 """
 
 from __future__ import annotations
 
 from deltaflow.training.config import RunConfig
-from deltaflow.web.session import DEFAULT_CURVE_GRID, DEFAULT_GRID
+from deltaflow.web.building import DEFAULT_CURVE_GRID, DEFAULT_GRID
 
 
 def _preset(name: str, title: str, description: str, grid: int = DEFAULT_GRID, **config) -> dict:

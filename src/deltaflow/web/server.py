@@ -27,13 +27,16 @@ from fastapi.staticfiles import StaticFiles
 
 from deltaflow.training import io
 from deltaflow.nn.activations import ACTIVATIONS
-from deltaflow.training.config import OptimizerConfig, RunConfig, ScheduleConfig
+from deltaflow.training.config import ModelConfig, OptimizerConfig, RunConfig, ScheduleConfig
 from deltaflow.data import DATASETS, FEATURES
 from deltaflow.nn.init import INITIALIZERS
+from deltaflow.web import frames
 from deltaflow.web import protocol as P
+from deltaflow.web.building import DEFAULT_CURVE_GRID, DEFAULT_GRID, DEFAULT_STEPS_PER_FRAME, default_config
+from deltaflow.web.handlers import error
+from deltaflow.web.limits import DRAWABLE, Limits
 from deltaflow.web.presets import PRESETS
-from deltaflow.web.session import (DEFAULT_CURVE_GRID, DEFAULT_GRID, DEFAULT_STEPS_PER_FRAME, Session, default_config,
-                                   error)
+from deltaflow.web.session import Session
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -43,7 +46,7 @@ CLOSE_FULL, CLOSE_IDLE = 1013, 4000
 class Registry:
     """The open sessions, at most ``limits.max_sessions``."""
 
-    def __init__(self, limits: P.Limits):
+    def __init__(self, limits: Limits):
         self.limits = limits
         self.sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
@@ -80,6 +83,13 @@ def choices(model, field: str) -> list[str]:
     return list(typing.get_args(annotation))
 
 
+def trainable_activations() -> list[str]:
+    """Each activation once, under its own name (``linear`` is ``identity``), leaving out those
+    backpropagation cannot train (σ' = 0 wherever it exists: ``step``)."""
+    made = [make() for make in ACTIVATIONS.values()]  # some bounds are properties of the parameters
+    return list(dict.fromkeys(a.name for a in made if a.max_derivative > 0))
+
+
 def hello(session: Session) -> dict:
     """The ``hello`` message (see ``protocol``)."""
     return {
@@ -92,21 +102,23 @@ def hello(session: Session) -> dict:
         "presets": PRESETS,
         "datasets": [{"name": k, "task": v.task, "kind": v.kind, "description": v.description,
                       "n_samples": v.n_samples, "noise": v.noise}
-                     for k, v in DATASETS.items() if v.kind in ("toy", "function")],
+                     for k, v in DATASETS.items() if v.kind in DRAWABLE],
         "features": list(FEATURES),
-        "activations": [a for a in ACTIVATIONS if a != "step"],
+        "activations": trainable_activations(),
         "initializers": ["auto", *INITIALIZERS],
+        "norms": choices(ModelConfig, "norm"),
         "optimizers": choices(OptimizerConfig, "name"),
         "schedules": choices(ScheduleConfig, "name"),
         "losses": choices(RunConfig, "loss"),
-        "frame": P.frame_constants(),
+        "close_codes": {"full": CLOSE_FULL, "idle": CLOSE_IDLE},
+        "frame": frames.frame_constants(),
     }
 
 
 class Connection:
     """One socket's receive loop and frame pump."""
 
-    def __init__(self, ws: WebSocket, session: Session, limits: P.Limits):
+    def __init__(self, ws: WebSocket, session: Session, limits: Limits):
         self.ws, self.session, self.limits = ws, session, limits
         self.send_lock = asyncio.Lock()
         self.wake = asyncio.Event()
@@ -201,9 +213,9 @@ def _locked(session: Session, fn):
         return fn()
 
 
-def create_app(limits: P.Limits | None = None) -> FastAPI:
-    """The simulator app. ``limits`` (default ``protocol.Limits()``) bounds every session."""
-    limits = limits or P.Limits()
+def create_app(limits: Limits | None = None) -> FastAPI:
+    """The simulator app. ``limits`` (default ``Limits()``) bounds every session."""
+    limits = limits or Limits()
     registry = Registry(limits)
     app = FastAPI(title="deltaflow simulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.registry = registry
@@ -260,7 +272,7 @@ def _model_bytes(session: Session) -> bytes:
         return path.read_bytes()
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False, limits: P.Limits | None = None):
+def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False, limits: Limits | None = None):
     """Run the simulator with uvicorn (loopback by default) and print its address."""
     import uvicorn
 
@@ -270,7 +282,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
         import webbrowser
 
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
-    limits = limits or P.Limits()
+    limits = limits or Limits()
     # uvicorn refuses larger frames itself; the session's own check gives the clear message
     uvicorn.run(create_app(limits), host=host, port=port, log_level="warning",
                 ws_max_size=4 * limits.max_message_bytes,

@@ -3,6 +3,7 @@
 import { el, fmt, NEG, POS, rgb } from "./util.js";
 
 const KEEP = 1500; // points per series; older history is thinned by half when reached
+const noHistory = () => ({ trainLoss: [], testLoss: [], trainAcc: [], testAcc: [] });
 
 function lineChart(title, unit) {
   const canvas = el("canvas", { width: 640, height: 220, "aria-label": title });
@@ -69,7 +70,7 @@ export function createCharts(numbersRoot, chartsRoot) {
   const loss = lineChart("Loss", "loss");
   const acc = lineChart("Accuracy", "accuracy");
   chartsRoot.append(...loss.nodes, ...acc.nodes);
-  let history = { trainLoss: [], testLoss: [], trainAcc: [], testAcc: [] };
+  let history = noHistory();
   let classification = true;
   const metricText = (v) => (!Number.isFinite(v) ? "–" : classification ? `${(100 * v).toFixed(1)}%` : fmt(v, 4));
 
@@ -84,7 +85,7 @@ export function createCharts(numbersRoot, chartsRoot) {
     /** metric: "accuracy" (classification) or "r2" (regression) */
     reset(isClassification, metric) {
       classification = isClassification;
-      history = { trainLoss: [], testLoss: [], trainAcc: [], testAcc: [] };
+      history = noHistory();
       for (const o of Object.values(out)) o.textContent = "–";
       const name = metric === "r2" ? "R²" : "accuracy";
       labels["test-acc"].textContent = `Test ${name}`;
@@ -99,7 +100,7 @@ export function createCharts(numbersRoot, chartsRoot) {
     update(step, m) {
       // a step before the last point's: the run went back; the curves start again
       if (history.trainLoss.length && step < history.trainLoss[history.trainLoss.length - 1][0]) {
-        history = { trainLoss: [], testLoss: [], trainAcc: [], testAcc: [] };
+        history = noHistory();
       }
       push("trainLoss", step, m.trainLoss);
       push("testLoss", step, m.testLoss);

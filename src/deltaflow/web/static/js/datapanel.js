@@ -1,13 +1,8 @@
 // The left column: the data set and how it is drawn and split, the class a click adds,
 // CSV upload, the presets, and sharing (config file and link, trained model).
 import { rangeField, selectField } from "./fields.js";
+import { label } from "./labels.js";
 import { classRgb, clear, el, rgb } from "./util.js";
-
-export const DATASETS = [
-  ["circle", "circle"], ["xor", "xor"], ["gauss", "gauss"], ["spiral", "spiral"],
-  ["moons", "moons"], ["spiral3", "K-spiral"], ["plane", "plane"], ["multi_gauss", "multi-gauss"],
-  ["sin", "sin x"], ["abs", "|x|"], ["step", "step"], ["sawtooth", "sawtooth"],
-];
 
 /** A file's name as the server takes it for an upload: `<stem>.csv`, the stem of at most 64
  * characters of [A-Za-z0-9_. -] starting with a letter or digit (others become "_"). */
@@ -27,16 +22,12 @@ function fileButton(text, accept, testid, onFile) {
 }
 
 /** hooks: {onConfig(path, value), onDataset(name), onRegenerate(), onCsv(text, name), onClickClass(k),
- *  onPreset(preset), onDownloadConfig(), onUploadConfig(text), onDownloadModel(), onCopyLink()} */
+ *  onPreset(preset), onDownloadConfig(), onUploadConfig(text), onDownloadModel(), onCopyLink()};
+ *  the data set buttons come with setDatasets(hello.datasets). */
 export function createDataPanel(hooks) {
   const on = hooks.onConfig;
   const buttons = new Map();
   const grid = el("div", { class: "datasets", role: "group", "aria-label": "Data set" });
-  for (const [name, text] of DATASETS) {
-    const b = el("button", { type: "button", text, "aria-pressed": "false", "data-testid": `dataset-${name}`, onclick: () => hooks.onDataset(name) });
-    buttons.set(name, b);
-    grid.append(b);
-  }
   const fields = [
     rangeField({ label: "Test data", path: "data.test_fraction", min: 0.1, max: 0.9, step: 0.05, testid: "test-fraction", onChange: on, show: (v) => `${Math.round(v * 100)}%` }),
     rangeField({ label: "Noise", path: "data.noise", min: 0, max: 1, step: 0.05, testid: "noise", onChange: on, show: (v) => v.toFixed(2) }),
@@ -60,6 +51,15 @@ export function createDataPanel(hooks) {
     el("button", { type: "button", text: "Copy link to this setup", "data-testid": "copy-link", onclick: () => hooks.onCopyLink() }));
 
   return {
+    setDatasets(datasets) {
+      clear(grid);
+      buttons.clear();
+      for (const { name } of datasets) {
+        const b = el("button", { type: "button", text: label("datasets", name), "aria-pressed": "false", "data-testid": `dataset-${name}`, onclick: () => hooks.onDataset(name) });
+        buttons.set(name, b);
+        grid.append(b);
+      }
+    },
     sync(config, info) {
       for (const [name, b] of buttons) b.setAttribute("aria-pressed", String(name === config.data.name));
       const shown = { ...config, data: { ...config.data, noise: config.data.noise ?? info.noise ?? 0 } };

@@ -3,7 +3,6 @@
 import { clear, el, fmt, pct, sequential } from "./util.js";
 
 const HISTORY = 240; // frames kept in the layer × time map
-export const VANISHING = 1e-4; // first layer's ‖∂L/∂W‖ below this fraction of the last's
 
 const log10 = (v) => (v > 0 ? Math.log10(v) : -Infinity);
 export function createGradflow(root) {
@@ -11,13 +10,16 @@ export function createGradflow(root) {
   let bars = [];
   let rows = [];
   let deltas = []; // deltas[t][l] = log10‖δ^(l)‖
+  let vanishing = 0; // the server's threshold: first layer's ‖∂L/∂W‖ below this fraction of the last's
   const map = el("canvas", { class: "delta-map", width: HISTORY, height: 1, "data-testid": "delta-map", "aria-label": "log10 of the delta norm per layer over time" });
   const mapLegend = el("div", { class: "delta-legend" });
   const barBox = el("div", { class: "bars", "data-testid": "grad-bars" });
   const table = el("table", { class: "stats", "data-testid": "grad-stats" });
 
-  function build(layerNames) {
+  /** layerNames: one per unit layer; vanishingRatio: hello.frame.vanishing_ratio */
+  function build(layerNames, vanishingRatio) {
     names = layerNames;
+    vanishing = vanishingRatio;
     deltas = [];
     clear(root);
     clear(barBox);
@@ -57,7 +59,7 @@ export function createGradflow(root) {
       const v = s.grad_W_norm;
       const t = Number.isFinite(v) ? (log10(v) - lo) / (hi - lo) : 1;
       bars[l].fill.style.width = `${Math.max(0, Math.min(1, t)) * 100}%`;
-      bars[l].fill.className = `fill${!Number.isFinite(v) || s.nonfinite ? " bad" : v < VANISHING * g[g.length - 1] ? " low" : ""}`;
+      bars[l].fill.className = `fill${!Number.isFinite(v) || s.nonfinite ? " bad" : v < vanishing * g[g.length - 1] ? " low" : ""}`;
       bars[l].value.textContent = fmt(v, 3);
       bars[l].value.dataset.value = String(v);
       const c = rows[l];

@@ -9,8 +9,8 @@ import { createOutputHeatmap } from "./heatmap.js";
 import { createMaths } from "./maths.js";
 import { createNetwork } from "./network.js";
 import { downloadConfig, downloadModel, readHash, writeHash } from "./share.js";
-import { ALARMS, CLOSE_IDLE, connect, FLAGS } from "./socket.js";
-import { alarmText, dataView, featureInputs, FEATURES, layerName, outputMap, neuronMaps, REGRESSION } from "./views.js";
+import { connect } from "./socket.js";
+import { alarmText, dataView, featureInputs, layerName, outputMap, neuronMaps } from "./views.js";
 
 const $ = (id) => document.getElementById(id);
 const app = { hello: null, state: null, config: null, grid: null, speed: null, clickClass: 0, pending: null, lastId: 0, lastStep: -1, scheduled: false, dropped: 0 };
@@ -66,7 +66,7 @@ const network = createNetwork($("network"), {
     const on = new Set(app.state.network.inputs);
     on.has(name) ? on.delete(name) : on.add(name);
     if (!on.size) return showError("keep at least one input feature");
-    edit("data.features", FEATURES.map(([f]) => f).filter((f) => on.has(f)));
+    edit("data.features", app.hello.features.filter((f) => on.has(f)));
   },
   onNeurons(l, delta) {
     const next = structuredClone(app.config);
@@ -111,14 +111,14 @@ const controls = createControls({
     if (delta > 0) {
       if (hidden.length >= app.hello.limits.max_hidden_layers) return showError(`at most ${app.hello.limits.max_hidden_layers} hidden layers`);
       hidden.push(hidden.length ? hidden[hidden.length - 1] : 4);
-      acts.push(acts.length ? acts[acts.length - 1] : "tanh");
+      acts.push(acts.length ? acts[acts.length - 1] : defaultActivation());
     } else {
       if (!hidden.length) return;
       hidden.pop();
       acts.pop();
     }
     next.model.activation = acts.length && acts.every((a) => a === acts[0]) ? acts[0] : acts.length ? acts : next.model.activation;
-    if (!acts.length && Array.isArray(next.model.activation)) next.model.activation = "tanh";
+    if (!acts.length && Array.isArray(next.model.activation)) next.model.activation = defaultActivation();
     sendConfig(next);
   },
   onOutputOptions(opts) {
@@ -131,11 +131,12 @@ const dataPanel = createDataPanel({
   onDataset(name) {
     const next = structuredClone(app.config);
     // a 2-D set's G is cells per side of G² maps, a 1-D set's is points of a curve: each has its own default
-    const dims = (n) => (app.hello.datasets.find((d) => d.name === n)?.kind === "function" ? 1 : 2);
+    const dims = (n) => (datasetInfo(n)?.kind === "function" ? 1 : 2);
     if (dims(name) !== app.state.data.dims) app.grid = dims(name) === 1 ? app.hello.defaults.curve_grid : app.hello.defaults.grid;
-    const wasRegression = REGRESSION.has(next.data.name);
+    const regression = (n) => datasetInfo(n)?.task === "regression";
+    const wasRegression = regression(next.data.name);
     Object.assign(next.data, { name, noise: null, n_samples: null, features: null, path: null, target: null, task: null });
-    if (wasRegression !== REGRESSION.has(name)) next.loss = null;
+    if (wasRegression !== regression(name)) next.loss = null;
     sendConfig(next);
   },
   onRegenerate: () => send({ type: "regenerate" }),
@@ -183,15 +184,16 @@ function onState(s) {
   dataPanel.sync(s.config, { task: s.data.task, nClasses: s.data.n_classes, clickClass: app.clickClass, noise: noiseDefault(s.config.data.name) });
   output.setOptions({ clickClass: app.clickClass });
   network.setArchitecture({
-    inputs: featureInputs(s, data.extent),
+    inputs: featureInputs(s, data.extent, app.hello.features),
     togglable: s.data.dims === 2 && s.config.data.name !== "csv",
     hidden: s.network.layers.slice(0, -1).map((u) => u.n_out),
     activations: s.network.layers.slice(0, -1).map((u) => u.activation),
+    activationChoices: app.hello.activations,
     nOut: s.network.n_out,
   });
   output.setData(data);
   charts.reset(s.data.task === "classification", s.data.metric);
-  gradflow.build(s.network.layers.map(layerName));
+  gradflow.build(s.network.layers.map(layerName), app.hello.frame.vanishing_ratio);
   maths.setTrainSize(data.train.y.length);
   $("step-count").textContent = s.step.toLocaleString();
   $("epoch-count").textContent = String(s.epoch);
@@ -201,9 +203,20 @@ function onState(s) {
   writeHash(s.config, app.grid);
 }
 
+/** hello's description of the data set `name` (undefined for an upload). */
+function datasetInfo(name) {
+  return app.hello.datasets.find((d) => d.name === name);
+}
+
 function noiseDefault(name) {
-  const info = app.hello.datasets.find((d) => d.name === name);
+  const info = datasetInfo(name);
   return info ? info.noise ?? 0 : 0;
+}
+
+/** The activation of a new hidden layer when there is none to copy: the default config's. */
+function defaultActivation() {
+  const act = app.hello.defaults.config.model.activation;
+  return Array.isArray(act) ? act[0] : act;
 }
 
 function setAlarm(alarm) {
@@ -225,6 +238,7 @@ function stale(f, s) {
 function render(f) {
   const s = app.state;
   if (!s) return;
+  const { flags: FLAGS, alarms: ALARMS, vanishing_ratio: vanishingRatio } = app.hello.frame;
   $("step-count").textContent = f.step.toLocaleString();
   $("epoch-count").textContent = String(f.epoch);
   $("lr-now").textContent = Number(f.lr.toPrecision(3)).toString();
@@ -245,7 +259,7 @@ function render(f) {
     charts.show(metrics); // the same step again (e.g. an edited weight): new numbers, no new point
   }
   const code = ALARMS[f.alarm] || "none";
-  setAlarm(code === "none" ? null : alarmText(code, f, s, app.alarmDetail));
+  setAlarm(code === "none" ? null : alarmText(code, f, s, vanishingRatio, app.alarmDetail));
   const status = $("conn");
   status.dataset.done = String(Boolean(f.flags & FLAGS.DONE));
   status.textContent = f.flags & FLAGS.DONE ? "done: all epochs trained" : f.flags & FLAGS.PAUSED_BY_ALARM ? "paused by the NaN alarm" : running ? "training" : "paused";
@@ -277,7 +291,7 @@ const socket = connect({
   onStatus(status, e) {
     const dot = $("conn");
     dot.className = `dot ${status}`;
-    if (status === "closed" && e && e.code === CLOSE_IDLE) dot.textContent = "closed as idle — reload the page to start again";
+    if (status === "closed" && e && app.hello && e.code === app.hello.close_codes.idle) dot.textContent = "closed as idle — reload the page to start again";
     else dot.textContent = status === "open" ? "connected" : status === "closed" ? `disconnected${e && e.reason ? `: ${e.reason}` : ""}` : "connecting…";
   },
   onMessage(msg) {
@@ -285,6 +299,8 @@ const socket = connect({
       app.hello = msg;
       app.grid = msg.defaults.grid;
       app.speed = msg.defaults.speed.steps_per_frame;
+      controls.setChoices(msg);
+      dataPanel.setDatasets(msg.datasets);
       dataPanel.setPresets(msg.presets || []);
       const fromHash = readHash();
       if (fromHash) sendConfig(fromHash.config, fromHash.grid ?? app.grid);

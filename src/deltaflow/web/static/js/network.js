@@ -1,16 +1,12 @@
 // The network view: input features, hidden layers and outputs as columns of neurons, each
 // neuron showing its activation a_j(x) over the input plane; edges coloured by sign and
 // sized by |w| (or by |∂L/∂w| at a toggle). Hover shows a value, click edits a weight.
+import { label } from "./labels.js";
 import { clear, diverging, el, fmt, paintHeatmap, rgb, svgEl } from "./util.js";
 
 const HEAD = 62; // room above the columns for the +/− buttons and the activation menu
 const LABEL = 64; // room left of the feature column for the feature names
 const MAX_EDGES = 4096; // per pair of layers; beyond this the edges are not drawn
-
-export const ACTIVATIONS = [
-  ["sigmoid", "sigmoid"], ["tanh", "tanh"], ["relu", "ReLU"], ["leaky_relu", "LeakyReLU"],
-  ["elu", "ELU"], ["gelu", "GELU"], ["linear", "linear"],
-];
 
 /**
  * root: the container. hooks: {onToggleFeature(name), onNeurons(l, delta), onActivation(l, name),
@@ -126,7 +122,7 @@ export function createNetwork(root, hooks) {
         el("button", { type: "button", "aria-label": `Add a neuron to layer ${l}`, "data-testid": `add-neuron-${l}`, text: "+", onclick: () => hooks.onNeurons(l, 1) }),
         el("button", { type: "button", "aria-label": `Remove a neuron from layer ${l}`, "data-testid": `remove-neuron-${l}`, text: "−", onclick: () => hooks.onNeurons(l, -1) }));
       const select = el("select", { "aria-label": `Activation of layer ${l}`, "data-testid": `activation-${l}`, onchange: (e) => hooks.onActivation(l, e.target.value) },
-        ...ACTIVATIONS.map(([v, t]) => el("option", { value: v, text: t, selected: v === arch.activations[l - 1] })));
+        ...arch.activationChoices.map((v) => el("option", { value: v, text: label("activations", v), selected: v === arch.activations[l - 1] })));
       head.append(pm, el("span", { "data-testid": `width-${l}`, title: `${n} neurons`, text: narrow ? String(n) : `${n} neuron${n > 1 ? "s" : ""}` }), select);
     }
     return head;
@@ -206,7 +202,8 @@ export function createNetwork(root, hooks) {
   }
 
   return {
-    /** arch: {inputs: [{name, label, active, heatmap}], togglable, hidden: [widths], activations, nOut} */
+    /** arch: {inputs: [{name, label, active, heatmap}], togglable, hidden: [widths], activations,
+     *  activationChoices (hello's), nOut} */
     setArchitecture(next) {
       arch = next;
       build();

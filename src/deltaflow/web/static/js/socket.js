@@ -1,16 +1,6 @@
 // The connection: one WebSocket per tab, JSON messages out, JSON replies and binary frames
-// in. decodeFrame mirrors deltaflow/web/protocol.py (encode_frame / decode_frame) exactly.
-
-export const MAGIC = "DFLF";
-export const FRAME_VERSION = 1;
-export const HEADER_BYTES = 48;
-export const FLAGS = { RUNNING: 1, PAUSED_BY_ALARM: 2, DONE: 4, HAS_STATS: 8, MAPS: 16, CURVES: 32, HAS_TEST: 64, EDITED: 128 };
-export const ALARMS = ["none", "vanishing", "exploding", "nan"];
-export const STATS = ["grad_W_norm", "grad_b_norm", "delta_norm", "attenuation", "sigma_prime_mean", "sigma_prime_product", "W_norm", "update_ratio", "saturated_pct", "dead_pct", "nonfinite"];
-export const METRICS = ["train_loss", "test_loss", "train_metric", "test_metric", "grad_norm"];
-// close codes after which a new session would be refused (full) or would only sit idle again
-export const CLOSE_FULL = 1013;
-export const CLOSE_IDLE = 4000;
+// in. decodeFrame mirrors deltaflow/web/frames.py (encode_frame / decode_frame) exactly; its
+// constants (magic, version, header size, flags, stats, metrics) are hello's `frame`.
 
 /**
  * A binary frame (ArrayBuffer) → {frameId, step, epoch, flags, alarm, alarmLayer, lr, handled, shapes,
@@ -18,12 +8,13 @@ export const CLOSE_IDLE = 4000;
  * nIn, W, b, gW, gb}], grid, nOutputs, maps: [{w, h, values, lo, hi}] | null, curves: [Float32Array] | null}.
  * Every section starts on a 4-byte boundary, so the float sections are views, not copies.
  */
-export function decodeFrame(buffer, stats = STATS, metrics = METRICS) {
+export function decodeFrame(buffer, constants) {
+  const { header_bytes: HEADER_BYTES, flags: FLAGS, stats, metrics } = constants;
   if (buffer.byteLength < HEADER_BYTES) throw new Error(`frame is ${buffer.byteLength} bytes, shorter than its header`);
   const dv = new DataView(buffer);
   const magic = String.fromCharCode(dv.getUint8(0), dv.getUint8(1), dv.getUint8(2), dv.getUint8(3));
   const version = dv.getUint16(4, true);
-  if (magic !== MAGIC || version !== FRAME_VERSION) throw new Error(`not a deltaflow frame (magic ${magic}, version ${version})`);
+  if (magic !== constants.magic || version !== constants.version) throw new Error(`not a deltaflow frame (magic ${magic}, version ${version})`);
   const P = dv.getUint32(28, true), L = dv.getUint16(32, true), S = dv.getUint16(34, true), N = dv.getUint16(36, true);
   const G = dv.getUint16(38, true), M = dv.getUint16(40, true), K = dv.getUint16(42, true);
   const f = {
@@ -76,13 +67,14 @@ export function decodeFrame(buffer, stats = STATS, metrics = METRICS) {
 /**
  * connect(handlers): handlers.onMessage(json), onFrame(frame), onStatus("open"|"closed"|…).
  * Returns {send(obj), ack(id), close()}. Reconnects after a drop (a new session), but not
- * when the server is full or closed the session as idle: an abandoned tab must not hold a
- * session for ever.
+ * when the server is full (its `full` message) or closed the session as idle (hello's close
+ * code): an abandoned tab must not hold a session for ever.
  */
 export function connect(handlers) {
   let ws = null;
   let closedByUs = false;
-  let constants = { stats: STATS, metrics: METRICS };
+  let refused = false; // the server said it is full: a new session would be refused as well
+  let hello = null; // the frame constants and close codes of this session
 
   function open() {
     const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
@@ -93,13 +85,14 @@ export function connect(handlers) {
     ws.addEventListener("message", (e) => {
       if (typeof e.data === "string") {
         const msg = JSON.parse(e.data);
-        if (msg.type === "hello" && msg.frame) constants = msg.frame;
+        if (msg.type === "hello") hello = msg;
+        if (msg.type === "full") refused = true;
         handlers.onMessage(msg);
         return;
       }
       let frame;
       try {
-        frame = decodeFrame(e.data, constants.stats, constants.metrics);
+        frame = decodeFrame(e.data, hello.frame);
       } catch (err) {
         handlers.onMessage({ type: "error", message: `could not read a frame: ${err.message}` });
         return;
@@ -108,7 +101,8 @@ export function connect(handlers) {
     });
     ws.addEventListener("close", (e) => {
       handlers.onStatus("closed", e);
-      if (!closedByUs && e.code !== CLOSE_FULL && e.code !== CLOSE_IDLE) setTimeout(open, 1500);
+      const idle = hello && e.code === hello.close_codes.idle;
+      if (!closedByUs && !refused && !idle) setTimeout(open, 1500);
     });
   }
 

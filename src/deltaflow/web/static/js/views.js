@@ -1,11 +1,9 @@
 // What the views are given: the server's `state` and frames (protocol.py) turned into the
 // plain objects that network.js, heatmap.js and the alarm banner draw.
+import { label } from "./labels.js";
 import { fmt } from "./util.js";
 
-export const FEATURES = [
-  ["x1", "X₁"], ["x2", "X₂"], ["x1^2", "X₁²"], ["x2^2", "X₂²"], ["x1x2", "X₁X₂"], ["sin_x1", "sin(X₁)"], ["sin_x2", "sin(X₂)"],
-];
-export const REGRESSION = new Set(["plane", "multi_gauss", "sin", "abs", "step", "sawtooth"]);
+// the server's features (hello.features) as the page draws them over the plane
 const FORMULA = {
   x1: (a) => a, x2: (a, b) => b, "x1^2": (a) => a * a, "x2^2": (a, b) => b * b,
   x1x2: (a, b) => a * b, sin_x1: (a) => Math.sin(a), sin_x2: (a, b) => Math.sin(b),
@@ -35,14 +33,14 @@ export function dataView(s) {
   return { task: d.task, oneD, nClasses: d.n_classes, extent, train, test, yScale };
 }
 
-/** The input column: every feature of a 2-D set (on or off), or the inputs of a 1-D set. */
-export function featureInputs(s, extent) {
+/** The input column: every feature of a 2-D set (on or off; `features`: hello's), or the inputs of a 1-D set. */
+export function featureInputs(s, extent, features) {
   const on = new Set(s.network.inputs);
   if (s.data.dims !== 2 || s.config.data.name === "csv") {
     const ramp = s.data.dims === 1 ? { w: FEATURE_GRID, h: 1, values: Float32Array.from({ length: FEATURE_GRID }, (_, c) => -1 + (2 * c) / (FEATURE_GRID - 1)), lo: -1, hi: 1 } : null;
     return s.network.inputs.map((name) => ({ name, label: name, active: true, heatmap: ramp }));
   }
-  return FEATURES.map(([name, label]) => ({ name, label, active: on.has(name), heatmap: featureMap(FORMULA[name], extent) }));
+  return features.map((name) => ({ name, label: label("features", name), active: on.has(name), heatmap: featureMap(FORMULA[name], extent) }));
 }
 
 function featureMap(f, [x0, x1, y0, y1]) {
@@ -104,8 +102,9 @@ export function outputMap(f, s) {
   return { w: G, h: G, k: 1, values: m.values, lo: m.lo, hi: m.hi, prob: s.data.task === "classification" };
 }
 
-/** The alarm banner: {kind, layer (1-based), text} naming the layer the server named. */
-export function alarmText(kind, f, s, detail = "") {
+/** The alarm banner: {kind, layer (1-based), text} naming the layer the server named;
+ * `vanishingRatio` is the server's threshold (hello.frame). */
+export function alarmText(kind, f, s, vanishingRatio, detail = "") {
   const l = f.alarmLayer;
   const units = s.network.layers;
   const name = l >= 0 && units[l] ? `layer ${l + 1} (${layerName(units[l])})` : "an unknown layer";
@@ -117,5 +116,5 @@ export function alarmText(kind, f, s, detail = "") {
     return { kind, layer: l + 1, text: `Exploding gradients in ${name}: ‖∂L/∂W‖ = ${fmt(g[l])}. Try gradient clipping, a smaller learning rate or a normalisation layer.` };
   }
   const ratio = g.length > 1 ? g[0] / g[g.length - 1] : NaN;
-  return { kind, layer: l + 1, text: `Vanishing gradients at ${name}: its ‖∂L/∂W‖ is ${fmt(ratio)} × that of layer ${g.length} (below 1e-4). Try ReLU with He initialisation, or BatchNorm.` };
+  return { kind, layer: l + 1, text: `Vanishing gradients at ${name}: its ‖∂L/∂W‖ is ${fmt(ratio)} × that of layer ${g.length} (below ${vanishingRatio.toExponential().replace("e+", "e")}). Try ReLU with He initialisation, or BatchNorm.` };
 }

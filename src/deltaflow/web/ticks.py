@@ -1,0 +1,103 @@
+"""Training a session: the worker's step loop, the probe statistics of a tick and its alarms.
+
+Training goes through ``Trainer.epoch_steps``, the generator ``fit`` runs on, so a session
+that trains whole epochs of an unedited config has ``fit(config)``'s history bit for bit.
+The per-step work is the training step and one appended loss point; the probe statistics
+are measured once per tick, on its last step (``GradientProbe.mark`` just before that step
+gives the step's own ‖ΔW‖/‖W‖).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from deltaflow.diagnostics.probes import STATS, first_nonfinite
+from deltaflow.nn.network import walk
+from deltaflow.optim.clip import grad_norm
+from deltaflow.web import frames as F
+
+
+def finished(s) -> bool:
+    """The run has trained its planned epochs (or ``steps``)."""
+    c, t = s.train_config, s.trainer
+    return t.epoch >= t.planned_epochs or (c.steps is not None and t.step >= c.steps)
+
+
+def train(s, n: int) -> int:
+    """Run up to n steps of session ``s``; stops at the end of the run or on a non-finite
+    value. Returns the steps run. The probe statistics of the last step are measured afterwards."""
+    t, done = s.trainer, 0
+    max_steps = s.train_config.steps if s.train_config.steps is not None else math.inf
+    while done < n and not (s.done or s.nan_stop):
+        if done == n - 1:
+            s.probe.mark()  # for the last step's update ratio
+        if s.epoch_steps is None:
+            s.epoch_steps = t.epoch_steps(s.dataset.X_train, s.dataset.y_train, max_steps=max_steps)
+        done += 1
+        try:
+            next(s.epoch_steps)
+            continue
+        except StopIteration as end:
+            s.epoch_steps = None
+            row = end.value
+        if row is None:
+            stop_on_nan(s)
+        elif finished(s):
+            s.done, s.running = True, False
+    if done:
+        measure(s, marked=done == n)
+        s.dirty = True
+    return done
+
+
+def stop_on_nan(s) -> None:
+    """Pause on a non-finite value and queue the ``alarm`` message that names its layer."""
+    t = s.trainer
+    s.nan_stop, s.running = True, False
+    s.alarm = F.ALARM_NAN
+    s.alarm_layer = unit_of(s.units, t.net.layers, t.nonfinite_layer)
+    s.outbox.append({"type": "alarm", "alarm": "nan", "layer": s.alarm_layer, "message": t.message})
+
+
+def unit_of(units, layers, index: int | None) -> int:
+    """The unit layer holding ``layers[index]`` (None: the loss, i.e. the output unit);
+    a Dropout between units counts with the unit before it."""
+    if index is None:
+        return len(units) - 1
+    owner = 0
+    for i, layer in enumerate(layers[: index + 1]):
+        inside = {id(part) for part in walk(layer)}
+        for u in units:
+            if any(id(part) in inside for part in (u.dense, *u.norms, u.act) if part is not None):
+                owner = u.index
+                if i == index:
+                    return owner
+    return owner
+
+
+def measure(s, marked: bool) -> None:
+    """The probe statistics of the last step and the alarms they raise; its update ratio
+    only when the probe was ``mark``-ed just before that step (else NaN)."""
+    stats = s.probe.measure()
+    if not marked:
+        stats["update_ratio"][:] = np.nan
+    s.stats = np.array([stats[k] for k in STATS], dtype=np.float32)
+    s.grad_norm = grad_norm(s.trainer.params)
+    if not s.nan_stop:
+        s.alarm, s.alarm_layer = alarm_of(stats)
+
+
+def alarm_of(stats: dict) -> tuple[int, int]:
+    """(alarm code, unit layer) from one measurement's statistics (rules in ``frames``)."""
+    g = np.asarray(stats["grad_W_norm"], dtype=np.float64)
+    where = first_nonfinite(stats["nonfinite"])
+    if where is not None:
+        return F.ALARM_NAN, where
+    first, last = g[0], g[-1]
+    if len(g) > 1 and first < F.VANISHING_RATIO * last:
+        return F.ALARM_VANISHING, 0
+    if g.max() > F.EXPLODING_NORM or (len(g) > 1 and first > F.EXPLODING_RATIO * last):
+        return F.ALARM_EXPLODING, int(np.argmax(g))
+    return F.ALARM_NONE, -1
