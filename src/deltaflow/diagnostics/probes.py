@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from deltaflow import _kernels as fused
+from deltaflow._kernels import relu_activity
 from deltaflow.nn.activations import ELU, Activation, LeakyReLU, ReLU, Sigmoid, Tanh
 from deltaflow.nn.layers import Dense, Layer
 from deltaflow.nn.network import walk
@@ -320,12 +320,7 @@ class GradientProbe:
             # σ' is the indicator of z > 0 ⇔ a > 0: its mean is a count, and a unit is dead
             # when no example has a > 0 (for a finite z, the same as max_i z_ij ≤ 0)
             a = act._a
-            count = fused.kernel("relu_activity", a)
-            if count is None:
-                active = a > 0
-                n_active, n_alive = np.count_nonzero(active), np.count_nonzero(active.any(axis=0))
-            else:
-                n_active, n_alive = count(a)  # one pass instead of a mask and two reductions
+            n_active, n_alive = relu_activity(a)
             return n_active / a.size, math.nan, 100.0 * (a.shape[1] - n_alive) / a.shape[1], ok
         d = act._local_grad()
         mean = float(d.sum(dtype=np.float64)) / d.size

@@ -1,7 +1,7 @@
 """Parameters and the layers that hold them: ``Param``, ``Layer``, ``Dense``, ``Dropout``.
 
-Every layer follows one contract (``../DESIGN.md``): ``forward(x, training)`` keeps what
-its backward needs; ``backward(dy)`` fills ``p.grad`` of its parameters and returns the
+Every layer follows the engine contract: ``forward(x, training)`` keeps what its backward
+needs; ``backward(dy, input_grad=True)`` fills ``p.grad`` of its parameters and returns the
 gradient for the layer below. Arrays are batch-first: ``x`` has shape (batch, n_in).
 """
 
@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from deltaflow import _kernels as fused
+from deltaflow._checks import as_dtype, check_input, integer, make_rng
+from deltaflow._kernels import add_bias, column_sum
 from deltaflow.nn import init as initializers
-from deltaflow._checks import as_dtype, check_input, make_rng, positive_int
 
 
 class Param:
@@ -46,9 +46,15 @@ class Layer:
         """
         raise NotImplementedError
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         """Given dy = ∂L/∂y : (batch, n_out), set ∂L/∂θ in ``p.grad`` for this layer's
-        parameters and return ∂L/∂x : (batch, n_in). Raises before any forward."""
+        parameters and return ∂L/∂x : (batch, n_in). Raises before any forward.
+
+        ``input_grad=False`` says the caller will not use ∂L/∂x (the first layer of a
+        network in a training step): a layer whose ∂L/∂x is a product of its own (``Dense``)
+        skips it and returns None; a layer that computes ∂L/∂x on the way to its parameters'
+        gradients, or has none, ignores the flag and returns ∂L/∂x as usual.
+        """
         raise NotImplementedError
 
     def parameters(self) -> list[Param]:
@@ -101,8 +107,8 @@ class Dense(Layer):
     keep_delta = 0
 
     def __init__(self, n_in: int, n_out: int, init="torch", bias: bool = True, dtype=np.float32, rng=None):
-        self.n_in = positive_int(n_in, "Dense n_in")
-        self.out_features = positive_int(n_out, "Dense n_out")
+        self.n_in = integer(n_in, "Dense n_in")
+        self.out_features = integer(n_out, "Dense n_out")
         self.dtype = as_dtype(dtype)
         gen = make_rng(rng)
         W, b = initializers.initialize(init, (self.out_features, self.n_in), gen, self.dtype, bias)
@@ -123,14 +129,9 @@ class Dense(Layer):
         check_input(x, self, self.n_in, self.dtype)
         self._a = x
         # W.T is a view (Fortran order): BLAS reads it transposed, nothing is copied
-        z = np.matmul(x, self.W.value.T)
+        z = x @ self.W.value.T
         if self.b is not None:
-            b = self.b.value
-            add = fused.kernel("bias_add", z, b)
-            if add is None:
-                z += b
-            else:
-                add(z, b)
+            add_bias(z, self.b.value)
         return z
 
     def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
@@ -142,18 +143,14 @@ class Dense(Layer):
         a = self._a
         if a is None:
             self._need_cache(a)
-        check_input(dy, self, self.out_features, self.dtype, "backward")
+        delta = check_input(dy, self, self.out_features, self.dtype, "backward")
         if self.keep_delta:
-            self._delta = dy
-        np.matmul(dy.T, a, out=self.W.grad)  # deltaᵀ · A straight into the gradient, no temporary
+            self._delta = delta
+        np.matmul(delta.T, a, out=self.W.grad)  # W.grad = deltaᵀ · A, straight into the gradient
         if self.b is not None:
-            db = self.b.grad
-            column_sum = fused.kernel("column_sum", dy, db)
-            if column_sum is None:
-                np.add.reduce(dy, axis=0, out=db)  # np.sum's own reduction, without its wrapper
-            else:
-                column_sum(dy, db)
-        return np.matmul(dy, self.W.value) if input_grad else None
+            column_sum(delta, out=self.b.grad)
+        # (W⁽ˡ⁺¹⁾)ᵀ δ⁽ˡ⁺¹⁾, the first factor of δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾)ᵀ δ⁽ˡ⁺¹⁾ ⊙ σ'(z⁽ˡ⁾), for each example
+        return delta @ self.W.value if input_grad else None
 
 
 class Dropout(Layer):
@@ -184,6 +181,6 @@ class Dropout(Layer):
         self._mask = (self.rng.random(x.shape, dtype=x.dtype) < keep) * x.dtype.type(scale)
         return x * self._mask
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray:
         self._need_cache(self._mask)
         return dy * self._mask

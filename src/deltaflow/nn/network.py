@@ -114,19 +114,18 @@ class Sequential(Layer):
     def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         """Run the δ recursion from ``grad = dL/d(output)``; returns dL/dx, fills every p.grad.
 
+        δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾)ᵀ δ⁽ˡ⁺¹⁾ ⊙ σ'(z⁽ˡ⁾) is computed in two steps, layer by layer:
+        ``Dense.backward`` returns the (W⁽ˡ⁺¹⁾)ᵀ δ⁽ˡ⁺¹⁾ factor and ``Activation.backward``
+        multiplies it by σ'(z⁽ˡ⁾).
+
         ``input_grad=False``: the caller does not need dL/dx (a training step never does, as
-        PyTorch skips it for an input that does not require grad); a first ``Dense`` layer
-        then skips that product, and None is returned.
+        PyTorch skips it for an input that does not require grad); the first layer is told
+        so (a ``Dense`` layer then skips that product), and None is returned.
         """
         for layer in reversed(self.layers[1:]):
             grad = layer.backward(grad)
-        first = self.layers[0]
-        if input_grad:
-            return first.backward(grad)
-        if isinstance(first, Dense):
-            return first.backward(grad, input_grad=False)
-        first.backward(grad)
-        return None
+        grad = self.layers[0].backward(grad, input_grad=input_grad)
+        return grad if input_grad else None
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of every parameter and buffer, keyed ``"<layer>.<name>"`` (e.g. ``"0.W"``)."""
@@ -220,7 +219,7 @@ class Residual(Layer):
         h = self.norm.forward(x, training) if self.norm is not None else x
         return x + self.block.forward(h, training)
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray:
         dh = self.block.backward(dy)
         if self.norm is not None:
             dh = self.norm.backward(dh)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from deltaflow._checks import as_dtype, check_input, positive_int
+from deltaflow._checks import as_dtype, check_input, integer
 from deltaflow.nn.layers import Layer, Param
 
 
@@ -38,7 +38,7 @@ class BatchNorm(Layer):
     """
 
     def __init__(self, n: int, eps: float = 1e-5, momentum: float = 0.1, dtype=np.float32):
-        self.n = positive_int(n, "BatchNorm n")
+        self.n = integer(n, "BatchNorm n")
         if not eps > 0:
             raise ValueError(f"BatchNorm eps must be positive, got {eps!r}")
         if not 0.0 <= momentum <= 1.0:
@@ -84,7 +84,7 @@ class BatchNorm(Layer):
         self._cache = (xhat, inv_std, training)
         return xhat * self.gamma.value + self.beta.value
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray:
         self._need_cache(self._cache)
         xhat, inv_std, training = self._cache
         np.sum(dy * xhat, axis=0, out=self.gamma.grad)
@@ -106,7 +106,7 @@ class LayerNorm(Layer):
     """
 
     def __init__(self, n: int, eps: float = 1e-5, dtype=np.float32):
-        self.n = positive_int(n, "LayerNorm n")
+        self.n = integer(n, "LayerNorm n")
         if not eps > 0:
             raise ValueError(f"LayerNorm eps must be positive, got {eps!r}")
         self.eps = float(eps)
@@ -129,7 +129,7 @@ class LayerNorm(Layer):
         self._cache = (xhat, inv_std)
         return xhat * self.gamma.value + self.beta.value
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray:
         self._need_cache(self._cache)
         xhat, inv_std = self._cache
         np.sum(dy * xhat, axis=0, out=self.gamma.grad)

@@ -29,7 +29,7 @@ from deltaflow.data import Dataset, iterate_minibatches, load_dataset
 from deltaflow.nn.losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy, sigmoid, softmax
 from deltaflow.nn.network import Sequential, mlp
 from deltaflow.nn.norm import BatchNorm
-from deltaflow.optim.optimizers import get_optimizer, pack_small
+from deltaflow.optim.optimizers import get_optimizer
 from deltaflow.diagnostics.probes import GradientProbe
 from deltaflow.optim.schedules import get_schedule
 
@@ -225,17 +225,15 @@ class Trainer:
         self.net = build_model(config, n_in, n_out, np.random.default_rng(init_seq))
         self.shuffle_rng = np.random.default_rng(shuffle_seq)
         self.params = self.net.parameters()
-        # small params back to back: the optimiser updates them in place as one flat array,
-        # and the gradient norm is one dot product per flat array instead of one per param
-        packed = pack_small(self.params)
-        in_packs = {id(a) for values, grads in packed for a in (values, grads)}
-        self._grads = [g for _, g in packed] + [p.grad for p in self.params if id(p.grad.base) not in in_packs]
         self.weights = [p for name, p in self.net.named_parameters() if name.endswith("W")]
         self._buffers = [buf for _, buf in self.net.named_buffers()]  # updated in place, never replaced
         # BatchNorm's batch statistics need two rows: a one-row remainder batch sits out the epoch
         self._min_batch = 2 if any(isinstance(m, BatchNorm) for m in self.net.modules()) else 1
         opt = config.optimizer
-        self.optimizer = get_optimizer(opt.name, self.params, lr=opt.lr, **opt.kwargs())
+        # pack: nothing holds a p.value or p.grad yet, so the small params may be laid out
+        # back to back; the gradient norm is then one dot product per flat array
+        self.optimizer = get_optimizer(opt.name, self.params, lr=opt.lr, pack=True, **opt.kwargs())
+        self._grads = self.optimizer.grads()
         sch = config.schedule
         self.schedule = None if sch.name == "none" else get_schedule(sch.name, self.optimizer, **self._schedule_kwargs())
         self.callbacks = list(callbacks)
