@@ -37,6 +37,8 @@ class Activation(Layer):
     - ``derivative_text``: σ'(z) as an equation, for ``explain`` and the page.
     """
 
+    role = "activation"
+    spec_type = "activation"
     name = "activation"
     max_derivative = 1.0
     saturates = False
@@ -61,6 +63,12 @@ class Activation(Layer):
     def spec(self) -> dict:
         """A JSON-able description that ``ACTIVATIONS[spec["name"]](**rest)`` rebuilds."""
         return {"type": "activation", "name": self.name, **self._spec_args()}
+
+    @classmethod
+    def from_spec(cls, spec: dict) -> Activation:
+        if spec.get("name") not in ACTIVATIONS:
+            raise ValueError(f"unknown layer spec {spec!r}")
+        return ACTIVATIONS[spec["name"]](**{k: v for k, v in spec.items() if k not in ("type", "name")})
 
     def _spec_args(self) -> dict:
         return {}
@@ -222,8 +230,6 @@ class GELU(Activation):
     """
 
     name = "gelu"
-    # GELU'(z) = Φ(z) + z·φ(z) peaks at z = √2, where it is Φ(√2) + √2·φ(√2)
-    max_derivative = 1.1289057
     default_init = "he_normal"
 
     def __init__(self, approximate: str = "none"):
@@ -236,6 +242,13 @@ class GELU(Activation):
 
     def _spec_args(self):
         return {"approximate": self.approximate}
+
+    @property
+    def max_derivative(self):
+        if self.approximate == "tanh":
+            return 1.1289930686587717  # its peak, at z ≈ 1.41850, found numerically
+        # Φ(z) + z·φ(z) peaks at z = √2 (its derivative φ(z)(2 − z²) vanishes there): Φ(√2) + e⁻¹/√π
+        return 0.5 * (1.0 + math.erf(1.0)) + math.exp(-1.0) / math.sqrt(math.pi)
 
     @property
     def derivative_text(self):

@@ -34,10 +34,43 @@ class Param:
         return f"Param({self.name}, shape={self.value.shape}, dtype={self.value.dtype.name})"
 
 
+# spec "type" → the Layer class that rebuilds it (each class with a ``spec_type`` adds itself)
+LAYER_TYPES: dict[str, type[Layer]] = {}
+
+
+def from_spec(spec: dict) -> Layer:
+    """A new layer from ``layer.spec()`` (weights start at zero; load them after)."""
+    cls = LAYER_TYPES.get(spec.get("type")) if isinstance(spec, dict) else None
+    if cls is None:
+        raise ValueError(f"unknown layer spec {spec!r}")
+    return cls.from_spec(spec)
+
+
 class Layer:
-    """Base class: a differentiable map of a batch, with optional parameters and buffers."""
+    """Base class: a differentiable map of a batch, with optional parameters and buffers.
+
+    Each layer describes itself: ``spec()`` is the JSON-able description a model file
+    stores (weights excluded) and ``from_spec`` rebuilds it; ``role`` says what it is to
+    the probes: "affine" (W·a + b), "norm" (a normalisation), "activation" (σ), or None.
+    """
 
     training = True
+    role: str | None = None
+    spec_type: str | None = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "spec_type" in cls.__dict__:
+            LAYER_TYPES[cls.spec_type] = cls
+
+    def spec(self) -> dict:
+        """A JSON-able description of this layer, enough to rebuild it (weights excluded)."""
+        raise ValueError(f"cannot save layer {self!r}: no file format for {type(self).__name__}")
+
+    @classmethod
+    def from_spec(cls, spec: dict) -> Layer:
+        """The layer that ``spec`` (from ``spec()``) describes, its weights at zero."""
+        raise ValueError(f"unknown layer spec {spec!r}")
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         """y = f(x) for a batch x : (batch, n_in) -> (batch, n_out); keeps what backward needs.
@@ -102,6 +135,8 @@ class Dense(Layer):
         dL/dA = delta · W       (batch, n_in)
     """
 
+    role = "affine"
+    spec_type = "Dense"
     # how many probes want δ kept: while positive, backward keeps a reference to its
     # ``dy`` = δ = ∂L/∂Z in ``_delta`` (a probe reads it after the step; no copy is made)
     keep_delta = 0
@@ -121,6 +156,14 @@ class Dense(Layer):
 
     def n_out(self, n_in: int) -> int:
         return self.out_features
+
+    def spec(self) -> dict:
+        return {"type": "Dense", "n_in": self.n_in, "n_out": self.out_features, "bias": self.b is not None,
+                "dtype": self.dtype.name}
+
+    @classmethod
+    def from_spec(cls, spec: dict) -> Dense:
+        return cls(spec["n_in"], spec["n_out"], init="zeros", bias=spec["bias"], dtype=spec["dtype"])
 
     def parameters(self) -> list[Param]:
         return [self.W] if self.b is None else [self.W, self.b]
@@ -160,15 +203,29 @@ class Dropout(Layer):
     ``rng`` (Generator or seed) draws the masks, so a seeded run repeats exactly.
     """
 
+    spec_type = "Dropout"
+
     def __init__(self, p: float = 0.5, rng=None):
-        if not 0.0 <= float(p) <= 1.0:
-            raise ValueError(f"Dropout p must be in [0, 1], got {p!r}")
-        self.p = float(p)
+        self.p = self.checked_p(p)
         self.rng = make_rng(rng)
         self._mask = None
 
     def __repr__(self) -> str:
         return f"Dropout(p={self.p})"
+
+    @staticmethod
+    def checked_p(p) -> float:
+        """``p`` as a float if it is a probability, else ``ValueError``."""
+        if not 0.0 <= float(p) <= 1.0:
+            raise ValueError(f"Dropout p must be in [0, 1], got {p!r}")
+        return float(p)
+
+    def spec(self) -> dict:
+        return {"type": "Dropout", "p": self.p}
+
+    @classmethod
+    def from_spec(cls, spec: dict) -> Dropout:
+        return cls(spec["p"])
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         check_input(x, self, None, None)
