@@ -80,6 +80,23 @@ def trainer_overhead(rounds: int, seconds: float) -> dict:
     and ``train_step`` plus the per-step weight finiteness check ``run_epoch`` makes. Then
     training as ``fit`` runs it: whole epochs (``Trainer.run_epoch``: shuffled batches, the
     checks, the epoch's history row) with and without the probe among the callbacks."""
+    steps, epochs, probes = _trainer_steps()
+    rates = timing.interleaved(steps, rounds, seconds)
+    for probe in probes:
+        probe.detach()
+    med = {k: float(np.median(v)) for k, v in rates.items()}
+    return {
+        "rates": med,
+        "steps_per_epoch": epochs.step // max(1, epochs.epoch),
+        "train_step_over_engine": timing.paired_ratio(rates["engine"], rates["train_step"]) - 1,
+        "probe_overhead": timing.paired_ratio(rates["train_step"], rates["probe_every_10"]) - 1,
+        "finite_check_overhead": timing.paired_ratio(rates["train_step"], rates["finite_check"]) - 1,
+        "epoch_probe_overhead": timing.paired_ratio(rates["epoch"], rates["epoch_probe_every_10"]) - 1,
+    }
+
+
+def _trainer_steps():
+    """(the timed callables by name, the Trainer whose epochs are timed, the probes to detach)."""
     from deltaflow.diagnostics.probes import GradientProbe
     from deltaflow.training.config import DataConfig, ModelConfig, OptimizerConfig, RunConfig
     from deltaflow.training.trainer import Trainer
@@ -118,7 +135,6 @@ def trainer_overhead(rounds: int, seconds: float) -> dict:
     epochs, probed_epochs = Trainer(run), Trainer(run)
     epoch_probe = GradientProbe(probed_epochs.net, every=10)
     probed_epochs.callbacks.append(epoch_probe)
-
     steps = {
         "engine": engine,
         "train_step": train_step,
@@ -127,18 +143,7 @@ def trainer_overhead(rounds: int, seconds: float) -> dict:
         "epoch": epochs.run_epoch,
         "epoch_probe_every_10": probed_epochs.run_epoch,
     }
-    rates = timing.interleaved(steps, rounds, seconds)
-    probe.detach()
-    epoch_probe.detach()
-    med = {k: float(np.median(v)) for k, v in rates.items()}
-    return {
-        "rates": med,
-        "steps_per_epoch": epochs.step // max(1, epochs.epoch),
-        "train_step_over_engine": timing.paired_ratio(rates["engine"], rates["train_step"]) - 1,
-        "probe_overhead": timing.paired_ratio(rates["train_step"], rates["probe_every_10"]) - 1,
-        "finite_check_overhead": timing.paired_ratio(rates["train_step"], rates["finite_check"]) - 1,
-        "epoch_probe_overhead": timing.paired_ratio(rates["epoch"], rates["epoch_probe_every_10"]) - 1,
-    }
+    return steps, epochs, (probe, epoch_probe)
 
 
 def _better_ceiling(gemm: dict, dtype: str) -> None:
@@ -154,8 +159,21 @@ def _pct(x: float) -> str:
 
 
 def report(res: dict) -> str:
+    lines = _report_machine(res)
+    for dt, rows in res["speed"].items():
+        lines += _report_speed(dt, rows, res["gemm"][dt]["gflops"], res["rounds"])
+    if res.get("phases"):
+        lines += _report_phases(res["phases"])
+    if res.get("trainer"):
+        lines += _report_trainer(res["trainer"])
+    if res.get("memory"):
+        lines += _report_memory(res["memory"])
+    return "\n".join(lines)
+
+
+def _report_machine(res: dict) -> list[str]:
     m = res["machine"]
-    lines = [
+    return [
         f"machine: {m['cpu']}, {m['cores']} cores ({m['usable_cores']} usable); Python {m['python']}; "
         f"load average {m['load_average']} at the start, {res.get('load_after', '?')} at the end",
         f"numpy {m['numpy']}, BLAS: "
@@ -167,65 +185,69 @@ def report(res: dict) -> str:
         + ", ".join(f"{dt} {g['gflops']:.0f} GFLOP/s" for dt, g in res["gemm"].items()),
         "",
     ]
-    for dt, rows in res["speed"].items():
-        ceiling = res["gemm"][dt]["gflops"]
-        lines.append(f"### {dt}: training steps per second (median of {res['rounds']} interleaved rounds)")
-        lines.append("")
+
+
+def _report_speed(dt: str, rows: dict, ceiling: float, rounds: int) -> list[str]:
+    lines = [
+        f"### {dt}: training steps per second (median of {rounds} interleaved rounds)",
+        "",
+        "| config | deltaflow | PyTorch | scikit-learn | ÷ PyTorch | ÷ scikit-learn "
+        "| with ∂L/∂X ÷ PyTorch | GFLOP/s | of ceiling |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in rows.items():
+        sk = r["rates"].get("sklearn")
+        sk_rate = "" if sk is None else f"{sk:.1f}"
+        sk_ratio = "" if sk is None else f"{r['vs_sklearn']:.1f}×"
         lines.append(
-            "| config | deltaflow | PyTorch | scikit-learn | ÷ PyTorch | ÷ scikit-learn "
-            "| with ∂L/∂X ÷ PyTorch | GFLOP/s | of ceiling |"
+            f"| {name} | {r['rates']['deltaflow']:.1f} | {r['rates']['torch']:.1f} | {sk_rate} | "
+            f"{r['vs_torch']:.2f}× | {sk_ratio} | {r['dX_vs_torch']:.2f}× | "
+            f"{r['gflops']:.1f} | {_pct(r['gflops'] / ceiling)} |"
         )
-        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for name, r in rows.items():
-            sk = r["rates"].get("sklearn")
-            sk_rate = "" if sk is None else f"{sk:.1f}"
-            sk_ratio = "" if sk is None else f"{r['vs_sklearn']:.1f}×"
-            lines.append(
-                f"| {name} | {r['rates']['deltaflow']:.1f} | {r['rates']['torch']:.1f} | {sk_rate} | "
-                f"{r['vs_torch']:.2f}× | {sk_ratio} | {r['dX_vs_torch']:.2f}× | "
-                f"{r['gflops']:.1f} | {_pct(r['gflops'] / ceiling)} |"
-            )
-        used = {r.get("sklearn_dtype") for r in rows.values()} - {None}
-        if used:
-            lines.append("")
-            lines.append(f"scikit-learn computed in {', '.join(sorted(used))} (its input's dtype).")
-        lines.append("")
-    if res.get("phases"):
-        lines.append("### backward ÷ forward time (float32, medians)")
-        lines.append("")
-        lines.append("| config | deltaflow fwd ms | bwd ms | bwd÷fwd | PyTorch fwd ms | bwd ms | bwd÷fwd |")
-        lines.append("|---|---:|---:|---:|---:|---:|---:|")
-        for name, p in res["phases"].items():
-            d, t = p["deltaflow"], p["torch"]
-            lines.append(
-                f"| {name} | {d['forward_ms']:.3f} | {d['backward_ms']:.3f} | {d['backward_over_forward']:.2f} | "
-                f"{t['forward_ms']:.3f} | {t['backward_ms']:.3f} | {t['backward_over_forward']:.2f} |"
-            )
-        lines.append("")
-    if res.get("trainer"):
-        t = res["trainer"]
-        lines.append("### digits through the Trainer (bundled digits data, float32, batch 64)")
-        lines.append("")
+    used = {r.get("sklearn_dtype") for r in rows.values()} - {None}
+    if used:
+        lines += ["", f"scikit-learn computed in {', '.join(sorted(used))} (its input's dtype)."]
+    return lines + [""]
+
+
+def _report_phases(phases: dict) -> list[str]:
+    lines = [
+        "### backward ÷ forward time (float32, medians)",
+        "",
+        "| config | deltaflow fwd ms | bwd ms | bwd÷fwd | PyTorch fwd ms | bwd ms | bwd÷fwd |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, p in phases.items():
+        d, t = p["deltaflow"], p["torch"]
         lines.append(
-            f"engine loop {t['rates']['engine']:.0f}/s; Trainer.train_step {t['rates']['train_step']:.0f}/s "
-            f"({_pct(t['train_step_over_engine'])} slower); GradientProbe every=10 costs "
-            f"{_pct(t['probe_overhead'])} of train_step; the per-step weight finiteness check of run_epoch "
-            f"{_pct(t['finite_check_overhead'])}. Whole epochs (run_epoch, {t['steps_per_epoch']} steps and the "
-            f"epoch's history row): {t['rates']['epoch']:.1f}/s; with the probe among the callbacks "
-            f"{t['rates']['epoch_probe_every_10']:.1f}/s, {_pct(t['epoch_probe_overhead'])} more training time."
+            f"| {name} | {d['forward_ms']:.3f} | {d['backward_ms']:.3f} | {d['backward_over_forward']:.2f} | "
+            f"{t['forward_ms']:.3f} | {t['backward_ms']:.3f} | {t['backward_over_forward']:.2f} |"
         )
-        lines.append("")
-    if res.get("memory"):
-        mem = res["memory"]
-        lines.append(f"### peak memory, {mem['config']} float32 ({mem['steps']} steps, fresh process each)")
-        lines.append("")
-        for name, v in mem["frameworks"].items():
-            extra = ""
-            if "tracemalloc_peak_kib" in v:
-                extra = f" (tracemalloc peak of NumPy allocations {v['tracemalloc_peak_kib'] / 1024:.1f} MiB)"
-            lines.append(f"- {name}: peak resident set growth {v['delta_kib'] / 1024:.1f} MiB{extra}")
-        lines.append("")
-    return "\n".join(lines)
+    return lines + [""]
+
+
+def _report_trainer(t: dict) -> list[str]:
+    return [
+        "### digits through the Trainer (bundled digits data, float32, batch 64)",
+        "",
+        f"engine loop {t['rates']['engine']:.0f}/s; Trainer.train_step {t['rates']['train_step']:.0f}/s "
+        f"({_pct(t['train_step_over_engine'])} slower); GradientProbe every=10 costs "
+        f"{_pct(t['probe_overhead'])} of train_step; the per-step weight finiteness check of run_epoch "
+        f"{_pct(t['finite_check_overhead'])}. Whole epochs (run_epoch, {t['steps_per_epoch']} steps and the "
+        f"epoch's history row): {t['rates']['epoch']:.1f}/s; with the probe among the callbacks "
+        f"{t['rates']['epoch_probe_every_10']:.1f}/s, {_pct(t['epoch_probe_overhead'])} more training time.",
+        "",
+    ]
+
+
+def _report_memory(mem: dict) -> list[str]:
+    lines = [f"### peak memory, {mem['config']} float32 ({mem['steps']} steps, fresh process each)", ""]
+    for name, v in mem["frameworks"].items():
+        extra = ""
+        if "tracemalloc_peak_kib" in v:
+            extra = f" (tracemalloc peak of NumPy allocations {v['tracemalloc_peak_kib'] / 1024:.1f} MiB)"
+        lines.append(f"- {name}: peak resident set growth {v['delta_kib'] / 1024:.1f} MiB{extra}")
+    return lines + [""]
 
 
 def main(argv=None) -> int:

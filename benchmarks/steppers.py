@@ -20,17 +20,15 @@ class DeltaflowStep:
 
     ``input_grad=False``: no gradient for the input batch, as in PyTorch's loop (its input
     does not require grad); True computes it too, as ``net.backward(g)`` does by default.
-    The small params are packed back to back (``optim.pack_small``), as the Trainer packs them."""
+    The optimiser packs the small params back to back (``pack=True``), as the Trainer's does."""
 
     def __init__(self, cfg: Config, dtype, seed: int = 0, input_grad: bool = False):
         import deltaflow as df
-        from deltaflow.optim.optimizers import pack_small
 
         self.X, self.y = cfg.data(dtype, seed)
         self.net = df.mlp(list(cfg.sizes), activation="relu", dtype=dtype, rng=seed)
-        pack_small(self.net.parameters())
         self.loss = df.SoftmaxCrossEntropy()
-        self.opt = df.Adam(self.net.parameters(), lr=1e-3)
+        self.opt = df.Adam(self.net.parameters(), lr=1e-3, pack=True)
         self.input_grad = input_grad
 
     def step(self) -> None:

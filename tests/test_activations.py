@@ -193,3 +193,40 @@ def test_call_is_pure_f():
     act = df.Tanh()
     z = np.array([[0.3, -0.2]])
     np.testing.assert_array_equal(act(z), np.tanh(z))
+
+
+def _every_activation():
+    from deltaflow.nn.activations import ACTIVATIONS, GELU, ELU, LeakyReLU
+
+    return [cls() for cls in ACTIVATIONS.values()] + [GELU(approximate="tanh"), LeakyReLU(0.2), ELU(0.5)]
+
+
+@pytest.mark.parametrize("act", _every_activation(), ids=repr)
+def test_max_derivative_is_the_sup_of_the_derivative(act):
+    z = np.linspace(-30.0, 30.0, 600_001)  # steps of 1e-4, through every maximum
+    assert float(act.derivative(z).max()) == pytest.approx(act.max_derivative, abs=1e-6)
+
+
+@pytest.mark.parametrize("act", _every_activation(), ids=repr)
+def test_saturates_means_the_derivative_vanishes_at_both_ends(act):
+    ends = act.derivative(np.array([-30.0, 30.0]))
+    assert act.saturates == bool(np.all(ends < 1e-6 * act.max_derivative) and act.max_derivative > 0)
+
+
+@pytest.mark.parametrize("act", _every_activation(), ids=repr)
+def test_can_die_means_no_gradient_for_very_negative_z(act):
+    """The ReLU family: σ'(z) = 1 on all of z > 0, and small (0, a small slope, α·e^z) for z
+    very negative, so a unit whose z is negative for every example passes little or nothing."""
+    small_below = np.all(act.derivative(np.linspace(-50.0, -10.0, 1001)) <= 0.25)
+    one_above = np.all(act.derivative(np.linspace(1e-3, 30.0, 1001)) == 1.0)
+    assert act.can_die == bool(small_below and one_above)
+
+
+@pytest.mark.parametrize("act", _every_activation(), ids=repr)
+def test_spec_rebuilds_the_same_activation(act):
+    from deltaflow.nn.layers import from_spec
+
+    rebuilt = from_spec(act.spec())
+    assert type(rebuilt) is type(act) and rebuilt.spec() == act.spec() and repr(rebuilt) == repr(act)
+    z = np.linspace(-5.0, 5.0, 101)
+    np.testing.assert_array_equal(rebuilt.f(z), act.f(z))

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import deltaflow as df
-from deltaflow.optim import optimizers as optim
+from deltaflow.optim import _layout
 from deltaflow.diagnostics.probes import GradientProbe
 
 F32, F64 = np.float32, np.float64
@@ -121,7 +121,7 @@ def compiled(request, monkeypatch):
     from deltaflow import _kernels as fused
 
     monkeypatch.setattr(fused, "ENABLED", request.param)
-    assert (fused.kernel("relu") is not None) == request.param  # Numba is a dependency
+    assert (fused._loop("relu") is not None) == request.param  # Numba is a dependency
     return request.param
 
 
@@ -212,15 +212,19 @@ def test_relu_backward_of_a_huge_finite_gradient_is_the_masked_gradient():
     np.testing.assert_array_equal(relu.backward(dy), np.array([[0.0, -3e38], [1e30, 0.0]], dtype=F32))
 
 
-def _all_optimizers(params):
-    return [
-        df.SGD(params, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
-        df.SGD(params, lr=0.1, momentum=0.5, dampening=0.1),
-        df.Adagrad(params, lr=0.1, lr_decay=0.01, weight_decay=0.01),
-        df.RMSprop(params, lr=0.01, momentum=0.9, centered=True, weight_decay=0.01),
-        df.Adam(params, lr=0.01, amsgrad=True, weight_decay=0.01),
-        df.AdamW(params, lr=0.01),
-    ]
+_ALL_OPTIMIZERS = [
+    (df.SGD, {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01}),
+    (df.SGD, {"lr": 0.1, "momentum": 0.5, "dampening": 0.1}),
+    (df.Adagrad, {"lr": 0.1, "lr_decay": 0.01, "weight_decay": 0.01}),
+    (df.RMSprop, {"lr": 0.01, "momentum": 0.9, "centered": True, "weight_decay": 0.01}),
+    (df.Adam, {"lr": 0.01, "amsgrad": True, "weight_decay": 0.01}),
+    (df.AdamW, {"lr": 0.01}),
+]
+
+
+def _optimizer(which, params, pack=False):
+    cls, kwargs = _ALL_OPTIMIZERS[which]
+    return cls(params, pack=pack, **kwargs)
 
 
 @pytest.mark.parametrize("dtype", [F32, F64])
@@ -233,12 +237,12 @@ def test_blocked_threaded_and_grouped_updates_equal_one_param_at_a_time(monkeypa
     grads = [[rng.standard_normal(v.shape).astype(dtype) for v in values] for _ in range(3)]
 
     def run(block_bytes, threaded_blocks, small_bytes=64 * 1024, cores=3):
-        monkeypatch.setattr(optim, "_cores", lambda: cores)  # three shares, whatever the machine
-        monkeypatch.setattr(optim, "_BLOCK_BYTES", block_bytes)
-        monkeypatch.setattr(optim, "_THREADED_BLOCKS", threaded_blocks)
-        monkeypatch.setattr(optim, "_SMALL_BYTES", small_bytes)
+        monkeypatch.setattr(_layout, "_cores", lambda: cores)  # three shares, whatever the machine
+        monkeypatch.setattr(_layout, "_BLOCK_BYTES", block_bytes)
+        monkeypatch.setattr(_layout, "_THREADED_BLOCKS", threaded_blocks)
+        monkeypatch.setattr(_layout, "_SMALL_BYTES", small_bytes)
         params = [df.Param(v.copy(), "W") for v in values]
-        opt = _all_optimizers(params)[which]
+        opt = _optimizer(which, params)
         for gs in grads:
             for p, g in zip(params, gs):
                 p.grad[...] = g
@@ -263,16 +267,16 @@ def test_blocked_threaded_and_grouped_updates_equal_one_param_at_a_time(monkeypa
 
 def test_update_threads_follow_the_cores_the_process_may_use(monkeypatch):
     calls = []
-    real = optim._workers
-    monkeypatch.setattr(optim, "_workers", lambda cores: calls.append(cores) or real(cores))
-    monkeypatch.setattr(optim, "_THREADED_BLOCKS", 2)
+    real = _layout._workers
+    monkeypatch.setattr(_layout, "_workers", lambda cores: calls.append(cores) or real(cores))
+    monkeypatch.setattr(_layout, "_THREADED_BLOCKS", 2)
     p = df.Param(np.ones(200_000, F32), "W")  # 800 KB: 7 blocks
     p.grad[...] = 1.0
     opt = df.SGD([p], lr=0.5)
-    monkeypatch.setattr(optim, "_cores", lambda: 1)
+    monkeypatch.setattr(_layout, "_cores", lambda: 1)
     opt.step()
     assert calls == []  # one core: no worker thread is asked
-    monkeypatch.setattr(optim, "_cores", lambda: 2)
+    monkeypatch.setattr(_layout, "_cores", lambda: 2)
     opt.step()
     assert calls == [2] and real(2) is real(2)  # the pool is made once per core count
     np.testing.assert_array_equal(p.value, 0.0)
@@ -291,7 +295,7 @@ def test_update_threads_follow_the_cores_the_process_may_use(monkeypatch):
 def test_fused_adam_equals_the_numpy_operations_bit_for_bit(monkeypatch, dtype, cls, kwargs):
     from deltaflow import _kernels as fused
 
-    assert fused.kernel("adam") is not None  # Numba is a dependency: the fused path is the one in use
+    assert fused._loop("adam") is not None  # Numba is a dependency: the fused path is the one in use
     rng = np.random.default_rng(21)
     shapes = [(300, 500), (40,), (6, 7)]  # one large param, a group of two small ones
     values = [rng.standard_normal(shape).astype(dtype) for shape in shapes]
@@ -326,10 +330,9 @@ def test_compiled_loops_work_where_no_cache_folder_is_writable(monkeypatch):
 
     monkeypatch.setattr(caching.CacheImpl, "_locator_classes", [])  # as a read-only install finds none
     monkeypatch.setattr(fused, "_compiled", {})
-    add = fused.kernel("bias_add")
-    assert add is not None
     z, b = np.ones((2, 3), F32), np.arange(3, dtype=F32)
-    add(z, b)
+    fused.add_bias(z, b)
+    assert fused._compiled["add_bias"] is not None  # compiled, without a cache
     np.testing.assert_array_equal(z, [[1, 2, 3], [1, 2, 3]])
 
 
@@ -354,7 +357,7 @@ def test_grouped_state_survives_a_state_dict_round_trip():
 
 
 def test_update_of_a_non_contiguous_param_lands_in_place(monkeypatch):
-    monkeypatch.setattr(optim, "_BLOCK_BYTES", 64)
+    monkeypatch.setattr(_layout, "_BLOCK_BYTES", 64)
     base = np.ones((40, 60))
     p = df.Param(base[:, ::2], "W")  # a strided view: updated as a whole, in place
     p.grad = np.full(p.value.shape, 0.5)
@@ -447,7 +450,7 @@ def test_params_finite_sees_every_param_after_a_step(dtype, bad):
 @pytest.mark.parametrize("dtype", [F32, F64])
 @pytest.mark.parametrize("which", range(6))
 def test_packed_params_are_updated_in_place_with_the_same_numbers(dtype, which):
-    """``pack_small`` lays the small params out back to back; the optimiser then updates
+    """``pack=True`` lays the small params out back to back; the optimiser then updates
     that storage itself (nothing gathered or scattered), with the numbers of the unpacked
     update, and an L2 penalty never writes into p.grad."""
     rng = np.random.default_rng(8)
@@ -457,23 +460,25 @@ def test_packed_params_are_updated_in_place_with_the_same_numbers(dtype, which):
 
     def run(pack: bool):
         params = [df.Param(v.copy(), "W") for v in values]
-        packed = optim.pack_small(params) if pack else []
-        opt = _all_optimizers(params)[which]
+        before = [(p.value, p.grad) for p in params]
+        opt = _optimizer(which, params, pack=pack)
         for gs in grads:
             for p, g in zip(params, gs):
                 p.grad[...] = g
             opt.step()
             for p, g in zip(params, gs):
                 np.testing.assert_array_equal(p.grad, g)
-        return params, opt, packed
+        return params, opt, before
 
-    plain, plain_opt, _ = run(False)
-    params, opt, packed = run(True)
+    plain, plain_opt, plain_before = run(False)
+    params, opt, before = run(True)
     assert not plain_opt._groups[0].packed
-    ((flat_values, flat_grads),) = packed
-    assert opt._groups[0].packed and opt._groups[0].theta is flat_values and opt._groups[0].g is flat_grads
-    assert all(p.value.base is flat_values and p.grad.base is flat_grads for p in params[1:])
-    assert params[0].value.base is None  # the large param keeps its own array
+    assert all(p.value is v and p.grad is g for p, (v, g) in zip(plain, plain_before))  # nothing replaced
+    (group,) = opt._groups
+    assert group.packed and group.theta.size == group.g.size == 7 + 12 + 10
+    assert all(p.value.base is group.theta and p.grad.base is group.g for p in params[1:])
+    assert params[0].value.base is None and params[0].value is before[0][0]  # the large param keeps its own array
+    assert opt.grads()[0] is group.g and opt.grads()[1] is params[0].grad
     for a, b in zip(plain, params):
         assert b.value.dtype == dtype
         np.testing.assert_array_equal(b.value, a.value)
@@ -481,9 +486,12 @@ def test_packed_params_are_updated_in_place_with_the_same_numbers(dtype, which):
 
 def test_an_optimiser_on_packed_params_in_another_order_gathers_them():
     params = [df.Param(np.full(s, float(i)), "W") for i, s in enumerate([(3,), (2, 2), (5,)])]
-    optim.pack_small(params)
-    opt = df.SGD(params[::-1], lr=0.5)  # not the packed order: the group works on copies
+    first = df.SGD(params, lr=0.5, pack=True)
+    assert first._groups[0].packed
+    laid_out = [p.value for p in params]
+    opt = df.SGD(params[::-1], lr=0.5, pack=True)  # not the packed order: the group works on copies
     assert not opt._groups[0].packed
+    assert all(p.value is v for p, v in zip(params, laid_out))  # pack never moves params laid out already
     for p in params:
         p.grad[...] = 1.0
     opt.step()
@@ -491,10 +499,10 @@ def test_an_optimiser_on_packed_params_in_another_order_gathers_them():
         np.testing.assert_array_equal(p.value, i - 0.5)
 
 
-def test_pack_small_refuses_a_parameter_listed_twice():
+def test_packing_refuses_a_parameter_listed_twice():
     p = df.Param(np.zeros(3), "W")
-    with pytest.raises(ValueError, match="appears twice"):
-        optim.pack_small([p, p])
+    with pytest.raises(ValueError, match="more than once"):
+        df.SGD([p, p], lr=0.1, pack=True)
 
 
 def test_trainer_gradient_norm_is_the_norm_of_every_gradient():

@@ -9,15 +9,15 @@ F64 = np.float64
 
 
 class _ForgetsBiasGrad(df.Dense):
-    def backward(self, dy):
-        dx = super().backward(dy)
+    def backward(self, dy, input_grad=True):
+        dx = super().backward(dy, input_grad)
         self.b.grad[...] = 0.0
         return dx
 
 
 class _WrongInputGrad(df.Dense):
-    def backward(self, dy):
-        return 2.0 * super().backward(dy)
+    def backward(self, dy, input_grad=True):
+        return 2.0 * super().backward(dy, input_grad)
 
 
 class _SigmoidWithTanhDerivative(df.Sigmoid):

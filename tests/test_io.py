@@ -251,3 +251,49 @@ def test_zip_of_other_files(tmp_path):
         z.writestr("readme.txt", "hello")
     with pytest.raises(ValueError, match=r"z\.npz is not a deltaflow model file \(no __deltaflow__ header\)"):
         load_model(path)
+
+
+# the header the code before layers described themselves wrote for this network, literally
+_OLD_ARCHITECTURE = {"type": "Sequential", "layers": [
+    {"type": "Dense", "n_in": 3, "n_out": 4, "bias": False, "dtype": "float64"},
+    {"type": "BatchNorm", "n": 4, "eps": 1e-05, "momentum": 0.1, "dtype": "float64"},
+    {"type": "activation", "name": "leaky_relu", "negative_slope": 0.01},
+    {"type": "Residual", "pre_norm": True, "n": 4, "dtype": "float64", "block": {"type": "Sequential", "layers": [
+        {"type": "Dense", "n_in": 4, "n_out": 4, "bias": True, "dtype": "float64"},
+        {"type": "activation", "name": "gelu", "approximate": "tanh"}]}},
+    {"type": "Dropout", "p": 0.25},
+    {"type": "LayerNorm", "n": 4, "eps": 1e-05, "dtype": "float64"},
+    {"type": "activation", "name": "elu", "alpha": 1.0},
+    {"type": "Dense", "n_in": 4, "n_out": 2, "bias": True, "dtype": "float64"},
+    {"type": "activation", "name": "sigmoid"}]}
+
+
+def _every_layer_net():
+    import deltaflow as df
+
+    F = np.float64
+    block = df.Sequential([df.Dense(4, 4, dtype=F, rng=1), df.GELU(approximate="tanh")])
+    return df.Sequential([
+        df.Dense(3, 4, bias=False, dtype=F, rng=0), df.BatchNorm(4, dtype=F), df.LeakyReLU(),
+        df.Residual(block), df.Dropout(0.25), df.LayerNorm(4, dtype=F), df.ELU(),
+        df.Dense(4, 2, dtype=F, rng=2), df.Sigmoid()])
+
+
+def test_layer_specs_write_the_old_header_exactly(tmp_path):
+    path = save_model(tmp_path / "m.npz", _every_layer_net())
+    with np.load(path, allow_pickle=False) as data:
+        header = json.loads(str(data["__deltaflow__"]))
+    assert json.dumps(header["architecture"]) == json.dumps(_OLD_ARCHITECTURE)  # keys and their order
+
+
+def test_a_file_with_the_old_header_loads(tmp_path):
+    net = _every_layer_net()
+    header = {"format": "deltaflow-model", "version": 1, "architecture": _OLD_ARCHITECTURE, "config": None, "meta": {}}
+    path = tmp_path / "old.npz"
+    np.savez(path, **net.state_dict(), __deltaflow__=np.array(json.dumps(header)))
+    loaded = load_model(path).net
+    assert repr(loaded) == repr(net)
+    for (name, a), (_, b) in zip(loaded.state_dict().items(), net.state_dict().items()):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    X = np.random.default_rng(0).standard_normal((5, 3))
+    np.testing.assert_array_equal(loaded.forward(X, training=False), net.eval().forward(X, training=False))

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from deltaflow.nn.layers import Param
 from deltaflow.optim.optimizers import OPTIMIZERS, SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop, get_optimizer
+from torch_helpers import to_numpy
 
 CLASSES = {"SGD": SGD, "Adagrad": Adagrad, "RMSprop": RMSprop, "Adam": Adam, "AdamW": AdamW}
 
@@ -89,10 +90,10 @@ def run_torch(torch, name, kwargs, dtype, steps, lr_at=None):
         if lr_at and t in lr_at:
             for group in opt.param_groups:
                 group["lr"] = lr_at[t]
-        for p, g in zip(params, gradient([p.detach().numpy() for p in params], t)):
+        for p, g in zip(params, gradient([to_numpy(p) for p in params], t)):
             p.grad = torch.from_numpy(g)
         opt.step()
-        path.append([p.detach().numpy().copy() for p in params])
+        path.append([to_numpy(p).copy() for p in params])
     return path
 
 
@@ -140,7 +141,7 @@ def test_defaults_are_torchs(torch, name):
     ours = inspect.signature(CLASSES[name]).parameters
     theirs = inspect.signature(getattr(torch.optim, name)).parameters
     for k, p in ours.items():
-        if k != "params":
+        if k not in ("params", "pack"):  # pack: the memory layout of the update, no hyperparameter
             assert p.default == theirs[k].default, k
 
 

@@ -16,6 +16,7 @@ from deltaflow.optim.schedules import (
     StepLR,
     get_schedule,
 )
+from torch_helpers import to_numpy
 
 STEPS = 40
 CASES = [
@@ -88,7 +89,7 @@ def test_schedule_drives_sgd_like_torch(torch):
         topt.step()
         schedule.step()
         tschedule.step()
-    np.testing.assert_allclose(p.value, tp.detach().numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(p.value, to_numpy(tp), rtol=1e-12, atol=1e-15)
 
 
 def test_closed_forms_by_hand():

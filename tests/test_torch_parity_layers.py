@@ -22,13 +22,12 @@ import numpy as np
 import pytest
 
 import deltaflow as df
+from torch_helpers import ATOL, RTOL, assert_close, torch_dtype
 from deltaflow.nn.activations import get_activation
 
 pytestmark = pytest.mark.torch
 
 DTYPES = [np.float64, np.float32]
-RTOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-5}
-ATOL = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-6}
 
 ACTIVATIONS = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "gelu_tanh", "identity"]
 NORMS = [None, "batch", "layer", "residual"]
@@ -37,22 +36,6 @@ LOSSES = ["ce_labels", "ce_probs", "bce_logits", "bce_probs", "mse"]
 # Over/underflow-free is the claim; underflow of e^(−2000) to 0 is the intended result of
 # the max shift, so only overflow, division by zero and invalid operations raise.
 STRICT_FP = dict(over="raise", divide="raise", invalid="raise")
-
-
-def assert_close(actual, expected, what: str = "") -> None:
-    """``actual`` (deltaflow, NumPy) equals ``expected`` (torch tensor or array) in its dtype's tolerance."""
-    if hasattr(expected, "detach"):
-        expected = expected.detach().numpy()
-    expected = np.asarray(expected)
-    actual = np.asarray(actual)
-    dtype = expected.dtype
-    assert actual.dtype == dtype, f"{what}: dtype {actual.dtype}, torch has {dtype}"
-    scale = max(1.0, float(np.abs(expected).max())) if expected.size else 1.0
-    np.testing.assert_allclose(actual, expected, rtol=RTOL[dtype], atol=ATOL[dtype] * scale, err_msg=what)
-
-
-def torch_dtype(torch, dtype):
-    return {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}[np.dtype(dtype)]
 
 
 def to_torch(torch, layer):

@@ -17,24 +17,12 @@ import numpy as np
 import pytest
 
 import deltaflow as df
+from torch_helpers import ATOL, RTOL, assert_close, torch_dtype
 
 pytestmark = pytest.mark.torch
 
 DTYPES = [np.float64, np.float32]
 DTYPE_IDS = ["f64", "f32"]
-RTOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-5}
-ATOL = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-6}
-
-
-def assert_close(actual, expected, what: str = "") -> None:
-    """``actual`` (deltaflow) equals ``expected`` (torch tensor or array) in its dtype's tolerance."""
-    if hasattr(expected, "detach"):
-        expected = expected.detach().numpy()
-    expected, actual = np.asarray(expected), np.asarray(actual)
-    assert actual.dtype == expected.dtype, f"{what}: dtype {actual.dtype}, torch has {expected.dtype}"
-    scale = max(1.0, float(np.abs(expected).max())) if expected.size else 1.0
-    np.testing.assert_allclose(actual, expected, rtol=RTOL[expected.dtype], atol=ATOL[expected.dtype] * scale,
-                               err_msg=what)
 
 
 def copy_params(torch, net, tmodule) -> None:
@@ -79,7 +67,7 @@ def test_batchnorm_mlp_training_running_stats_and_eval(torch, dtype):
     for bn in bns:
         bn.gamma.value[...] = rng.uniform(0.5, 1.5, bn.n)
         bn.beta.value[...] = rng.normal(0.0, 0.3, bn.n)
-    nn, tdt = torch.nn, {np.float64: torch.float64, np.float32: torch.float32}[dtype]
+    nn, tdt = torch.nn, torch_dtype(torch, dtype)
     tnet = nn.Sequential(
         nn.Linear(4, 6, bias=False, dtype=tdt), nn.BatchNorm1d(6, eps=1e-5, momentum=0.1, dtype=tdt), nn.Tanh(),
         nn.Linear(6, 5, bias=False, dtype=tdt), nn.BatchNorm1d(5, eps=1e-5, momentum=0.1, dtype=tdt), nn.Tanh(),
@@ -119,7 +107,7 @@ def test_batchnorm_layer_honours_momentum_and_eps(torch, momentum, eps, dtype):
     bn.gamma.value[...] = rng.uniform(0.5, 1.5, 5)
     bn.beta.value[...] = rng.normal(0.0, 0.3, 5)
     tbn = torch.nn.BatchNorm1d(5, eps=eps, momentum=momentum,
-                               dtype={np.float64: torch.float64, np.float32: torch.float32}[dtype])
+                               dtype=torch_dtype(torch, dtype))
     copy_params(torch, bn, tbn)
 
     for training in [True, True, True, False]:
@@ -147,7 +135,7 @@ def test_layernorm_layer_matches_torch(torch, eps, dtype):
     ln = df.LayerNorm(6, eps=eps, dtype=dtype)
     ln.gamma.value[...] = rng.uniform(0.5, 1.5, 6)
     ln.beta.value[...] = rng.normal(0.0, 0.3, 6)
-    tln = torch.nn.LayerNorm(6, eps=eps, dtype={np.float64: torch.float64, np.float32: torch.float32}[dtype])
+    tln = torch.nn.LayerNorm(6, eps=eps, dtype=torch_dtype(torch, dtype))
     copy_params(torch, ln, tln)
     # rows of very different offsets and spreads, one with σ² ≈ 1e-6 below eps (where eps matters
     # most), centred near 0: a tiny spread around a large mean is ill-conditioned in float32, and

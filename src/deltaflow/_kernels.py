@@ -1,23 +1,25 @@
-"""One-pass loops compiled with Numba: Adam's update, the bias and its gradient, ReLU, and
-the probes' count of active ReLU units.
+"""The engine's one-pass loops, each behind a function named for what it computes:
+``add_bias``, ``column_sum``, ``relu``, ``relu_backward``, ``relu_activity`` and ``adam``.
+Each runs a loop compiled with Numba where it can, else NumPy's operations, with the same
+numbers either way (``tests/test_fast_paths.py``), so callers read like the maths.
 
-NumPy makes Adam's update as a dozen array operations, each a pass over θ, g, m and v;
-on a large network that traffic is most of the update's time (mnist: 1.9 ms of a 4.6 ms
-step). Likewise ``dy ⊙ (a > 0)`` is three passes (a mask, a cast, a product), ``z += b``
-and ``Σ_batch δ`` run NumPy's inner loop once per row (a 128×64 float64 bias gradient:
-12 µs in NumPy, 2 µs here), and counting active units is a mask and two reductions. The
-loops below do the same operations, in the same order and in the arrays' dtype, element
-by element: one pass each, with the numbers of the NumPy operations
-(``tests/test_fast_paths.py``; ReLU's backward writes +0 where ``dy ⊙ mask`` gives −0).
-Numba compiles each on first use (cached on disk) without fast-math, so nothing is
-reassociated or fused into an FMA.
+Why the loops: NumPy makes Adam's update as a dozen array operations, each a pass over θ,
+g, m and v; on a large network that traffic is most of the update's time (mnist: 1.9 ms
+of a 4.6 ms step). Likewise ``dy ⊙ (a > 0)`` is three passes (a mask, a cast, a product),
+``z += b`` and ``Σ_batch δ`` run NumPy's inner loop once per row (a 128×64 float64 bias
+gradient: 12 µs in NumPy, 2 µs here), and counting active units is a mask and two
+reductions. The loops do the same operations, in the same order and in the arrays' dtype,
+element by element: one pass each, with the numbers of the NumPy operations (ReLU's
+backward writes +0 where ``dy ⊙ mask`` gives −0). Numba compiles each on first use (cached
+on disk) without fast-math, so nothing is reassociated or fused into an FMA.
 
-``kernel(name)`` returns the compiled function, or None where Numba cannot be imported
-(callers then run their NumPy operations). Set ``ENABLED = False`` to force that.
+NumPy's operations run where Numba cannot be imported, for arrays the loops cannot take
+(``fits``), and everywhere when ``ENABLED`` is False.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
@@ -25,6 +27,9 @@ import numpy as np
 ENABLED = True
 _compiled: dict = {}
 _lock = threading.Lock()
+# below this many elements NumPy's maximum (its scalar loop) costs less than the call into
+# the compiled loop and a fresh output array
+_RELU_LOOP_FROM = 1024
 
 
 def _adam(theta, g, m, v, decay, w, w_small, beta2, c2, bc2, eps, step_size):  # pragma: no cover - compiled
@@ -48,7 +53,7 @@ def _adam(theta, g, m, v, decay, w, w_small, beta2, c2, bc2, eps, step_size):  #
         theta[i] = theta[i] * decay - (mi / (np.sqrt(vi) / bc2 + eps)) * step_size
 
 
-def _bias_add(z, b):  # pragma: no cover - compiled
+def _add_bias(z, b):  # pragma: no cover - compiled
     """z ← z + b row by row: z : (batch, n) C-contiguous, b : (n,), one dtype."""
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
@@ -100,13 +105,119 @@ def _relu_activity(a):  # pragma: no cover - compiled
 
 _SOURCES = {
     "adam": _adam,
-    "bias_add": _bias_add,
+    "add_bias": _add_bias,
     "column_sum": _column_sum,
     "relu": _relu,
     "relu_backward": _relu_backward,
     "relu_activity": _relu_activity,
 }
 _CHARS = ("f", "d")
+
+
+def add_bias(z: np.ndarray, b: np.ndarray) -> None:
+    """z ← z + b in place, b added to every row: z : (batch, n), b : (n,)."""
+    loop = _loop("add_bias", z, b)
+    if loop is None:
+        z += b
+    else:
+        loop(z, b)
+
+
+def column_sum(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """out = Σ_i x[i, :], the sum over the batch, written into ``out`` : (n,) and returned;
+    x : (batch, n). The numbers of ``np.add.reduce(x, axis=0)``: rows added in order from +0."""
+    loop = _loop("column_sum", x, out)
+    if loop is None:
+        return np.add.reduce(x, axis=0, out=out)  # np.sum's own reduction, without its wrapper
+    loop(x, out)
+    return out
+
+
+def relu(z: np.ndarray) -> np.ndarray:
+    """max(z, 0) in a new array, as ``np.maximum(z, 0.0)`` gives it (NaN propagates, −0 → +0)."""
+    loop = _loop("relu", z) if z.size >= _RELU_LOOP_FROM else None
+    if loop is None:
+        return np.maximum(z, 0.0)
+    a = np.empty_like(z)
+    loop(z.reshape(-1), a.reshape(-1))
+    return a
+
+
+def relu_backward(dy: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """dy where a > 0, else 0, in a new array of dy's dtype: ∂L/∂z = ∂L/∂a ⊙ ReLU'(z), as
+    a > 0 ⇔ z > 0. A NaN or ±inf in dy gives 0 where a ≤ 0, as PyTorch's threshold_backward."""
+    loop = _loop("relu_backward", dy, a) if isinstance(dy, np.ndarray) and dy.shape == a.shape else None
+    if loop is not None:
+        dz = np.empty_like(dy)
+        loop(dy.reshape(-1), a.reshape(-1), dz.reshape(-1))
+        return dz
+    # a product with the mask, several times faster than np.where; but 0·(NaN or inf) is
+    # NaN, so a non-finite dy takes np.where. One dot product dy·dy checks it (finite ⇒ dy
+    # finite; an overflow only sends a finite dy the slower way to the same numbers).
+    if math.isfinite(np.vdot(dy, dy)):
+        return np.multiply(dy, a > 0)
+    return np.where(a > 0, dy, 0.0).astype(dy.dtype, copy=False)
+
+
+def relu_activity(a: np.ndarray) -> tuple[int, int]:
+    """(n_active, n_alive) of ReLU outputs a : (batch, n): the number of entries a_ij > 0,
+    and the number of columns j with a_ij > 0 for some example i."""
+    loop = _loop("relu_activity", a)
+    if loop is None:
+        active = a > 0
+        return int(np.count_nonzero(active)), int(np.count_nonzero(active.any(axis=0)))
+    n_active, n_alive = loop(a)
+    return int(n_active), int(n_alive)
+
+
+def lerp(a: np.ndarray, b: np.ndarray, w: float, work: np.ndarray) -> None:
+    """``a ← a + w (b − a) = (1 − w) a + w b`` in place, rounded as PyTorch's ``lerp_`` is
+    (from ``b`` when w ≥ 0.5) so float64 runs agree with it to the last bits."""
+    np.subtract(b, a, out=work)
+    if abs(w) < 0.5:
+        work *= w
+        a += work
+    else:
+        work *= 1.0 - w
+        np.subtract(b, work, out=a)
+
+
+def adam(theta, g, m, v, work, decay: float, beta1: float, beta2: float, eps: float, step_size: float,
+         bias_correction2_sqrt: float, v_max=None) -> None:
+    """Adam's update of θ, m and v in place, all arrays of one shape (``work`` is scratch)::
+
+        θ ← θ · decay                  (AdamW's decoupled decay; 1 for Adam)
+        m ← β₁ m + (1 − β₁) g           (rounded as torch's lerp_)
+        v ← β₂ v + (1 − β₂) g²
+        v_max ← max(v_max, v) ; v ← v_max      (amsgrad: ``v_max`` given)
+        θ ← θ − (m / (√v / bias_correction2_sqrt + ε)) · step_size
+
+    Every scalar is a Python float, applied in θ's dtype. One compiled pass where the
+    arrays allow it and there is no ``v_max``; else NumPy's operations.
+    """
+    loop = _loop("adam", theta, g, m, v) if v_max is None else None
+    if loop is not None:
+        w = 1.0 - beta1
+        T = theta.dtype.type  # every scalar in θ's dtype, as NumPy casts a Python float against θ
+        loop(theta.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), T(decay),
+             T(w if abs(w) < 0.5 else 1.0 - w), abs(w) < 0.5, T(beta2), T(1.0 - beta2),
+             T(bias_correction2_sqrt), T(eps), T(step_size))
+        return
+    if decay != 1.0:
+        theta *= decay
+    lerp(m, g, 1.0 - beta1, work)
+    v *= beta2
+    np.multiply(g, 1.0 - beta2, out=work)
+    work *= g
+    v += work
+    if v_max is not None:
+        v = np.maximum(v_max, v, out=v_max)
+    np.sqrt(v, out=work)
+    work /= bias_correction2_sqrt
+    work += eps
+    np.divide(m, work, out=work)
+    work *= step_size
+    theta -= work
 
 
 def fits(*arrays: np.ndarray) -> bool:
@@ -123,7 +234,13 @@ def fits(*arrays: np.ndarray) -> bool:
     return True
 
 
-def kernel(name: str, *arrays: np.ndarray):
+def adam_in_one_pass(theta, g, m, v) -> bool:
+    """Whether ``adam`` on these arrays (without amsgrad) runs its compiled pass: Numba
+    present, ``ENABLED``, and arrays that ``fits``. Such an update gains nothing from blocks."""
+    return _loop("adam", theta, g, m, v) is not None
+
+
+def _loop(name: str, *arrays: np.ndarray):
     """The compiled loop ``name`` (a key of ``_SOURCES``) for ``arrays``, or None: Numba
     missing, ``ENABLED`` False, or arrays the loops cannot take (``fits``)."""
     if not ENABLED or (arrays and not fits(*arrays)):

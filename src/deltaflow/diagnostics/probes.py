@@ -30,19 +30,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from deltaflow import _kernels as fused
-from deltaflow.nn.activations import ELU, Activation, LeakyReLU, ReLU, Sigmoid, Tanh
+from deltaflow._checks import integer
+from deltaflow._kernels import relu_activity
+from deltaflow.nn.activations import Activation, ReLU
 from deltaflow.nn.layers import Dense, Layer
 from deltaflow.nn.network import walk
-from deltaflow.nn.norm import BatchNorm, LayerNorm
 
 __all__ = ["Unit", "unit_layers", "GradientProbe", "neuron_maps", "grid_forward", "sensitivity_maps", "first_nonfinite"]
 
-# σ'(z) < SATURATION · max σ' counts as saturated (max σ' = 1/4 for sigmoid, 1 for tanh)
+# for an activation that saturates, σ'(z) < SATURATION · max σ' counts as saturated (max σ'
+# = 1/4 for sigmoid, 1 for tanh); a unit of one that can die is dead when z ≤ 0 for the
+# whole batch (ReLU: output and gradient 0)
 SATURATION = 0.01
-_MAX_DERIVATIVE = {Sigmoid: 0.25, Tanh: 1.0}
-# units of these are dead when z ≤ 0 for the whole batch (ReLU: output and gradient 0)
-_DEAD_FAMILY = (ReLU, LeakyReLU, ELU)
 
 STATS = (
     "grad_W_norm",
@@ -90,13 +89,13 @@ def unit_layers(net: Layer) -> list[Unit]:
         if layer.children():
             continue
         current = units[-1] if units else None
-        if isinstance(layer, Dense):
+        if layer.role == "affine":
             units.append(Unit(len(units), layer))
         elif current is None or current.act is not None:
             continue
-        elif isinstance(layer, (BatchNorm, LayerNorm)):
+        elif layer.role == "norm":
             current.norms.append(layer)
-        elif isinstance(layer, Activation):
+        elif layer.role == "activation":
             current.act = layer
     if not units:
         raise ValueError(f"{net!r} has no Dense layer to probe")
@@ -204,13 +203,11 @@ class GradientProbe:
     """
 
     def __init__(self, net: Layer, every: int = 10, bins=None):
-        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
-            raise ValueError(f"GradientProbe every must be a positive integer, got {every!r}")
+        self.every = integer(every, "GradientProbe every")
         edges = np.linspace(-12.0, 2.0, 29) if bins is None else np.asarray(bins, dtype=np.float64)
         if edges.ndim != 1 or edges.size < 2 or not np.all(np.diff(edges) > 0):
             raise ValueError(f"GradientProbe bins must be at least 2 increasing log10 edges, got {bins!r}")
         self.net = net
-        self.every = int(every)
         self.bin_edges = edges
         self.units = unit_layers(net)
         self.names = [u.name for u in self.units]
@@ -325,21 +322,15 @@ class GradientProbe:
             # σ' is the indicator of z > 0 ⇔ a > 0: its mean is a count, and a unit is dead
             # when no example has a > 0 (for a finite z, the same as max_i z_ij ≤ 0)
             a = act._a
-            count = fused.kernel("relu_activity", a)
-            if count is None:
-                active = a > 0
-                n_active, n_alive = np.count_nonzero(active), np.count_nonzero(active.any(axis=0))
-            else:
-                n_active, n_alive = count(a)  # one pass instead of a mask and two reductions
+            n_active, n_alive = relu_activity(a)
             return n_active / a.size, math.nan, 100.0 * (a.shape[1] - n_alive) / a.shape[1], ok
         d = act._local_grad()
         mean = float(d.sum(dtype=np.float64)) / d.size
         saturated = dead = math.nan
-        kind = type(act)
-        if kind in _MAX_DERIVATIVE:
-            limit = SATURATION * _MAX_DERIVATIVE[kind]
+        if act.saturates:
+            limit = SATURATION * act.max_derivative
             saturated = 100.0 * np.count_nonzero(d.max(axis=0) < limit) / d.shape[1]
-        elif isinstance(act, _DEAD_FAMILY):
+        elif act.can_die:
             dead = 100.0 * np.count_nonzero(z.max(axis=0) <= 0) / z.shape[1]
         return mean, saturated, dead, ok
 

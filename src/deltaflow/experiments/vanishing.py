@@ -48,6 +48,7 @@ import numpy as np
 
 from deltaflow.data import load_dataset
 from deltaflow.experiments.base import Experiment, Ticker, backprop
+from deltaflow.nn.activations import Sigmoid
 from deltaflow.nn.losses import SoftmaxCrossEntropy
 from deltaflow.nn.network import mlp
 from deltaflow.optim.optimizers import get_optimizer
@@ -68,7 +69,7 @@ STEPS = 60
 LR = 0.01
 QUICK = {"depths": (5, 20), "activations": ("sigmoid", "relu"), "inits": tuple(INITS), "norms": ("none", "batch"),
          "steps": 20}
-SIGMOID_MAX_DERIVATIVE = 0.25  # σ'(0) = σ(0)(1 − σ(0)) = 1/4, the largest value of σ'
+SIGMOID_MAX_DERIVATIVE = Sigmoid.max_derivative  # σ'(0) = σ(0)(1 − σ(0)) = 1/4, the largest value of σ'
 
 
 def embed(X: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:

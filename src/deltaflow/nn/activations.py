@@ -12,7 +12,7 @@ import math
 import numpy as np
 from scipy import special
 
-from deltaflow import _kernels as fused
+from deltaflow import _kernels
 from deltaflow._checks import check_input
 from deltaflow.nn.layers import Layer
 
@@ -37,6 +37,8 @@ class Activation(Layer):
     - ``derivative_text``: σ'(z) as an equation, for ``explain`` and the page.
     """
 
+    role = "activation"
+    spec_type = "activation"
     name = "activation"
     max_derivative = 1.0
     saturates = False
@@ -62,6 +64,12 @@ class Activation(Layer):
         """A JSON-able description that ``ACTIVATIONS[spec["name"]](**rest)`` rebuilds."""
         return {"type": "activation", "name": self.name, **self._spec_args()}
 
+    @classmethod
+    def from_spec(cls, spec: dict) -> Activation:
+        if spec.get("name") not in ACTIVATIONS:
+            raise ValueError(f"unknown layer spec {spec!r}")
+        return ACTIVATIONS[spec["name"]](**{k: v for k, v in spec.items() if k not in ("type", "name")})
+
     def _spec_args(self) -> dict:
         return {}
 
@@ -71,8 +79,11 @@ class Activation(Layer):
         self._a = self.f(x)
         return self._a
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray:
+        """dL/dz = dy ⊙ σ'(z) : (batch, n), from what forward saved; ``input_grad`` is
+        ignored (dL/dz is all this layer computes)."""
         self._need_cache(getattr(self, "_a", None))
+        # ⊙ σ'(z⁽ˡ⁾), the second factor of δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾)ᵀ δ⁽ˡ⁺¹⁾ ⊙ σ'(z⁽ˡ⁾)
         return dy * self._local_grad()
 
     def _local_grad(self) -> np.ndarray:
@@ -117,11 +128,6 @@ class Tanh(Activation):
         return 1.0 - self._a * self._a
 
 
-# below this many elements NumPy's maximum (its scalar loop) costs less than the call into
-# the compiled loop and a fresh output array
-_FUSED_RELU_FROM = 1024
-
-
 class ReLU(Activation):
     """ReLU(z) = max(0, z); ReLU'(z) = 1 for z > 0 and 0 otherwise (0 at z = 0, as PyTorch)."""
 
@@ -131,34 +137,17 @@ class ReLU(Activation):
     derivative_text = "σ'(z) = 1 if z > 0 else 0"
 
     def f(self, z):
-        relu = fused.kernel("relu", z) if z.size >= _FUSED_RELU_FROM else None
-        if relu is None:
-            return np.maximum(z, 0.0)
-        a = np.empty_like(z)
-        relu(z.reshape(-1), a.reshape(-1))  # one pass, the numbers of np.maximum(z, 0.0)
-        return a
+        return _kernels.relu(z)
 
     def derivative(self, z):
         return (z > 0).astype(z.dtype)
 
-    def backward(self, dy):
+    def backward(self, dy, input_grad=True):
         a = getattr(self, "_a", None)
         if a is None:
             self._need_cache(a)
-        same_shape = isinstance(dy, np.ndarray) and dy.shape == a.shape
-        kernel = fused.kernel("relu_backward", dy, a) if same_shape else None
-        if kernel is not None:
-            dz = np.empty_like(dy)
-            kernel(dy.reshape(-1), a.reshape(-1), dz.reshape(-1))  # dy where a > 0, else 0: one pass
-            return dz
-        # NumPy's way (a strided dy, mixed dtypes, no Numba): dy ⊙ ReLU'(z) as a product with
-        # the mask (a > 0) ⇔ (z > 0), several times faster than np.where. A NaN or ±inf in
-        # dy would make 0·dy NaN where PyTorch gives 0, so such a dy takes np.where. One dot
-        # product dy·dy checks it (finite ⇒ dy finite; an overflow only sends a finite dy
-        # the slower way to the same numbers).
-        if math.isfinite(np.vdot(dy, dy)):
-            return np.multiply(dy, a > 0)
-        return np.where(a > 0, dy, 0.0).astype(dy.dtype, copy=False)
+        # dy ⊙ ReLU'(z): dy where a > 0 (⇔ z > 0), else 0
+        return _kernels.relu_backward(dy, a)
 
 
 class LeakyReLU(Activation):
@@ -241,8 +230,6 @@ class GELU(Activation):
     """
 
     name = "gelu"
-    # GELU'(z) = Φ(z) + z·φ(z) peaks at z = √2, where it is Φ(√2) + √2·φ(√2)
-    max_derivative = 1.1289057
     default_init = "he_normal"
 
     def __init__(self, approximate: str = "none"):
@@ -255,6 +242,13 @@ class GELU(Activation):
 
     def _spec_args(self):
         return {"approximate": self.approximate}
+
+    @property
+    def max_derivative(self):
+        if self.approximate == "tanh":
+            return 1.1289930686587717  # its peak, at z ≈ 1.41850, found numerically
+        # Φ(z) + z·φ(z) peaks at z = √2 (its derivative φ(z)(2 − z²) vanishes there): Φ(√2) + e⁻¹/√π
+        return 0.5 * (1.0 + math.erf(1.0)) + math.exp(-1.0) / math.sqrt(math.pi)
 
     @property
     def derivative_text(self):
@@ -289,7 +283,7 @@ class Identity(Activation):
     def derivative(self, z):
         return np.ones_like(z)
 
-    def backward(self, dy):
+    def backward(self, dy, input_grad=True):
         self._need_cache(getattr(self, "_a", None))
         return dy
 
@@ -311,7 +305,7 @@ class Step(Activation):
     def derivative(self, z):
         return np.zeros_like(z)
 
-    def backward(self, dy):
+    def backward(self, dy, input_grad=True):
         raise ValueError(
             "Step has no useful gradient (0 almost everywhere, undefined at 0): "
             "train it with the perceptron rule, or use Sigmoid for backpropagation"

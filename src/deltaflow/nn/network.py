@@ -17,9 +17,9 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from deltaflow._checks import as_dtype, check_finite, check_input, make_rng, positive_int
+from deltaflow._checks import as_dtype, check_finite, check_input, integer, make_rng
 from deltaflow.nn.activations import ACTIVATIONS, Activation, Identity, get_activation
-from deltaflow.nn.layers import Dense, Dropout, Layer, Param
+from deltaflow.nn.layers import Dense, Dropout, Layer, Param, from_spec
 from deltaflow.nn.norm import BatchNorm, LayerNorm
 
 
@@ -38,6 +38,8 @@ class Sequential(Layer):
     dtype, and that every value is finite.
     """
 
+    spec_type = "Sequential"
+
     def __init__(self, layers: Sequence[Layer]):
         layers = list(layers)
         if not layers:
@@ -55,6 +57,13 @@ class Sequential(Layer):
 
     def __repr__(self) -> str:
         return f"Sequential({', '.join(map(repr, self.layers))})"
+
+    def spec(self) -> dict:
+        return {"type": "Sequential", "layers": [layer.spec() for layer in self.layers]}
+
+    @classmethod
+    def from_spec(cls, spec: dict) -> Sequential:
+        return cls([from_spec(s) for s in spec["layers"]])
 
     def __len__(self) -> int:
         return len(self.layers)
@@ -114,19 +123,18 @@ class Sequential(Layer):
     def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         """Run the δ recursion from ``grad = dL/d(output)``; returns dL/dx, fills every p.grad.
 
+        δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾)ᵀ δ⁽ˡ⁺¹⁾ ⊙ σ'(z⁽ˡ⁾) is computed in two steps, layer by layer:
+        ``Dense.backward`` returns the (W⁽ˡ⁺¹⁾)ᵀ δ⁽ˡ⁺¹⁾ factor and ``Activation.backward``
+        multiplies it by σ'(z⁽ˡ⁾).
+
         ``input_grad=False``: the caller does not need dL/dx (a training step never does, as
-        PyTorch skips it for an input that does not require grad); a first ``Dense`` layer
-        then skips that product, and None is returned.
+        PyTorch skips it for an input that does not require grad); the first layer is told
+        so (a ``Dense`` layer then skips that product), and None is returned.
         """
         for layer in reversed(self.layers[1:]):
             grad = layer.backward(grad)
-        first = self.layers[0]
-        if input_grad:
-            return first.backward(grad)
-        if isinstance(first, Dense):
-            return first.backward(grad, input_grad=False)
-        first.backward(grad)
-        return None
+        grad = self.layers[0].backward(grad, input_grad=input_grad)
+        return grad if input_grad else None
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of every parameter and buffer, keyed ``"<layer>.<name>"`` (e.g. ``"0.W"``)."""
@@ -179,6 +187,8 @@ class Residual(Layer):
         dL/dx = dL/dy + LN'ᵀ (f'ᵀ dL/dy)
     """
 
+    spec_type = "Residual"
+
     def __init__(self, block: Layer, pre_norm: bool = True, n: int | None = None, dtype=None):
         if not isinstance(block, Layer):
             raise ValueError(f"Residual block must be a Layer, got {type(block).__name__}")
@@ -186,17 +196,23 @@ class Residual(Layer):
         n = n if n is not None else getattr(block, "n_in", None)
         if n is None:
             raise ValueError("Residual: cannot infer the width from the block; pass n=")
-        self.n = positive_int(n, "Residual n")
-        if block.n_out(self.n) != self.n:
-            raise ValueError(f"Residual: block maps width {self.n} to {block.n_out(self.n)}; it must keep it")
-        dt = dtype if dtype is not None else getattr(block, "dtype", np.float32)
-        self.norm = LayerNorm(self.n, dtype=as_dtype(dt)) if pre_norm else None
+        self.n_in = integer(n, "Residual n")
+        if block.n_out(self.n_in) != self.n_in:
+            raise ValueError(f"Residual: block maps width {self.n_in} to {block.n_out(self.n_in)}; it must keep it")
+        self.dtype = as_dtype(dtype if dtype is not None else getattr(block, "dtype", np.float32))
+        self.norm = LayerNorm(self.n_in, dtype=self.dtype) if pre_norm else None
         self.pre_norm = pre_norm
-        self.n_in = self.n
-        self.dtype = as_dtype(dt)
 
     def __repr__(self) -> str:
         return f"Residual({self.block!r}, pre_norm={self.pre_norm})"
+
+    def spec(self) -> dict:
+        return {"type": "Residual", "pre_norm": self.pre_norm, "n": self.n_in, "dtype": self.dtype.name,
+                "block": self.block.spec()}
+
+    @classmethod
+    def from_spec(cls, spec: dict) -> Residual:
+        return cls(from_spec(spec["block"]), pre_norm=spec["pre_norm"], n=spec["n"], dtype=spec["dtype"])
 
     def children(self) -> list[Layer]:
         return [self.norm, self.block] if self.norm is not None else [self.block]
@@ -216,18 +232,15 @@ class Residual(Layer):
             yield f"block.{name}", buf
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        check_input(x, self, self.n, self.dtype)
+        check_input(x, self, self.n_in, self.dtype)
         h = self.norm.forward(x, training) if self.norm is not None else x
         return x + self.block.forward(h, training)
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray:
         dh = self.block.backward(dy)
         if self.norm is not None:
             dh = self.norm.backward(dh)
         return dy + dh
-
-
-_RELU_FAMILY = {"relu", "leaky_relu", "elu", "gelu", "gelu_tanh"}
 
 
 def mlp(
@@ -249,7 +262,7 @@ def mlp(
     become pre-LN ``Residual(Dense → σ)`` blocks). ``init="auto"``: He (normal) for the ReLU
     family, Xavier (uniform) for sigmoid, tanh and the output layer.
     """
-    sizes = [positive_int(s, f"mlp size {i}") for i, s in enumerate(sizes)]
+    sizes = [integer(s, f"mlp size {i}") for i, s in enumerate(sizes)]
     if len(sizes) < 2:
         raise ValueError(f"mlp needs at least an input and an output size, got {sizes}")
     hidden = len(sizes) - 2
@@ -258,15 +271,14 @@ def mlp(
         raise ValueError(f"mlp: {len(acts)} activations given for {hidden} hidden layers")
     if norm not in (None, "none", "batch", "layer", "residual"):
         raise ValueError(f"mlp norm must be None, 'batch', 'layer' or 'residual', got {norm!r}")
-    if not 0.0 <= dropout <= 1.0:
-        raise ValueError(f"Dropout p must be in [0, 1], got {dropout!r}")
+    Dropout.checked_p(dropout)
     dtype = as_dtype(dtype)
     gen = make_rng(rng)
 
-    def dense(n_in, n_out, act_name, bias=True):
+    def dense(n_in, n_out, act: Activation | None, bias=True):
         scheme = init
         if init == "auto":
-            scheme = "he_normal" if act_name in _RELU_FAMILY else "xavier_uniform"
+            scheme = act.default_init if act is not None else "xavier_uniform"
         return Dense(n_in, n_out, init=scheme, bias=bias, dtype=dtype, rng=gen)
 
     layers: list[Layer] = []
@@ -275,10 +287,10 @@ def mlp(
         # each layer needs its own instance: an activation caches its forward values
         act = copy.deepcopy(get_activation(acts[l]))
         if norm == "residual" and n_in == n_out:
-            layers.append(Residual(Sequential([dense(n_in, n_out, act.name), act]), pre_norm=True))
+            layers.append(Residual(Sequential([dense(n_in, n_out, act), act]), pre_norm=True))
         else:
             # BatchNorm subtracts the batch mean, so a bias before it would have zero gradient
-            layers.append(dense(n_in, n_out, act.name, bias=norm != "batch"))
+            layers.append(dense(n_in, n_out, act, bias=norm != "batch"))
             if norm == "batch":
                 layers.append(BatchNorm(n_out, dtype=dtype))
             elif norm == "layer":
@@ -286,7 +298,7 @@ def mlp(
             layers.append(act)
         if dropout:
             layers.append(Dropout(dropout, rng=gen))
-    layers.append(dense(sizes[-2], sizes[-1], "output"))
+    layers.append(dense(sizes[-2], sizes[-1], None))
     if output is not None:
         layers.append(get_activation(output))
     return Sequential(layers)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from deltaflow._checks import as_dtype, check_input, positive_int
+from deltaflow._checks import as_dtype, check_input, integer, real
 from deltaflow.nn.layers import Layer, Param
 
 
@@ -37,13 +37,13 @@ class BatchNorm(Layer):
     Eval: ẑ = (z − running_mean)/√(running_var + ε). Parameters: γ (ones), β (zeros), in that order.
     """
 
+    role = "norm"
+    spec_type = "BatchNorm"
+
     def __init__(self, n: int, eps: float = 1e-5, momentum: float = 0.1, dtype=np.float32):
-        self.n = positive_int(n, "BatchNorm n")
-        if not eps > 0:
-            raise ValueError(f"BatchNorm eps must be positive, got {eps!r}")
-        if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"BatchNorm momentum must be in [0, 1], got {momentum!r}")
-        self.eps, self.momentum = float(eps), float(momentum)
+        self.n = integer(n, "BatchNorm n")
+        self.eps = real(eps, "BatchNorm eps", low_open=True)
+        self.momentum = real(momentum, "BatchNorm momentum", high=1.0)
         self.dtype = as_dtype(dtype)
         self.gamma = Param(np.ones(self.n, dtype=self.dtype), "gamma")
         self.beta = Param(np.zeros(self.n, dtype=self.dtype), "beta")
@@ -53,6 +53,13 @@ class BatchNorm(Layer):
 
     def __repr__(self) -> str:
         return f"BatchNorm({self.n})"
+
+    def spec(self) -> dict:
+        return {"type": "BatchNorm", "n": self.n, "eps": self.eps, "momentum": self.momentum, "dtype": self.dtype.name}
+
+    @classmethod
+    def from_spec(cls, spec: dict) -> BatchNorm:
+        return cls(spec["n"], eps=spec["eps"], momentum=spec["momentum"], dtype=spec["dtype"])
 
     def parameters(self) -> list[Param]:
         return [self.gamma, self.beta]
@@ -84,7 +91,7 @@ class BatchNorm(Layer):
         self._cache = (xhat, inv_std, training)
         return xhat * self.gamma.value + self.beta.value
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray:
         self._need_cache(self._cache)
         xhat, inv_std, training = self._cache
         np.sum(dy * xhat, axis=0, out=self.gamma.grad)
@@ -105,11 +112,12 @@ class LayerNorm(Layer):
     The same in training and eval. Parameters: γ (ones), β (zeros), in that order.
     """
 
+    role = "norm"
+    spec_type = "LayerNorm"
+
     def __init__(self, n: int, eps: float = 1e-5, dtype=np.float32):
-        self.n = positive_int(n, "LayerNorm n")
-        if not eps > 0:
-            raise ValueError(f"LayerNorm eps must be positive, got {eps!r}")
-        self.eps = float(eps)
+        self.n = integer(n, "LayerNorm n")
+        self.eps = real(eps, "LayerNorm eps", low_open=True)
         self.dtype = as_dtype(dtype)
         self.gamma = Param(np.ones(self.n, dtype=self.dtype), "gamma")
         self.beta = Param(np.zeros(self.n, dtype=self.dtype), "beta")
@@ -117,6 +125,13 @@ class LayerNorm(Layer):
 
     def __repr__(self) -> str:
         return f"LayerNorm({self.n})"
+
+    def spec(self) -> dict:
+        return {"type": "LayerNorm", "n": self.n, "eps": self.eps, "dtype": self.dtype.name}
+
+    @classmethod
+    def from_spec(cls, spec: dict) -> LayerNorm:
+        return cls(spec["n"], eps=spec["eps"], dtype=spec["dtype"])
 
     def parameters(self) -> list[Param]:
         return [self.gamma, self.beta]
@@ -129,7 +144,7 @@ class LayerNorm(Layer):
         self._cache = (xhat, inv_std)
         return xhat * self.gamma.value + self.beta.value
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray:
         self._need_cache(self._cache)
         xhat, inv_std = self._cache
         np.sum(dy * xhat, axis=0, out=self.gamma.grad)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from deltaflow._checks import as_dtype, check_finite, check_input, make_rng, positive_int
+from deltaflow._checks import as_dtype, check_finite, check_input, integer, make_rng
 
 
 @dataclass
@@ -30,7 +30,7 @@ class Perceptron:
     """A single threshold unit. w : (n,) of ``dtype``, b : float; X : (N, n), y : (N,) in {0, 1}."""
 
     def __init__(self, n_in: int, lr: float = 1.0, dtype=np.float64):
-        self.n_in = positive_int(n_in, "Perceptron n_in")
+        self.n_in = integer(n_in, "Perceptron n_in")
         if not lr > 0:
             raise ValueError(f"Perceptron lr must be positive, got {lr!r}")
         self.lr = float(lr)
@@ -52,7 +52,7 @@ class Perceptron:
         y = np.asarray(y)
         if y.shape != (X.shape[0],) or not np.isin(y, (0, 1)).all():
             raise ValueError(f"Perceptron targets must be 0 or 1 with shape ({X.shape[0]},), got {y.shape}")
-        epochs = positive_int(epochs, "epochs")
+        epochs = integer(epochs, "epochs")
         gen = make_rng(rng)
         mistakes: list[int] = []
         for _ in range(epochs):

@@ -13,156 +13,13 @@ Notation: ``η`` the learning rate ``lr``, ``t`` the step count (1 at the first 
 from __future__ import annotations
 
 import inspect
-import math
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from deltaflow import _kernels as fused
+from deltaflow import _kernels
 from deltaflow._checks import FLOAT_DTYPES, flag, real
 from deltaflow.nn.layers import Param
-
-
-# per array in a block of _update_blocks: with θ, g, work and up to three state arrays
-# the working set stays within a core's L2 cache
-_BLOCK_BYTES = 128 * 1024
-# params below this size are updated together as one flat array (per dtype): a dozen NumPy
-# calls per param cost more than their arithmetic does
-_SMALL_BYTES = 64 * 1024
-# a param of at least this many blocks is updated on every core (NumPy releases the GIL
-# inside each operation); below it, handing work to a thread costs more than it saves
-_THREADED_BLOCKS = 8
-_pool: tuple[int, ThreadPoolExecutor] | None = None
-_pool_lock = threading.Lock()
-
-
-def _cores() -> int:
-    """The cores this thread may run on, read at each call: a process pinned after import
-    (``taskset``, ``os.sched_setaffinity``; the benchmark's ``--threads 1``) uses no more."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-def _workers(cores: int) -> ThreadPoolExecutor:
-    """The shared worker threads, ``cores − 1`` of them (made again in a forked child, which
-    inherits no threads, or when the cores changed). Several threads may train at once (the
-    simulator's sessions): one of them makes the pool."""
-    global _pool
-    with _pool_lock:
-        if _pool is None or _pool[0] != (os.getpid(), cores):
-            # a replaced pool is not shut down (another thread may be submitting to it); its
-            # idle threads exit once it is collected
-            _pool = ((os.getpid(), cores), ThreadPoolExecutor(max_workers=cores - 1, thread_name_prefix="deltaflow-optim"))
-        return _pool[1]
-
-
-def _writable_flat(*arrays: np.ndarray) -> bool:
-    """Whether ``reshape(-1)`` of each array is a view, so writes through it land in place."""
-    return all(a.flags.c_contiguous for a in arrays)
-
-
-def _small_by_dtype(params: list[Param]) -> list[list[int]]:
-    """Indices of the params updated together as one flat group: per dtype, those under
-    ``_SMALL_BYTES``, where there are at least two."""
-    small: dict[np.dtype, list[int]] = {}
-    for i, p in enumerate(params):
-        if p.value.nbytes < _SMALL_BYTES:
-            small.setdefault(p.value.dtype, []).append(i)
-    return [index for index in small.values() if len(index) > 1]
-
-
-def pack_small(params) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Lay out the params an optimiser groups (``_small_by_dtype``) back to back: each group's
-    ``p.value`` and ``p.grad`` become views of one flat value array and one flat gradient
-    array, holding the same numbers. An optimiser made afterwards on the same list then
-    updates those arrays in place, with nothing gathered or scattered per step, and a caller
-    can take one norm or one finiteness check over each. Returns [(values, grads)] per group.
-
-    The params' old arrays are dropped: call it before anything keeps a reference to a
-    ``p.value`` or ``p.grad`` (the Trainer does, right after building its network).
-    """
-    params = list(params)
-    if len({id(p) for p in params}) != len(params):
-        raise ValueError("pack_small: a parameter appears twice")
-    packed = []
-    for index in _small_by_dtype(params):
-        group = [params[i] for i in index]
-        n = sum(p.value.size for p in group)
-        values, grads = np.empty(n, group[0].value.dtype), np.empty(n, group[0].value.dtype)
-        a = 0
-        for p in group:
-            b = a + p.value.size
-            values[a:b], grads[a:b] = p.value.reshape(-1), p.grad.reshape(-1)
-            p.value, p.grad = values[a:b].reshape(p.value.shape), grads[a:b].reshape(p.grad.shape)
-            a = b
-        packed.append((values, grads))
-    return packed
-
-
-def _flat_base(arrays: list[np.ndarray]) -> np.ndarray | None:
-    """The 1-D array these arrays tile exactly, in order (as ``pack_small`` lays them out), or None."""
-    base = arrays[0].base
-    if base is None or base.ndim != 1 or not base.flags.c_contiguous or base.size != sum(a.size for a in arrays):
-        return None
-    at = base.__array_interface__["data"][0]
-    for a in arrays:
-        if a.base is not base or not a.flags.c_contiguous or a.__array_interface__["data"][0] != at:
-            return None
-        at += a.nbytes
-    return base
-
-
-class _Group:
-    """Small params of one dtype, updated as one flat array.
-
-    Their state arrays live in one flat array per name (``state[i][k]`` of each param is
-    a view of it). θ and g are flat arrays too: the params' own storage when ``pack_small``
-    laid them out back to back; otherwise copies, gathered before each step and θ copied
-    back after it. Every update is elementwise, so the numbers are those of updating each
-    param on its own, with a few calls per group instead of a dozen per param.
-    """
-
-    def __init__(self, params: list[Param], states: list[dict[str, np.ndarray]]):
-        self.params = params
-        bounds = np.cumsum([0] + [p.value.size for p in params]).tolist()
-        spans = list(zip(bounds[:-1], bounds[1:]))
-        dtype = params[0].value.dtype
-        theta, g = _flat_base([p.value for p in params]), _flat_base([p.grad for p in params])
-        self.packed = theta is not None and g is not None
-        if self.packed:
-            self.theta, self.g = theta, g
-        else:
-            self.theta, self.g = np.empty(bounds[-1], dtype), np.empty(bounds[-1], dtype)
-        self.work = np.empty(bounds[-1], dtype)
-        self._l2_g = None  # g + λθ, allocated at the first step with an L2 penalty
-        # where θ is a copy, each param's slice of it, copied back after a step
-        self.views = [] if self.packed else [self.theta[a:b].reshape(p.value.shape)
-                                             for p, (a, b) in zip(params, spans)]
-        self.state = {}
-        for k in states[0]:
-            flat = self.state[k] = np.concatenate([s[k].reshape(-1) for s in states])
-            for p, s, (a, b) in zip(params, states, spans):
-                s[k] = flat[a:b].reshape(p.value.shape)
-
-    def gather(self) -> None:
-        if not self.packed:
-            np.concatenate([p.value.reshape(-1) for p in self.params], out=self.theta)
-            np.concatenate([p.grad.reshape(-1) for p in self.params], out=self.g)
-
-    def scatter(self) -> None:
-        if not self.packed:
-            for p, view in zip(self.params, self.views):
-                np.copyto(p.value, view)
-
-    def l2_grad(self, l2: float) -> np.ndarray:
-        """g + λθ in a buffer of its own: g may be the params' gradients, which stay as
-        backward computed them."""
-        if self._l2_g is None:
-            self._l2_g = np.empty_like(self.g)
-        np.multiply(self.theta, l2, out=self._l2_g)
-        self._l2_g += self.g
-        return self._l2_g
+from deltaflow.optim import _layout, _state
 
 
 class Optimizer:
@@ -171,13 +28,21 @@ class Optimizer:
 
     Subclasses name their hyperparameters in ``_hyper``, lay out the state in
     ``_new_state`` and update one param's value θ in ``_update(theta, g, state, work)``.
+    Small params are updated together as flat groups, large ones in blocks (``_layout``).
+
+    ``pack=True`` lays the small params out back to back first (``_layout.pack``): their
+    ``p.value`` and ``p.grad`` become views of one flat array each, with the same numbers,
+    and each step updates that storage with nothing gathered or scattered. It replaces those
+    arrays, so a reference taken to one before the optimiser is built would no longer see
+    the updates: pass it where nothing holds one yet (the Trainer, right after building its
+    network). With ``pack=False`` (the default) no array is replaced.
     """
 
     _hyper: tuple[str, ...] = ("lr",)
     _l2_decay = True  # weight_decay enters as the gradient of (λ/2)‖θ‖²; AdamW decouples it
     weight_decay = 0.0
 
-    def __init__(self, params, lr: float):
+    def __init__(self, params, lr: float, pack: bool = False):
         params = list(params)
         if not params:
             raise ValueError(f"{type(self).__name__} got an empty parameter list")
@@ -194,9 +59,12 @@ class Optimizer:
         self.params = params
         self.lr = lr
         self.t = 0
+        groups = _layout.small_groups(params)
+        if flag(pack, "pack"):
+            for index in groups:
+                _layout.pack([params[i] for i in index])
         self.state = [self._new_state(p.value) for p in params]
-        groups = _small_by_dtype(params)
-        self._groups = [_Group([params[i] for i in index], [self.state[i] for i in index]) for index in groups]
+        self._groups = [_layout.Group([params[i] for i in index], [self.state[i] for i in index]) for index in groups]
         grouped = {i for index in groups for i in index}
         self._single = [i for i in range(len(params)) if i not in grouped]
         # one scratch array per param, so a step allocates nothing
@@ -251,37 +119,15 @@ class Optimizer:
             self._apply(p.value, g, self.state[i], self._work[i])
 
     def _apply(self, theta, g, state, work) -> None:
-        """``_update`` on whole arrays, or block by block on a large param."""
-        if work.nbytes <= _BLOCK_BYTES or not _writable_flat(theta, work, *state.values()):
-            self._update(theta, g, state, work)
-        else:
-            self._update_blocks(theta, g, state, work)
+        """``_update`` on whole arrays, or block by block on a large param (``_layout.apply``)."""
+        _layout.apply(self._update, theta, g, state, work)
 
-    def _update_blocks(self, theta, g, state, work) -> None:
-        """``_update`` over consecutive blocks of the flattened arrays. An update makes a dozen
-        passes over θ, g and the state; block by block they stay in cache between passes
-        instead of streaming every array from memory a dozen times. The numbers are the same."""
-        n = _BLOCK_BYTES // work.itemsize
-        theta, g, work = theta.reshape(-1), g.reshape(-1), work.reshape(-1)
-        flat = {k: a.reshape(-1) for k, a in state.items()}
-
-        def run(blocks: range) -> None:
-            for start in blocks:
-                block = slice(start, start + n)
-                self._update(theta[block], g[block], {k: a[block] for k, a in flat.items()}, work[block])
-
-        starts = range(0, work.size, n)
-        cores = _cores() if len(starts) >= _THREADED_BLOCKS else 1
-        if cores == 1:
-            run(starts)
-            return
-        # the blocks are independent: a share of them per core, the first share on this thread
-        shares = [starts[i::cores] for i in range(cores)]
-        pool = _workers(cores)
-        pending = [pool.submit(run, share) for share in shares[1:]]
-        run(shares[0])
-        for f in pending:
-            f.result()
+    def grads(self) -> list[np.ndarray]:
+        """Every param's gradient, each entry once, as laid out: one flat array per packed
+        group, else each param's ``p.grad``. One norm or finiteness check per array then
+        covers a whole group."""
+        arrays = [g for group in self._groups for g in group.grads()]
+        return arrays + [self.params[i].grad for i in self._single]
 
     def params_finite(self) -> bool:
         """Whether every param's value is finite, as ``step`` left it: one check per flat group
@@ -298,61 +144,14 @@ class Optimizer:
             p.grad.fill(0)
 
     def state_dict(self) -> dict:
-        """A copy of the optimiser's state: JSON scalars and lists, plus one dict of named
-        arrays per param under ``"state"``::
-
-            {"optimizer": "Adam", "lr": ..., <hyperparameters>, "step": t,
-             "shapes": [[5, 3], [5]], "dtypes": ["float32", ...],
-             "state": [{"exp_avg": array, "exp_avg_sq": array}, ...]}
-        """
-        d = {"optimizer": type(self).__name__}
-        for k in self._hyper:
-            v = getattr(self, k)
-            d[k] = list(v) if isinstance(v, tuple) else v
-        d["step"] = self.t
-        d["shapes"] = [list(p.value.shape) for p in self.params]
-        d["dtypes"] = [p.value.dtype.name for p in self.params]
-        d["state"] = [{k: a.copy() for k, a in s.items()} for s in self.state]
-        return d
+        """A copy of the optimiser's state (``_state.state_dict``): JSON scalars and lists,
+        plus one dict of named arrays per param under ``"state"``."""
+        return _state.state_dict(self)
 
     def load_state_dict(self, d: dict) -> None:
-        """Restore hyperparameters, step count and state saved by ``state_dict``. Everything is
-        checked (optimiser type, number of params, shapes, dtypes, state names) before anything
-        is changed; a mismatch raises ``ValueError`` naming it."""
-        name = type(self).__name__
-        if d.get("optimizer") != name:
-            raise ValueError(f"state dict is for optimizer {d.get('optimizer')!r}, not {name}")
-        missing = [k for k in (*self._hyper, "step", "shapes", "dtypes", "state") if k not in d]
-        if missing:
-            raise ValueError(f"{name} state dict lacks {missing}")
-        if not len(d["state"]) == len(d["shapes"]) == len(d["dtypes"]) == len(self.params):
-            raise ValueError(f"state dict has {len(d['state'])} params, this {name} has {len(self.params)}")
-        step = d["step"]
-        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
-            raise ValueError(f"state dict step must be a non-negative integer, got {step!r}")
-        for i, (p, shape, dtype) in enumerate(zip(self.params, d["shapes"], d["dtypes"])):
-            if tuple(shape) != p.value.shape or dtype != p.value.dtype.name:
-                raise ValueError(
-                    f"param {i} ({p.name}): saved {dtype} {tuple(shape)}, here {p.value.dtype.name} {p.value.shape}"
-                )
-        hyper = {k: tuple(d[k]) if isinstance(d[k], list) else d[k] for k in self._hyper}
-        fresh = type(self)(self.params, **hyper)  # validates the hyperparameters, lays out the state
-        for i, (want, got) in enumerate(zip(fresh.state, d["state"])):
-            if set(want) != set(got):
-                raise ValueError(f"param {i}: saved state {sorted(got)}, {name} expects {sorted(want)}")
-            for k, a in want.items():
-                src = np.asarray(got[k])
-                if src.shape != a.shape or src.dtype != a.dtype:
-                    raise ValueError(
-                        f"param {i} state {k!r}: saved {src.dtype} {src.shape}, expected {a.dtype} {a.shape}"
-                    )
-                np.copyto(a, src)
-        for k in self._hyper:
-            setattr(self, k, getattr(fresh, k))
-        # the state and the flat arrays its small params' state views belong to
-        self.state, self._groups, self._single, self._work = fresh.state, fresh._groups, fresh._single, fresh._work
-        self._gbuf = None
-        self.t = int(step)
+        """Restore what ``state_dict`` saved; everything is checked before anything changes
+        (``_state.load_state_dict``), a mismatch raises ``ValueError`` naming it."""
+        _state.load_state_dict(self, d)
 
 
 class SGD(Optimizer):
@@ -366,7 +165,7 @@ class SGD(Optimizer):
 
     _hyper = ("lr", "momentum", "dampening", "weight_decay", "nesterov")
 
-    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, pack=False):
         self.momentum = real(momentum, "momentum value")
         self.dampening = real(dampening, "dampening value", high=1.0)
         self.weight_decay = real(weight_decay, "weight_decay value")
@@ -376,7 +175,7 @@ class SGD(Optimizer):
                 f"Nesterov momentum requires a momentum and zero dampening, got momentum={momentum}, "
                 f"dampening={dampening}"
             )
-        super().__init__(params, lr)
+        super().__init__(params, lr, pack)
 
     def _new_state(self, value):
         return {"momentum_buffer": np.zeros_like(value)} if self.momentum > 0 else {}
@@ -400,18 +199,6 @@ class SGD(Optimizer):
         theta -= work
 
 
-def _lerp(a: np.ndarray, b: np.ndarray, w: float, work: np.ndarray) -> None:
-    """``a ← a + w (b − a) = (1 − w) a + w b`` in place, rounded as PyTorch's ``lerp_`` is
-    (from ``b`` when w ≥ 0.5) so float64 runs agree with it to the last bits."""
-    np.subtract(b, a, out=work)
-    if abs(w) < 0.5:
-        work *= w
-        a += work
-    else:
-        work *= 1.0 - w
-        np.subtract(b, work, out=a)
-
-
 class Adagrad(Optimizer):
     """Adagrad: each coordinate's step is scaled by its accumulated squared gradients::
 
@@ -423,12 +210,12 @@ class Adagrad(Optimizer):
 
     _hyper = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
 
-    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10):
+    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10, pack=False):
         self.lr_decay = real(lr_decay, "lr_decay value")
         self.weight_decay = real(weight_decay, "weight_decay value")
         self.initial_accumulator_value = real(initial_accumulator_value, "initial_accumulator_value value")
         self.eps = real(eps, "epsilon value")
-        super().__init__(params, lr)
+        super().__init__(params, lr, pack)
 
     def _new_state(self, value):
         return {"sum": np.full_like(value, self.initial_accumulator_value)}
@@ -457,14 +244,14 @@ class RMSprop(Optimizer):
 
     _hyper = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered")
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False):
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False, pack=False):
         # α > 1 would give (1 − α) < 0 and a negative mean square, so it is refused
         self.alpha = real(alpha, "alpha value", high=1.0)
         self.eps = real(eps, "epsilon value")
         self.weight_decay = real(weight_decay, "weight_decay value")
         self.momentum = real(momentum, "momentum value")
         self.centered = flag(centered, "centered")
-        super().__init__(params, lr)
+        super().__init__(params, lr, pack)
 
     def _new_state(self, value):
         state = {"square_avg": np.zeros_like(value)}
@@ -482,7 +269,7 @@ class RMSprop(Optimizer):
         v += work
         if self.centered:
             g_avg = state["grad_avg"]
-            _lerp(g_avg, g, 1.0 - self.alpha, work)
+            _kernels.lerp(g_avg, g, 1.0 - self.alpha, work)
             np.multiply(g_avg, g_avg, out=work)
             np.subtract(v, work, out=work)
             np.sqrt(work, out=work)
@@ -512,7 +299,7 @@ class Adam(Optimizer):
 
     _hyper = ("lr", "betas", "eps", "weight_decay", "amsgrad")
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, pack=False):
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"Invalid betas: {betas!r} (must be a pair (beta1, beta2))")
         self.betas = tuple(
@@ -521,7 +308,7 @@ class Adam(Optimizer):
         self.eps = real(eps, "epsilon value")
         self.weight_decay = real(weight_decay, "weight_decay value")
         self.amsgrad = flag(amsgrad, "amsgrad")
-        super().__init__(params, lr)
+        super().__init__(params, lr, pack)
 
     def _new_state(self, value):
         state = {"exp_avg": np.zeros_like(value), "exp_avg_sq": np.zeros_like(value)}
@@ -530,46 +317,20 @@ class Adam(Optimizer):
         return state
 
     def _apply(self, theta, g, state, work) -> None:
-        """The update in one compiled pass (``fused``) where it applies: no amsgrad, Numba
-        present, every array C-contiguous. The same numbers as ``_update``'s."""
-        kernel = None if self.amsgrad else fused.kernel("adam")
-        if kernel is None or not _writable_flat(theta, g, *state.values()):
+        """One compiled pass over whole arrays where ``_kernels.adam`` has one (it needs no
+        blocks: nothing is read twice), else block by block."""
+        if not self.amsgrad and _kernels.adam_in_one_pass(theta, g, state["exp_avg"], state["exp_avg_sq"]):
+            self._update(theta, g, state, work)
+        else:
             super()._apply(theta, g, state, work)
-            return
-        beta1, beta2 = self.betas
-        w = 1.0 - beta1
-        decay = 1.0 - self.lr * self.weight_decay if not self._l2_decay else 1.0
-        step_size, bias_correction2_sqrt = self._bias_corrected()
-        # every scalar in θ's dtype, as NumPy casts a Python float against a float32 array
-        T = theta.dtype.type
-        kernel(theta.reshape(-1), g.reshape(-1), state["exp_avg"].reshape(-1), state["exp_avg_sq"].reshape(-1),
-               T(decay), T(w if abs(w) < 0.5 else 1.0 - w), abs(w) < 0.5, T(beta2), T(1.0 - beta2),
-               T(bias_correction2_sqrt), T(self.eps), T(step_size))
-
-    def _bias_corrected(self) -> tuple[float, float]:
-        """(η / (1 − β₁ᵗ), √(1 − β₂ᵗ)) as Python floats, so float32 stays float32."""
-        beta1, beta2 = self.betas
-        return self.lr / (1.0 - beta1**self.t), (1.0 - beta2**self.t) ** 0.5
 
     def _update(self, theta, g, state, work):
         beta1, beta2 = self.betas
-        if not self._l2_decay and self.weight_decay != 0:
-            theta *= 1.0 - self.lr * self.weight_decay
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        _lerp(m, g, 1.0 - beta1, work)
-        v *= beta2
-        np.multiply(g, 1.0 - beta2, out=work)
-        work *= g
-        v += work
-        if self.amsgrad:
-            v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-        step_size, bias_correction2_sqrt = self._bias_corrected()
-        np.sqrt(v, out=work)
-        work /= bias_correction2_sqrt
-        work += self.eps
-        np.divide(m, work, out=work)
-        work *= step_size
-        theta -= work
+        decay = 1.0 - self.lr * self.weight_decay if not self._l2_decay else 1.0
+        # (η / (1 − β₁ᵗ), √(1 − β₂ᵗ)) as Python floats, so float32 stays float32
+        step_size, bias_correction2_sqrt = self.lr / (1.0 - beta1**self.t), (1.0 - beta2**self.t) ** 0.5
+        _kernels.adam(theta, g, state["exp_avg"], state["exp_avg_sq"], work, decay, beta1, beta2, self.eps,
+                      step_size, bias_correction2_sqrt, v_max=state.get("max_exp_avg_sq"))
 
 
 class AdamW(Adam):
@@ -582,8 +343,8 @@ class AdamW(Adam):
 
     _l2_decay = False
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, pack=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, pack)
 
 
 OPTIMIZERS = {

@@ -14,8 +14,7 @@ import math
 
 import numpy as np
 
-from deltaflow._checks import positive_int
-from deltaflow._checks import real
+from deltaflow._checks import integer, real
 
 
 class LRSchedule:
@@ -85,7 +84,7 @@ class StepLR(LRSchedule):
 
     @staticmethod
     def _check(step_size, gamma):
-        return {"step_size": positive_int(step_size, "StepLR step_size"),
+        return {"step_size": integer(step_size, "StepLR step_size"),
                 "gamma": real(gamma, "StepLR gamma", low_open=True)}
 
     def lr_at(self, t):
@@ -119,7 +118,7 @@ class CosineAnnealingLR(LRSchedule):
 
     @staticmethod
     def _check(T_max, eta_min):
-        return {"T_max": positive_int(T_max, "CosineAnnealingLR T_max"),
+        return {"T_max": integer(T_max, "CosineAnnealingLR T_max"),
                 "eta_min": real(eta_min, "CosineAnnealingLR eta_min")}
 
     def lr_at(self, t):
@@ -140,7 +139,7 @@ class LinearWarmup(LRSchedule):
     @staticmethod
     def _check(warmup_steps, start_factor):
         # f = 0 would make η(0) = 0, a step that does nothing; PyTorch refuses it too
-        return {"warmup_steps": positive_int(warmup_steps, "LinearWarmup warmup_steps"),
+        return {"warmup_steps": integer(warmup_steps, "LinearWarmup warmup_steps"),
                 "start_factor": real(start_factor, "LinearWarmup start_factor", low_open=True, high=1.0)}
 
     def lr_at(self, t):

@@ -141,9 +141,10 @@ class OptimizerConfig(_Strict):
             raise ValueError(f"eps does not apply to {self.name}")
         return self
 
-    def build(self, params) -> Optimizer:
-        """The optimiser this describes over ``params`` (a list of ``Param``)."""
-        return get_optimizer(self.name, params, lr=self.lr, **self.kwargs())
+    def build(self, params, pack: bool = False) -> Optimizer:
+        """The optimiser this describes over ``params`` (a list of ``Param``); ``pack`` lets it
+        lay the small params out back to back (see ``optim._layout``)."""
+        return get_optimizer(self.name, params, lr=self.lr, pack=pack, **self.kwargs())
 
     def kwargs(self) -> dict:
         """The settings given, for ``get_optimizer`` (None ones take the optimiser's default)."""

@@ -4,7 +4,7 @@ Layout of ``model.npz``:
 
 - ``"<layer>.<name>"`` arrays: the network's ``state_dict()`` (weights and buffers);
 - ``"__deltaflow__"``: a 0-d unicode array holding JSON with the format version, the
-  architecture (a list of layer specs, enough to rebuild the network), the run config if
+  architecture (the network's ``spec()``, which ``nn.layers.from_spec`` rebuilds), the run config if
   any, and free-form metadata (task, class labels, feature names);
 - ``"__meta__.<name>"``: extra arrays, e.g. the standardiser's mean and scale.
 
@@ -24,63 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-from deltaflow.nn.activations import ACTIVATIONS, ELU, GELU, Activation, LeakyReLU
-from deltaflow.nn.layers import Dense, Dropout, Layer
-from deltaflow.nn.network import Residual, Sequential
-from deltaflow.nn.norm import BatchNorm, LayerNorm
+from deltaflow.nn.layers import from_spec
+from deltaflow.nn.network import Sequential
 
 FORMAT = "deltaflow-model"
 VERSION = 1
 HEADER = "__deltaflow__"
 META_PREFIX = "__meta__."
-
-
-def layer_spec(layer: Layer) -> dict:
-    """A JSON-able description of a layer, enough to rebuild it (weights excluded)."""
-    if isinstance(layer, Sequential):
-        return {"type": "Sequential", "layers": [layer_spec(l) for l in layer.layers]}
-    if isinstance(layer, Dense):
-        return {"type": "Dense", "n_in": layer.n_in, "n_out": layer.out_features, "bias": layer.b is not None,
-                "dtype": layer.dtype.name}
-    if isinstance(layer, BatchNorm):
-        return {"type": "BatchNorm", "n": layer.n, "eps": layer.eps, "momentum": layer.momentum, "dtype": layer.dtype.name}
-    if isinstance(layer, LayerNorm):
-        return {"type": "LayerNorm", "n": layer.n, "eps": layer.eps, "dtype": layer.dtype.name}
-    if isinstance(layer, Residual):
-        return {"type": "Residual", "pre_norm": layer.pre_norm, "n": layer.n, "dtype": layer.dtype.name,
-                "block": layer_spec(layer.block)}
-    if isinstance(layer, Dropout):
-        return {"type": "Dropout", "p": layer.p}
-    if isinstance(layer, LeakyReLU):
-        return {"type": "activation", "name": "leaky_relu", "negative_slope": layer.negative_slope}
-    if isinstance(layer, ELU):
-        return {"type": "activation", "name": "elu", "alpha": layer.alpha}
-    if isinstance(layer, GELU):
-        return {"type": "activation", "name": "gelu", "approximate": layer.approximate}
-    if isinstance(layer, Activation):
-        return {"type": "activation", "name": layer.name}
-    raise ValueError(f"cannot save layer {layer!r}: no file format for {type(layer).__name__}")
-
-
-def build_layer(spec: dict) -> Layer:
-    """Rebuild a layer from ``layer_spec`` output (weights start at zero; load them after)."""
-    kind = spec.get("type")
-    if kind == "Sequential":
-        return Sequential([build_layer(s) for s in spec["layers"]])
-    if kind == "Dense":
-        return Dense(spec["n_in"], spec["n_out"], init="zeros", bias=spec["bias"], dtype=spec["dtype"])
-    if kind == "BatchNorm":
-        return BatchNorm(spec["n"], eps=spec["eps"], momentum=spec["momentum"], dtype=spec["dtype"])
-    if kind == "LayerNorm":
-        return LayerNorm(spec["n"], eps=spec["eps"], dtype=spec["dtype"])
-    if kind == "Residual":
-        return Residual(build_layer(spec["block"]), pre_norm=spec["pre_norm"], n=spec["n"], dtype=spec["dtype"])
-    if kind == "Dropout":
-        return Dropout(spec["p"])
-    if kind == "activation" and spec.get("name") in ACTIVATIONS:
-        kwargs = {k: v for k, v in spec.items() if k not in ("type", "name")}
-        return ACTIVATIONS[spec["name"]](**kwargs)
-    raise ValueError(f"unknown layer spec {spec!r}")
 
 
 @dataclass
@@ -103,7 +53,7 @@ def save_model(path, net: Sequential, config=None, meta: dict | None = None,
     header = {
         "format": FORMAT,
         "version": VERSION,
-        "architecture": layer_spec(net),
+        "architecture": net.spec(),
         "config": None if config is None else json.loads(config.model_dump_json()),
         "meta": meta or {},
     }
@@ -160,7 +110,7 @@ def load_model(path) -> ModelFile:
         if value.dtype.kind not in "biuf":
             raise ValueError(f"{path}: extra array {name!r} has dtype {value.dtype}; expected numbers")
     try:
-        net = build_layer(header["architecture"])
+        net = from_spec(header["architecture"])
         if not isinstance(net, Sequential):
             net = Sequential([net])
         net.load_state_dict(arrays)

@@ -27,7 +27,6 @@ from deltaflow.diagnostics.probes import GradientProbe
 from deltaflow.nn.network import Sequential
 from deltaflow.nn.norm import BatchNorm
 from deltaflow.optim.clip import clip_grad_norm, clip_grad_value, global_norm
-from deltaflow.optim.optimizers import pack_small
 from deltaflow.training.config import RunConfig
 from deltaflow.training.task import Task
 
@@ -147,16 +146,14 @@ class Trainer:
                                       rng=np.random.default_rng(init_seq))
         self.shuffle_rng = np.random.default_rng(shuffle_seq)
         self.params = self.net.parameters()
-        # small params back to back: the optimiser updates them in place as one flat array,
-        # and the gradient norm is one dot product per flat array instead of one per param
-        packed = pack_small(self.params)
-        in_packs = {id(a) for values, grads in packed for a in (values, grads)}
-        self._grads = [g for _, g in packed] + [p.grad for p in self.params if id(p.grad.base) not in in_packs]
         self.weights = [p for name, p in self.net.named_parameters() if name.endswith("W")]
         self._buffers = [buf for _, buf in self.net.named_buffers()]  # updated in place, never replaced
         # BatchNorm's batch statistics need two rows: a one-row remainder batch sits out the epoch
         self._min_batch = 2 if any(isinstance(m, BatchNorm) for m in self.net.modules()) else 1
-        self.optimizer = config.optimizer.build(self.params)
+        # pack: nothing holds a p.value or p.grad yet, so the small params may be laid out
+        # back to back; the gradient norm is then one dot product per flat array
+        self.optimizer = config.optimizer.build(self.params, pack=True)
+        self._grads = self.optimizer.grads()
         self.schedule = config.schedule.build(self.optimizer, epochs=config.epochs)
         self.callbacks = list(callbacks)
         # first among the callbacks, so later ones see this step's record
