@@ -151,7 +151,7 @@ class _DeltaflowEstimator(BaseEstimator):
         # every row trains (no test part): the history has train_* columns only
         dataset = Dataset(name="the training data", task=self._task, X_train=Xs, y_train=target, X_test=None,
                           y_test=None, n_classes=len(classes), feature_names=names, target_name="y",
-                          scaler=self.scaler_, class_labels=classes)
+                          class_labels=classes)
         self._trainer = Trainer(self.config_, dataset)
         self.net_ = self._trainer.net
         self.history_ = self._trainer.history
