@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from deltaflow.experiments import batchnorm, losses, optimizers
-from deltaflow.nn.gradcheck import _relative_error
+from deltaflow.nn.gradcheck import relative_error
 
 from experiment_checks import reloaded
 
@@ -129,7 +129,7 @@ def test_mse_softmax_gradient_against_finite_differences():
         zp[idx] += h
         zm[idx] -= h
         numeric[idx] = (losses.mse_softmax_grad(zp, labels)[0] - losses.mse_softmax_grad(zm, labels)[0]) / (2 * h)
-    assert _relative_error(g, numeric) < 1e-7
+    assert relative_error(g, numeric) < 1e-7
 
 
 def test_cross_entropy_learns_faster_than_mse_with_sgd(loss_result):

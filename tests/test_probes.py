@@ -10,14 +10,9 @@ from deltaflow.nn.layers import Dense
 from deltaflow.nn.losses import SoftmaxCrossEntropy
 from deltaflow.nn.network import Sequential, mlp
 from deltaflow.optim.optimizers import SGD
-from deltaflow.diagnostics.probes import (
-    GradientProbe,
-    first_nonfinite,
-    grid_forward,
-    neuron_maps,
-    sensitivity_maps,
-    unit_layers,
-)
+from deltaflow.diagnostics.maps import grid_forward, neuron_maps, sensitivity_maps
+from deltaflow.diagnostics.probes import GradientProbe, first_nonfinite
+from deltaflow.diagnostics.units import unit_layers
 
 
 def data(n=32, n_in=4, n_classes=3, dtype=np.float64, seed=0):

@@ -7,36 +7,24 @@ The seed's vanishing-gradient argument (section 7) is a product along the δ rec
 so ‖δ^(l)‖ shrinks (or grows) by the factors ‖W‖ and σ'(z) of every layer above l.
 ``GradientProbe`` measures those factors and their result on the real network, from
 the values the layers cached in the latest forward and backward pass (no extra pass).
-``neuron_maps`` and ``sensitivity_maps`` show each hidden unit's a_j(x) and ∂ŷ_k/∂a_j(x)
-over a grid of 2-D inputs.
+(``maps`` draws each hidden unit's a_j(x) and ∂ŷ_k/∂a_j(x) over a grid of inputs.)
 
-Unit layers
------------
-Statistics are per *unit layer* l: a ``Dense`` (z^(l) = W^(l) a^(l−1) + b^(l)) together
-with the norm layers (BatchNorm, LayerNorm) that follow it and the first activation
-after it, before the next Dense. Layers are visited in forward order, descending into
-``Sequential`` and ``Residual`` containers, so a pre-LN ``Residual(Dense → σ)`` block
-contributes one unit (its Dense and σ; the block's input LayerNorm comes after the
-previous unit's activation and is not probed). Dropout is not part of a unit. A unit
-with no activation (the output layer returning logits, a deep linear network) is
-linear: σ' ≡ 1. The output layer L is the last unit.
+Statistics are per unit layer (``units.unit_layers``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from deltaflow._checks import integer
 from deltaflow._kernels import relu_activity
+from deltaflow.diagnostics.units import Unit, unit_layers
 from deltaflow.nn.activations import Activation, ReLU
-from deltaflow.nn.layers import Dense, Layer
-from deltaflow.nn.network import walk
+from deltaflow.nn.layers import Layer
 
-__all__ = ["Unit", "unit_layers", "GradientProbe", "neuron_maps", "grid_forward", "sensitivity_maps", "first_nonfinite"]
+__all__ = ["GradientProbe", "STATS", "first_nonfinite"]
 
 # for an activation that saturates, σ'(z) < SATURATION · max σ' counts as saturated (max σ'
 # = 1/4 for sigmoid, 1 for tanh); a unit of one that can die is dead when z ≤ 0 for the
@@ -59,71 +47,6 @@ STATS = (
 _MEAN, _PRODUCT = STATS.index("sigma_prime_mean"), STATS.index("sigma_prime_product")
 # nonfinite codes per unit: 0 finite, 1 a forward value (W, b, z or a), 2 only δ or a gradient
 FINITE, FORWARD, BACKWARD = 0, 1, 2
-
-
-@dataclass
-class Unit:
-    """One unit layer: ``dense`` → ``norms`` → ``act`` (``act`` None when linear)."""
-
-    index: int
-    dense: Dense
-    norms: list[Layer] = field(default_factory=list)
-    act: Activation | None = None
-
-    @property
-    def name(self) -> str:
-        return f"{self.index}: {self.dense!r}" + (f" {self.act.name}" if self.act is not None else "")
-
-    @property
-    def out_layer(self) -> Layer:
-        """The layer whose output is this unit's a^(l)."""
-        if self.act is not None:
-            return self.act
-        return self.norms[-1] if self.norms else self.dense
-
-
-def unit_layers(net: Layer) -> list[Unit]:
-    """Group ``net``'s layers into unit layers (see the module docstring), in forward order."""
-    units: list[Unit] = []
-    for layer in walk(net):
-        if layer.children():
-            continue
-        current = units[-1] if units else None
-        if layer.role == "affine":
-            units.append(Unit(len(units), layer))
-        elif current is None or current.act is not None:
-            continue
-        elif layer.role == "norm":
-            current.norms.append(layer)
-        elif layer.role == "activation":
-            current.act = layer
-    if not units:
-        raise ValueError(f"{net!r} has no Dense layer to probe")
-    return units
-
-
-class _Hooks:
-    """Instance-level wrappers of layer methods, removed in reverse order of installation.
-
-    A wrapper is an instance attribute shadowing the class method, so removing it (or
-    putting back an earlier instance attribute) restores the original exactly.
-    """
-
-    def __init__(self):
-        self._installed: list[tuple[Layer, str, bool, object]] = []
-
-    def wrap(self, layer: Layer, method: str, make: Callable) -> None:
-        had = method in layer.__dict__
-        self._installed.append((layer, method, had, layer.__dict__.get(method)))
-        setattr(layer, method, make(getattr(layer, method)))
-
-    def remove(self) -> None:
-        for layer, method, had, old in reversed(self._installed):
-            if had:
-                setattr(layer, method, old)
-            else:
-                del layer.__dict__[method]
-        self._installed.clear()
 
 
 def _norm(x: np.ndarray) -> float:
@@ -394,86 +317,3 @@ class GradientProbe:
 
     def __exit__(self, *exc) -> None:
         self.detach()
-
-
-# -- per-neuron maps over an input grid ----------------------------------------------------
-
-
-def _grid_pass(net: Layer, X: np.ndarray, output: int | None) -> tuple[np.ndarray, list, list]:
-    """One eval-mode forward over ``X`` (and, if ``output`` is set, one backward from the
-    one-hot ∂ŷ_k); returns the network's output, each hidden unit's a^(l) and ∂ŷ_k/∂a^(l).
-
-    The network is left as it was: every layer's caches and every ``p.grad`` are put back.
-    """
-    hidden = unit_layers(net)[:-1]
-    acts: list = [None] * len(hidden)
-    grads: list = [None] * len(hidden)
-    leaves = [layer for layer in walk(net) if not layer.children()]
-    caches = [{k: v for k, v in layer.__dict__.items() if k.startswith("_")} for layer in leaves]
-    # only a backward pass writes p.grad
-    saved_grads = [(p.grad, p.grad.copy()) for p in net.parameters()] if output is not None else []
-    hooks = _Hooks()
-
-    def keep_output(i, forward):
-        def hooked(x, training=True):
-            acts[i] = forward(x, training)
-            return acts[i]
-
-        return hooked
-
-    def keep_grad(i, backward):
-        def hooked(dy, *args, **kwargs):
-            grads[i] = dy
-            return backward(dy, *args, **kwargs)
-
-        return hooked
-
-    try:
-        for i, u in enumerate(hidden):
-            hooks.wrap(u.out_layer, "forward", lambda f, i=i: keep_output(i, f))
-            if output is not None:
-                hooks.wrap(u.out_layer, "backward", lambda f, i=i: keep_grad(i, f))
-        y = net.forward(X, False)
-        if output is not None:
-            if not 0 <= output < y.shape[1]:
-                raise ValueError(f"sensitivity_maps: output {output} out of range [0, {y.shape[1]})")
-            seed = np.zeros_like(y)
-            seed[:, output] = 1.0
-            net.backward(seed)
-    finally:
-        hooks.remove()
-        for layer, cache in zip(leaves, caches):
-            for k in [k for k in layer.__dict__ if k.startswith("_") and k not in cache]:
-                del layer.__dict__[k]
-            layer.__dict__.update(cache)
-        for grad, copy in saved_grads:
-            np.copyto(grad, copy)
-    return y, acts, grads
-
-
-def neuron_maps(net: Layer, grid_X: np.ndarray) -> list[np.ndarray]:
-    """Each hidden unit's activation a_j^(l)(x) over a grid of inputs (eval mode).
-
-    grid_X : (n_points, n_in) -> one array (n_points, n_l) per hidden unit layer (every
-    unit layer but the output one), in forward order. The network's caches and
-    gradients are left as they were.
-    """
-    return _grid_pass(net, grid_X, None)[1]
-
-
-def grid_forward(net: Layer, grid_X: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-    """``(net.forward(grid_X, False), neuron_maps(net, grid_X))`` from one forward pass."""
-    y, acts, _ = _grid_pass(net, grid_X, None)
-    return y, acts
-
-
-def sensitivity_maps(net: Layer, grid_X: np.ndarray, output: int = 0) -> list[np.ndarray]:
-    """∂ŷ_k/∂a_j^(l)(x) over a grid of inputs: where each hidden unit's gradient vanishes.
-
-    One eval-mode forward over ``grid_X`` : (n_points, n_in) and one backward from
-    ∂ŷ_k/∂ŷ = e_k (one-hot at ``output`` = k, for every point); in eval mode the points
-    are independent, so row x of the backward is the derivative at x alone. Returns one
-    array (n_points, n_l) per hidden unit layer, in forward order; ŷ is the network's
-    raw output (logits when it ends in a Dense). Caches and ``p.grad`` are left as they were.
-    """
-    return _grid_pass(net, grid_X, int(output))[2]

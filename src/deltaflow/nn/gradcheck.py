@@ -21,7 +21,7 @@ def _rng_states(net: Layer) -> list:
     return [(m, m.rng.bit_generator.state) for m in walk(net) if isinstance(getattr(m, "rng", None), np.random.Generator)]
 
 
-def _relative_error(a: np.ndarray, n: np.ndarray) -> float:
+def relative_error(a: np.ndarray, n: np.ndarray) -> float:
     denom = np.linalg.norm(a) + np.linalg.norm(n)
     return float(np.linalg.norm(a - n) / max(denom, np.finfo(np.float64).tiny))
 
@@ -65,7 +65,7 @@ def gradcheck(net: Layer, loss, X: np.ndarray, y, h: float = 1e-6, return_errors
             down = objective(X)
             flat[i] = old
             nflat[i] = (up - down) / (2 * h)
-        errors[name] = _relative_error(analytic[name], numeric)
+        errors[name] = relative_error(analytic[name], numeric)
     for buf, value in buffers:
         np.copyto(buf, value)
     worst = max(errors.values())

@@ -243,6 +243,10 @@ class Residual(Layer):
         return dy + dh
 
 
+# what mlp(norm=...) puts between a hidden Dense and its activation ("none" or None: nothing)
+NORMS = ("none", "batch", "layer", "residual")
+
+
 def mlp(
     sizes: Sequence[int],
     activation="relu",
@@ -269,7 +273,7 @@ def mlp(
     acts = [activation] * hidden if isinstance(activation, (str, Activation)) else list(activation)
     if len(acts) != hidden:
         raise ValueError(f"mlp: {len(acts)} activations given for {hidden} hidden layers")
-    if norm not in (None, "none", "batch", "layer", "residual"):
+    if norm is not None and norm not in NORMS:
         raise ValueError(f"mlp norm must be None, 'batch', 'layer' or 'residual', got {norm!r}")
     Dropout.checked_p(dropout)
     dtype = as_dtype(dtype)
@@ -328,4 +332,4 @@ def collapse_linear(net: Sequential) -> Dense:
     return out
 
 
-__all__ = ["Sequential", "Residual", "mlp", "collapse_linear", "ACTIVATIONS"]
+__all__ = ["Sequential", "Residual", "mlp", "collapse_linear", "NORMS"]

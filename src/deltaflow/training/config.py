@@ -18,7 +18,7 @@ from deltaflow.data.features import check_feature_names
 from deltaflow.nn import init as initializers
 from deltaflow.nn.activations import get_activation
 from deltaflow.nn.losses import LOSSES
-from deltaflow.nn.network import Sequential, mlp
+from deltaflow.nn.network import NORMS, Sequential, mlp
 from deltaflow.optim.optimizers import OPTIMIZERS, Optimizer, get_optimizer
 from deltaflow.optim.schedules import SCHEDULES, LRSchedule, get_schedule
 
@@ -70,7 +70,7 @@ class ModelConfig(_Strict):
 
     hidden: list[int] = Field(default_factory=lambda: [8, 8], max_length=MAX_LAYERS)
     activation: str | list[str] = "tanh"
-    norm: Literal["none", "batch", "layer", "residual"] = "none"  # mlp's norm choices
+    norm: Literal[NORMS] = "none"  # mlp's norm choices
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
     init: str = "auto"
 

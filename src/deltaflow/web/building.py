@@ -14,7 +14,8 @@ import numpy as np
 
 from deltaflow.data import DATASETS, Dataset
 from deltaflow.data.toy import BOX
-from deltaflow.diagnostics.probes import GradientProbe, Unit, unit_layers
+from deltaflow.diagnostics.probes import GradientProbe
+from deltaflow.diagnostics.units import Unit, unit_layers
 from deltaflow.training.config import RunConfig
 from deltaflow.training.trainer import Callback, Trainer
 from deltaflow.web.frames import MAX_LOSS_POINTS

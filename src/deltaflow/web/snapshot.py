@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from deltaflow.diagnostics.probes import grid_forward
+from deltaflow.diagnostics.maps import grid_forward
 from deltaflow.experiments.base import to_json_ready
 from deltaflow.web import frames as F
 from deltaflow.web import protocol as P
