@@ -265,19 +265,7 @@ def load_dataset(
     X_train, X_test = transform(X_train_raw), transform(X_test_raw)
     if set_task == "regression":
         y_train, y_test = y_train.astype(dt).reshape(-1, 1), y_test.astype(dt).reshape(-1, 1)
-    return Dataset(
-        name=name,
-        task=set_task,
-        X_train=X_train,
-        y_train=y_train,
-        X_test=X_test,
-        y_test=y_test,
-        n_classes=len(class_labels) if set_task == "classification" else 0,
-        feature_names=list(feature_names),
-        target_name=target_name,
-        transform=transform,
-        class_labels=class_labels,
-        X_train_raw=X_train_raw,
-        X_test_raw=X_test_raw,
-    )
+    n_classes = len(class_labels) if set_task == "classification" else 0
+    return Dataset(name, set_task, X_train, y_train, X_test, y_test, n_classes, list(feature_names), target_name,
+                   transform=transform, class_labels=class_labels, X_train_raw=X_train_raw, X_test_raw=X_test_raw)
 
