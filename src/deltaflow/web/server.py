@@ -63,10 +63,10 @@ class Registry:
             self.sessions[session.id] = session
         return session
 
-    def close(self, session: Session) -> None:
+    def release(self, session: Session) -> None:
+        """Give the session's slot back (at once: no lock but the registry's is taken)."""
         with self._lock:
             self.sessions.pop(session.id, None)
-        session.close()
 
     def get(self, sid: str) -> Session:
         session = self.sessions.get(sid)
@@ -239,7 +239,10 @@ def create_app(limits: Limits | None = None) -> FastAPI:
         try:
             await Connection(ws, session, limits).run()
         finally:
-            await asyncio.to_thread(registry.close, session)
+            # the slot first, without an await: a handler cancelled while it closes (the client
+            # gone) still gives it back; the session's own close may wait for its training lock
+            registry.release(session)
+            await asyncio.to_thread(session.close)
 
     @app.get("/api/session/{sid}/config.json")
     async def config_json(sid: str):
