@@ -183,7 +183,7 @@ def lerp(a: np.ndarray, b: np.ndarray, w: float, work: np.ndarray) -> None:
 
 
 def adam(theta, g, m, v, work, decay: float, beta1: float, beta2: float, eps: float, step_size: float,
-         bias_correction2_sqrt: float, v_max=None) -> None:
+         bias_correction2_sqrt: float, v_max=None, one_pass: bool | None = None) -> None:
     """Adam's update of θ, m and v in place, all arrays of one shape (``work`` is scratch)::
 
         θ ← θ · decay                  (AdamW's decoupled decay; 1 for Adam)
@@ -193,9 +193,12 @@ def adam(theta, g, m, v, work, decay: float, beta1: float, beta2: float, eps: fl
         θ ← θ − (m / (√v / bias_correction2_sqrt + ε)) · step_size
 
     Every scalar is a Python float, applied in θ's dtype. One compiled pass where the
-    arrays allow it and there is no ``v_max``; else NumPy's operations.
+    arrays allow it and there is no ``v_max``; else NumPy's operations. ``one_pass``: the
+    caller's ``adam_in_one_pass`` answer for these arrays, so they are not checked twice.
     """
-    loop = _loop("adam", theta, g, m, v) if v_max is None else None
+    if one_pass is None:
+        one_pass = v_max is None and adam_in_one_pass(theta, g, m, v)
+    loop = _loop("adam") if one_pass else None
     if loop is not None:
         w = 1.0 - beta1
         T = theta.dtype.type  # every scalar in θ's dtype, as NumPy casts a Python float against θ

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from deltaflow._checks import as_dtype, check_finite, check_input, integer, make_rng
-from deltaflow.nn.activations import ACTIVATIONS, Activation, Identity, get_activation
+from deltaflow.nn.activations import Activation, Identity, get_activation
 from deltaflow.nn.layers import Dense, Dropout, Layer, Param, from_spec
 from deltaflow.nn.norm import BatchNorm, LayerNorm
 

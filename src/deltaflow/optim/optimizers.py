@@ -318,19 +318,23 @@ class Adam(Optimizer):
 
     def _apply(self, theta, g, state, work) -> None:
         """One compiled pass over whole arrays where ``_kernels.adam`` has one (it needs no
-        blocks: nothing is read twice), else block by block."""
-        if not self.amsgrad and _kernels.adam_in_one_pass(theta, g, state["exp_avg"], state["exp_avg_sq"]):
-            self._update(theta, g, state, work)
+        blocks: nothing is read twice), else NumPy's passes, block by block on a large param."""
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        if not self.amsgrad and _kernels.adam_in_one_pass(theta, g, m, v):
+            _kernels.adam(theta, g, m, v, work, *self._scalars(), one_pass=True)
         else:
             super()._apply(theta, g, state, work)
 
-    def _update(self, theta, g, state, work):
+    def _scalars(self) -> tuple[float, float, float, float, float, float]:
+        """(decay, β₁, β₂, ε, η/(1 − β₁ᵗ), √(1 − β₂ᵗ)) as Python floats, so float32 stays float32;
+        decay = 1 − ηλ for AdamW's decoupled decay, else 1."""
         beta1, beta2 = self.betas
         decay = 1.0 - self.lr * self.weight_decay if not self._l2_decay else 1.0
-        # (η / (1 − β₁ᵗ), √(1 − β₂ᵗ)) as Python floats, so float32 stays float32
-        step_size, bias_correction2_sqrt = self.lr / (1.0 - beta1**self.t), (1.0 - beta2**self.t) ** 0.5
-        _kernels.adam(theta, g, state["exp_avg"], state["exp_avg_sq"], work, decay, beta1, beta2, self.eps,
-                      step_size, bias_correction2_sqrt, v_max=state.get("max_exp_avg_sq"))
+        return decay, beta1, beta2, self.eps, self.lr / (1.0 - beta1**self.t), (1.0 - beta2**self.t) ** 0.5
+
+    def _update(self, theta, g, state, work):
+        _kernels.adam(theta, g, state["exp_avg"], state["exp_avg_sq"], work, *self._scalars(),
+                      v_max=state.get("max_exp_avg_sq"))
 
 
 class AdamW(Adam):

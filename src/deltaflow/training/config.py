@@ -101,7 +101,7 @@ class ModelConfig(_Strict):
         """The network this describes: ``mlp([n_in, *hidden, n_out])`` returning logits
         (x : (batch, n_in) -> z : (batch, n_out)); ``rng`` draws the initial weights."""
         return mlp([n_in, *self.hidden, n_out], activation=self.activation,
-                   norm=None if self.norm == "none" else self.norm, init=self.init, dropout=self.dropout,
+                   norm=self.norm, init=self.init, dropout=self.dropout,
                    dtype=dtype, rng=rng)
 
     @model_validator(mode="after")
