@@ -82,6 +82,22 @@ def test_cross_entropy_gradient_is_softmax_minus_target_over_B():
         np.testing.assert_allclose(loss.backward(), (df.softmax(z) - y) / B, rtol=1e-13, atol=1e-16)
 
 
+def test_cross_entropy_gradient_for_rows_that_do_not_sum_to_one():
+    """∂L/∂z_ik = (p_ik Σ_k y_ik − y_ik)/B: the softmax is weighted by the row's sum
+    (an all-zero row contributes nothing), as finite differences of L say."""
+    rng = np.random.default_rng(7)
+    B, C = 5, 4
+    z = rng.standard_normal((B, C))
+    y = rng.uniform(0.0, 2.0, (B, C))
+    y[2] = 0.0
+    loss = df.SoftmaxCrossEntropy()
+    loss.forward(z, y)
+    g = loss.backward()
+    np.testing.assert_allclose(g, (df.softmax(z) * y.sum(axis=1, keepdims=True) - y) / B, rtol=1e-13, atol=1e-16)
+    np.testing.assert_array_equal(g[2], 0.0)
+    assert df.gradcheck(df.Identity(), df.SoftmaxCrossEntropy(), z, y) < 1e-7
+
+
 def test_cross_entropy_probability_targets_value():
     rng = np.random.default_rng(4)
     z = rng.standard_normal((4, 3))

@@ -2,8 +2,11 @@
 them (Pipeline, GridSearchCV, cross_val_score), accuracy on real data, and the contracts
 this package adds (dtype, seeds, labels, partial_fit, the RunConfig behind a fit)."""
 
+import copy
+import math
 import pickle
 
+import joblib
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -15,6 +18,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from deltaflow.data import Dataset, Standardizer
+from deltaflow.nn.losses import MeanSquaredError
 from deltaflow.sklearn import DeltaflowClassifier, DeltaflowRegressor
 from deltaflow.training.trainer import fit
 
@@ -273,6 +277,48 @@ def test_pickle_and_clone_round_trip(blobs):
     again.partial_fit(X, y)  # the optimiser's state travels too
     fresh = clone(clf)
     assert not hasattr(fresh, "net_") and fresh.get_params() == clf.get_params()
+
+
+def _joblib_round_trip(est, tmp_path):
+    joblib.dump(est, tmp_path / "est.joblib")
+    return joblib.load(tmp_path / "est.joblib")
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+@pytest.mark.parametrize("how", ["pickle", "deepcopy", "joblib"])
+def test_a_copied_estimator_trains_on_as_the_original(blobs, tmp_path, how, optimizer):
+    """partial_fit on a pickled, deep-copied or joblib-loaded estimator moves its weights
+    exactly as on the original: the optimiser's flat arrays are the copy's own params again."""
+    X, y = blobs
+    clf = DeltaflowClassifier(**{**FAST, "epochs": 3}, optimizer=optimizer, random_state=0).fit(X, y)
+    twin = {"pickle": lambda e: pickle.loads(pickle.dumps(e)), "deepcopy": copy.deepcopy,
+            "joblib": lambda e: _joblib_round_trip(e, tmp_path)}[how](clf)
+    before = [p.value.copy() for p in twin.net_.parameters()]
+    for est in (clf, twin):
+        est.partial_fit(X, y)
+        est.partial_fit(X[:50], y[:50])
+    after = [p.value for p in twin.net_.parameters()]
+    assert all(not np.array_equal(a, b) for a, b in zip(before, after))
+    for mine, theirs in zip(clf.net_.parameters(), after):
+        np.testing.assert_array_equal(mine.value, theirs)
+    assert twin.history_ == clf.history_ and twin.n_iter_ == 5
+
+
+def test_an_epoch_evaluated_non_finite_is_rolled_back():
+    """Every step of epoch 1 is finite, but the float32 loss of the network it ends with
+    overflows: the warning's promise holds, the weights are those of the last finite row
+    (here the initial ones) and predict stays finite."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = X @ np.array([1.0, 2.0, 3.0])
+    reg = DeltaflowRegressor(hidden=(16, 16), activation="tanh", optimizer="sgd", lr=100.0, epochs=20, random_state=0)
+    with pytest.warns(RuntimeWarning, match="end of epoch 1.*train loss became inf.*last completed epoch are kept"):
+        reg.fit(X, y)
+    assert reg.stop_reason_ == "diverged" and reg.history_["train_loss"] == []
+    out = reg.net_.forward(reg.scaler_.transform(X.astype(np.float32)), training=False)
+    target = reg.target_scaler_.transform(y.astype(np.float32)[:, None])
+    assert np.isfinite(reg.net_.layers[0].W.value).all() and math.isfinite(MeanSquaredError().forward(out, target))
+    assert np.isfinite(reg.predict(X)).all()
 
 
 def test_divergence_warns_and_keeps_finite_weights(blobs):

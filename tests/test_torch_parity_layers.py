@@ -31,7 +31,8 @@ DTYPES = [np.float64, np.float32]
 
 ACTIVATIONS = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "gelu_tanh", "identity"]
 NORMS = [None, "batch", "layer", "residual"]
-LOSSES = ["ce_labels", "ce_probs", "bce_logits", "bce_probs", "mse"]
+# ce_weights: non-negative target rows that do not sum to 1 (∂L/∂z = (p·Σy − y)/B)
+LOSSES = ["ce_labels", "ce_probs", "ce_weights", "bce_logits", "bce_probs", "mse"]
 
 # Over/underflow-free is the claim; underflow of e^(−2000) to 0 is the intended result of
 # the max shift, so only overflow, division by zero and invalid operations raise.
@@ -114,6 +115,9 @@ def make_loss_case(torch, kind: str, batch: int, dtype, rng):
         return None, 3, df.SoftmaxCrossEntropy(), y, F.cross_entropy, torch.from_numpy(y)
     if kind == "ce_probs":
         y = rng.dirichlet(np.ones(3), batch).astype(dtype)
+        return None, 3, df.SoftmaxCrossEntropy(), y, F.cross_entropy, torch.from_numpy(y)
+    if kind == "ce_weights":
+        y = rng.uniform(0.0, 1.0, (batch, 3)).astype(dtype)
         return None, 3, df.SoftmaxCrossEntropy(), y, F.cross_entropy, torch.from_numpy(y)
     y = rng.uniform(0.0, 1.0, (batch, 2)).astype(dtype)
     if kind == "bce_logits":

@@ -266,6 +266,23 @@ def test_divergence_keeps_the_weights_of_the_last_completed_epoch():
     assert r.task.loss.forward(out, y) == r.history["train_loss"][-1]
 
 
+def test_an_epoch_whose_evaluation_is_not_finite_is_rolled_back():
+    """Every step trains on ordinary rows, but the test part's float32 squared error
+    overflows: the epoch counts as diverged, records no row, and the network is put back
+    to the epoch's start (here the initial weights), as after a non-finite step."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(64, 4)).astype(np.float32)
+    y = (X @ np.array([[1.0], [-2.0], [0.5], [0.0]])).astype(np.float32)
+    X_far = np.full((8, 4), 1e30, dtype=np.float32)
+    data = Dataset("far", "regression", X, y, X_far, y[:8], 0, ["a", "b", "c", "d"], "y")
+    c = config(data={"name": "array"}, model={"hidden": []}, optimizer={"name": "sgd", "lr": 0.01}, epochs=5)
+    r = fit(c, data)
+    assert r.stop_reason == "diverged" and r.history["epoch"] == [] and r.steps > 0
+    assert r.message.startswith(f"training stopped at the end of epoch 1 (step {r.steps}): its test loss became inf")
+    assert "first non-finite: the loss MeanSquaredError" in r.message
+    assert same_state(r.net.state_dict(), Trainer(c, data).net.state_dict())
+
+
 # ---------------------------------------------------------------- Ctrl-C
 
 

@@ -2,7 +2,7 @@
 
 Each loss: ``forward(pred, target) -> float`` and ``backward() -> dL/dpred`` for that mean.
 
-- ``SoftmaxCrossEntropy``: L = −(1/B) Σ_i Σ_k y_ik · log softmax(z_i)_k, gradient (softmax(z) − y)/B.
+- ``SoftmaxCrossEntropy``: L = −(1/B) Σ_i Σ_k y_ik · log softmax(z_i)_k, gradient (softmax(z)·Σ_k y_k − y)/B, (p − y)/B for rows that sum to 1.
 - ``BinaryCrossEntropy``: L = −mean[y·log ŷ + (1 − y)·log(1 − ŷ)], ŷ = σ(z) from logits.
 - ``MeanSquaredError``:   L = mean[(ŷ − y)²], gradient 2(ŷ − y)/n.
 
@@ -98,7 +98,9 @@ class SoftmaxCrossEntropy(Loss):
     pred : (B, C) logits z.
     target : (B,) integer class labels in [0, C), or (B, C) one-hot or probability rows
         of pred's dtype.
-    backward() -> (B, C): (softmax(z) − y) / B, where y is the one-hot or probability target.
+    backward() -> (B, C): (softmax(z)·Σ_k y_k − y) / B, where y is the one-hot or probability
+        target: ∂L/∂z_ik = (1/B)(p_ik Σ_k y_ik − y_ik). A one-hot or normalised row has
+        Σ_k y_k = 1 and the familiar (p − y)/B; a row that sums to s weights the softmax by s.
     """
 
     output_function = "softmax"
@@ -145,6 +147,8 @@ class SoftmaxCrossEntropy(Loss):
         if self._labels is not None:
             g[np.arange(B), self._labels] -= 1.0
         else:
+            # Σ_k y_k = 1 for a one-hot row, and then p·1 is p exactly
+            g *= self._y.sum(axis=1, keepdims=True)
             g -= self._y
         g /= B
         return g

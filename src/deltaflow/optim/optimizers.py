@@ -59,17 +59,39 @@ class Optimizer:
         self.params = params
         self.lr = lr
         self.t = 0
+        self._pack = flag(pack, "pack")
+        self.state = [self._new_state(p.value) for p in params]
+        self._lay_out()
+
+    def _lay_out(self) -> None:
+        """Group the small params (packed back to back if ``pack``), over the current state."""
+        params = self.params
         groups = _layout.small_groups(params)
-        if flag(pack, "pack"):
+        if self._pack:
             for index in groups:
                 _layout.pack([params[i] for i in index])
-        self.state = [self._new_state(p.value) for p in params]
         self._groups = [_layout.Group([params[i] for i in index], [self.state[i] for i in index]) for index in groups]
         grouped = {i for index in groups for i in index}
         self._single = [i for i in range(len(params)) if i not in grouped]
         # one scratch array per param, so a step allocates nothing
         self._work = {i: np.empty_like(params[i].value) for i in self._single}
         self._gbuf = None  # g + λθ, allocated at the first step that needs it
+
+    def __getstate__(self) -> dict:
+        # pickle and deepcopy copy each view as an array of its own: the layout's flat arrays
+        # would no longer be the params' storage, and steps would update copies nobody reads
+        state = self.__dict__.copy()
+        for k in ("_groups", "_single", "_work", "_gbuf"):
+            del state[k]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        for p in self.params:
+            # a loader may hand back arrays over its own buffer (joblib's, a read-only memory
+            # map): the params train on arrays of their own, with the same numbers
+            p.value, p.grad = _owned(p.value), _owned(p.grad)
+        self._lay_out()  # laid out again over the copies, holding the same numbers
 
     @property
     def lr(self) -> float:
@@ -152,6 +174,11 @@ class Optimizer:
         """Restore what ``state_dict`` saved; everything is checked before anything changes
         (``_state.load_state_dict``), a mismatch raises ``ValueError`` naming it."""
         _state.load_state_dict(self, d)
+
+
+def _owned(a: np.ndarray) -> np.ndarray:
+    """``a`` if it owns its writable memory, else a copy that does."""
+    return a if a.base is None and a.flags.writeable else np.array(a)
 
 
 class SGD(Optimizer):

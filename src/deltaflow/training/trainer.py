@@ -46,6 +46,12 @@ class FitResult:
     extras: dict = field(default_factory=dict)
     probe: GradientProbe | None = None
 
+    def __setstate__(self, state: dict) -> None:
+        # the optimiser lays its flat arrays out again after pickle or deepcopy (they come
+        # back as copies), so the gradients the norm reads are looked up again too
+        self.__dict__.update(state)
+        self._grads = self.optimizer.grads()
+
     @property
     def metric_name(self) -> str:
         return self.task.metric_name
@@ -99,13 +105,14 @@ def first_nonfinite_layer(net: Sequential, X: np.ndarray, target, loss) -> str:
     return locate_nonfinite(net, X, target, loss)[1]
 
 
-def locate_nonfinite(net: Sequential, X: np.ndarray, target, loss) -> tuple[int | None, str]:
+def locate_nonfinite(net: Sequential, X: np.ndarray, target, loss, training: bool = True) -> tuple[int | None, str]:
     """``first_nonfinite_layer`` with the index in ``net.layers`` of the layer it names
-    (None for the loss or nothing): ``(index, description)``."""
+    (None for the loss or nothing): ``(index, description)``. ``training=False`` follows
+    the evaluation instead of a training step: the forward pass in eval mode and the loss."""
     a = X
     for i, layer in enumerate(net.layers):
         with np.errstate(all="ignore"):
-            a = layer.forward(a, True)
+            a = layer.forward(a, training)
         if not np.isfinite(a).all():
             return i, f"layer {i} {layer!r} (forward)"
     with np.errstate(all="ignore"):
@@ -113,6 +120,8 @@ def locate_nonfinite(net: Sequential, X: np.ndarray, target, loss) -> tuple[int 
         g = loss.backward()
     if not math.isfinite(value):
         return None, f"the loss {type(loss).__name__} (the network's output is finite)"
+    if not training:
+        return None, ""
     for i in range(len(net.layers) - 1, -1, -1):
         layer = net.layers[i]
         with np.errstate(all="ignore"):
@@ -172,6 +181,12 @@ class Trainer:
         self.nonfinite_layer: int | None = None
         self._y_train = self.task.targets(self.dataset.y_train)
         self._y_test = self.task.targets(self.dataset.y_test) if self.has_test else None
+
+    def __setstate__(self, state: dict) -> None:
+        # the optimiser lays its flat arrays out again after pickle or deepcopy (they come
+        # back as copies), so the gradients the norm reads are looked up again too
+        self.__dict__.update(state)
+        self._grads = self.optimizer.grads()
 
     @property
     def metric_name(self) -> str:
@@ -297,7 +312,14 @@ class Trainer:
             # an unfinished epoch has no history row, so its updates are undone too
             self.net.load_state_dict(snapshot)
             raise
-        row = self._record(X, y, target, lr, float(np.mean(norms)) if norms else math.nan)
+        row = self._measure(X, y, target, lr, float(np.mean(norms)) if norms else math.nan)
+        bad = [k for k in ("train_loss", "test_loss") if k in row and not math.isfinite(row[k])]
+        if bad:
+            # every step was finite, yet the network the epoch ends with is not: keep the one before it
+            self.stop_reason = "diverged"
+            self.message = self._roll_back_evaluated(bad[0], row[bad[0]], X, target, snapshot)
+            return None
+        self._append(row)
         if self.schedule is not None:
             self.schedule.step()
         # a list, not a generator: every callback sees the epoch, even after one asks to stop
@@ -331,18 +353,34 @@ class Trainer:
         message = f"training stopped at step {self.step} (epoch {self.epoch + 1}): {what}"
         return message + (f"; first non-finite: {where}" if where else "")
 
-    def _record(self, X: np.ndarray, y: np.ndarray, target, lr: float, norm: float) -> dict:
-        """Evaluate the trained rows (and the test part, if any), count the epoch and append its row."""
+    def _roll_back_evaluated(self, column: str, value: float, X, target, snapshot: dict) -> str:
+        """After an epoch whose every step was finite but whose evaluation (``column`` of its
+        row, measured on the trained rows ``X`` or the test part) is not: name the first
+        non-finite layer of that evaluation, then put back the weights and buffers of the
+        epoch's start, those of the history's last row."""
+        if column.startswith("test"):
+            X, target = self.dataset.X_test, self._y_test
+        self.nonfinite_layer, where = locate_nonfinite(self.net, X, target, self.task.loss, training=False)
+        self.net.load_state_dict(snapshot)
+        message = (f"training stopped at the end of epoch {self.epoch + 1} (step {self.step}): "
+                   f"its {column.replace('_', ' ')} became {value}")
+        return message + (f"; first non-finite: {where}" if where else "")
+
+    def _measure(self, X: np.ndarray, y: np.ndarray, target, lr: float, norm: float) -> dict:
+        """The epoch's row: the trained rows (and the test part, if any) evaluated."""
         d, m = self.dataset, self.task.metric_name
         row = {"epoch": self.epoch + 1}
         row["train_loss"], row[f"train_{m}"] = self.evaluate(X, y, target)
         if self.has_test:
             row["test_loss"], row[f"test_{m}"] = self.evaluate(d.X_test, d.y_test, self._y_test)
         row.update(lr=lr, grad_norm=norm)
+        return row
+
+    def _append(self, row: dict) -> None:
+        """Count the epoch and append its row to the history."""
         self.epoch += 1
         for k in self.history:
             self.history[k].append(row[k])
-        return row
 
 
 def fit(config: RunConfig, dataset: Dataset | None = None, callbacks=()) -> FitResult:
