@@ -291,7 +291,11 @@ def _bad_files(d):
     [
         (["train", "--dataset", "nope"], "unknown data set 'nope'; choose one of circle"),
         (["train", "--layers", "8,x"], "--layers must be a comma-separated list, got '8,x'"),
+        (["train", "--layers", "8,,8"], "--layers has an empty item in '8,,8'; separate the values by single commas"),
+        (["train", "--layers", "8,8,"], "--layers has an empty item in '8,8,'"),
         (["train", "--lr", "-0.1"], "optimizer.lr: Input should be greater than 0"),
+        (["train", "--lr", "nan"], "optimizer.lr: Input should be a finite number"),
+        (["train", "--name", "../evil"], "name: '../evil' is not a run name: use 1 to 64 letters, digits"),
         (["train", "--optimizer", "adamx"], "optimizer.name: Input should be 'sgd', 'momentum'"),
         (["train", "--activation", "swish"], "model.activation: unknown activation 'swish'"),
         (["train", "--config", "missing.json"], "config file missing.json does not exist"),

@@ -28,19 +28,31 @@ def csv_list(text: Optional[str], cast=str, what="list") -> Optional[list]:
     """``"a, b,c"`` as ``[cast("a"), cast("b"), cast("c")]`` (None stays None); ``what`` names the option."""
     if text is None:
         return None
+    items = _items(text, what)
     try:
-        items = [cast(t.strip()) for t in text.split(",") if t.strip()]
+        return [cast(t) for t in items]
     except ValueError:
         raise UsageError(f"--{what} must be a comma-separated list, got {text!r}") from None
-    return items
 
 
 def numbers(text: str, what: str) -> list[float]:
     """``"1,0.5"`` as ``[1.0, 0.5]``; ``what`` names the option in the message."""
+    items = _items(text, what)
     try:
-        return [float(t) for t in text.split(",") if t.strip()]
+        return [float(t) for t in items]
     except ValueError:
         raise UsageError(f"--{what} must be comma-separated numbers, got {text!r}") from None
+
+
+def _items(text: str, what: str) -> list[str]:
+    """The stripped items of ``"a, b,c"``; an empty text is no item, an empty item an error
+    (``8,,8`` is a typo, not ``8,8``)."""
+    if not text.strip():
+        return []
+    items = [t.strip() for t in text.split(",")]
+    if "" in items:
+        raise UsageError(f"--{what} has an empty item in {text!r}; separate the values by single commas")
+    return items
 
 
 # what belongs to one data set and must not carry over when a flag names another

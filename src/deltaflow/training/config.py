@@ -8,6 +8,7 @@ Unknown keys and out-of-range values are rejected with a message naming the fiel
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -27,8 +28,13 @@ MAX_LAYERS = 64
 ARRAY = "array"  # data.name of a run whose Dataset is passed in (``fit(config, dataset)``), e.g. by sklearn
 
 
+_RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # NaN and ±inf are refused as "not a finite number" (compared with a bound, NaN would
+    # be reported as out of range)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class DataConfig(_Strict):
@@ -185,7 +191,7 @@ class RunConfig(_Strict):
     """Everything that defines a run. ``loss=None`` picks it from the task: cross-entropy
     (softmax) for classification, mean squared error for regression."""
 
-    name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    name: str | None = None
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     loss: Literal[tuple(LOSSES)] | None = None
@@ -202,6 +208,15 @@ class RunConfig(_Strict):
     dtype: Literal["float32", "float64"] = "float32"
     # record gradient-flow statistics (deltaflow.diagnostics.probes) every k-th step; None records none
     probe_every: int | None = Field(None, ge=1, le=1_000_000)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v):
+        # the run's folder under runs/: one path component, never "..", a hidden name or a path
+        if v is not None and not _RUN_NAME.fullmatch(v):
+            raise ValueError(f"{v!r} is not a run name: use 1 to 64 letters, digits, '_', '.' or '-', "
+                             "starting with a letter or digit")
+        return v
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)
