@@ -3,8 +3,10 @@ value is rejected with a message that names the field (``section.field: why``)."
 
 import json
 
+import numpy as np
 import pytest
 
+from deltaflow.data import DATASETS, load_dataset
 from deltaflow.training.config import MAX_LAYERS, MAX_WIDTH, RunConfig, load_config
 
 FULL = {
@@ -111,6 +113,8 @@ def test_optimizer_kwargs_pass_the_settings_on():
         ({"data": {"features": ["x1", "x3"]}}, r"^data\.features: unknown feature 'x3'"),
         ({"data": {"n_samples": 0}}, r"^data\.n_samples: "),
         ({"data": {"noise": -0.1}}, r"^data\.noise: "),
+        ({"data": {"noise": 1.5}}, r"^data: noise 1\.5 is over 'spiral''s limit of 1 \(the fraction of its perturbation\)$"),
+        ({"data": {"name": "sin", "noise": 2.5}}, r"^data: noise 2\.5 is over 'sin''s limit of 2 \(the std added to y\)$"),
         ({"data": {"classes": 1}}, r"^data\.classes: "),
         ({"lr": 0.1}, r"^lr: Extra inputs are not permitted"),
         ({"data": {"samples": 10}}, r"^data\.samples: Extra inputs"),
@@ -217,3 +221,16 @@ def test_the_shipped_spiral_config_loads():
     c = load_config("configs/spiral.json")
     assert c.name == "default" and c.data.name == "spiral" and c.model.hidden == [8, 8]
     assert RunConfig.from_json(c.to_json()) == c
+
+
+@pytest.mark.parametrize("name", [n for n, info in DATASETS.items() if info.max_noise is not None])
+def test_a_sets_noise_limit_is_the_one_its_generator_takes(name):
+    """The config's limit (which the page's slider shows) is where the generator's own check
+    begins to refuse: at the limit a set is made, just above it neither takes it."""
+    limit = DATASETS[name].max_noise
+    RunConfig.from_dict({"data": {"name": name, "noise": limit, "n_samples": 50}}).data.load(seed=0)
+    above = np.nextafter(limit, np.inf)
+    with pytest.raises(ValueError, match="noise"):
+        RunConfig.from_dict({"data": {"name": name, "noise": above}})
+    with pytest.raises(ValueError, match="noise must be"):
+        load_dataset(name, n_samples=50, noise=above, seed=0)

@@ -187,8 +187,9 @@ def test_function_noise_is_gaussian_std():
 
 
 def test_function_argument_checks():
-    with pytest.raises(ValueError, match="noise must be a number >= 0"):
-        data.sin(10, -1.0, gen())
+    for bad in (-1.0, 2.5):
+        with pytest.raises(ValueError, match=r"noise must be a number in \[0, 2\] \(the std added to y\)"):
+            data.sin(10, bad, gen())
     with pytest.raises(ValueError, match="need finite low < high"):
         data.abs(10, 0.0, gen(), low=1.0, high=1.0)
     with pytest.raises(ValueError, match="teeth must be a positive integer"):

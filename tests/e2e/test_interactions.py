@@ -11,6 +11,7 @@ import urllib.request
 
 import numpy as np
 
+from deltaflow.data import DATASETS
 from deltaflow.training.config import RunConfig
 from deltaflow.training.io import load_model
 from deltaflow.training.task import Task
@@ -293,3 +294,20 @@ def test_a_session_closed_as_idle_is_not_reopened(context, idle_server):
     assert page.get_by_test_id("connection").text_content() == "closed as idle — reload the page to start again"
     assert session_id(page) == session and app.state.registry.sessions == {}
     assert not errors
+
+
+def test_the_noise_slider_spans_each_sets_own_limit(open_page):
+    """The slider's maximum is the limit the config checks (a fraction for a 2-D set, the
+    std added to y for a 1-D one), and the server takes that maximum."""
+    page = open_page()
+    hello = page.evaluate("() => window.deltaflow.app.hello")
+    for name in ("spiral", "sin"):
+        page.get_by_test_id(f"dataset-{name}").click()
+        page.wait_for_function(f"() => window.deltaflow.app.state.data.name === '{name}'")
+        limit = next(d for d in hello["datasets"] if d["name"] == name)["max_noise"]
+        slider = page.get_by_test_id("noise")
+        assert float(slider.get_attribute("max")) == limit == DATASETS[name].max_noise
+        slider.fill(str(limit))
+        page.wait_for_function(f"() => window.deltaflow.app.state.config.data.noise === {limit}")
+        assert page.get_by_test_id("error").is_hidden()
+    assert DATASETS["spiral"].max_noise != DATASETS["sin"].max_noise  # the slider changed with the set

@@ -3,7 +3,7 @@
 Every function is ``fn(n_samples, noise, rng, low=-3.0, high=3.0) -> (X, y)`` with
 x ~ U(low, high), ``X : (n_samples, 1)`` float64 and ``y = f(x) + noise·N(0, 1)``,
 ``y : (n_samples,)`` float64. Here ``noise`` is the standard deviation added to y
-(any value ≥ 0), not a fraction as in the 2-D sets.
+(0 … ``MAX_NOISE``), not a fraction as in the 2-D sets.
 """
 
 from __future__ import annotations
@@ -12,11 +12,15 @@ import numpy as np
 
 from deltaflow._checks import make_rng, positive_int
 
+# the std added to y: twice the amplitude of sin, where the curve is already lost in it
+MAX_NOISE = 2.0
+
 
 def _sample(n_samples, noise, rng, low, high, f) -> tuple[np.ndarray, np.ndarray]:
     n = positive_int(n_samples, "n_samples")
-    if isinstance(noise, bool) or not isinstance(noise, (int, float, np.integer, np.floating)) or not noise >= 0:
-        raise ValueError(f"noise must be a number >= 0 (the std added to y), got {noise!r}")
+    if isinstance(noise, bool) or not isinstance(noise, (int, float, np.integer, np.floating)) or not (
+            0 <= noise <= MAX_NOISE):
+        raise ValueError(f"noise must be a number in [0, {MAX_NOISE:g}] (the std added to y), got {noise!r}")
     if not (np.isfinite(low) and np.isfinite(high) and low < high):
         raise ValueError(f"need finite low < high, got low={low!r}, high={high!r}")
     rng = make_rng(rng)

@@ -32,7 +32,7 @@ class DatasetInfo:
     task: "classification", "regression", or None for a file (detected from the target).
     kind: "toy" (2-D points), "function" (1-D), "real" (bundled) or "file".
     n_samples, noise: the defaults ``load_dataset`` uses (a real set's size and 0.0;
-    None for a file).
+    None for a file); ``max_noise`` the largest noise it takes (None: it takes none).
     Fields read as attributes (``info.task``) or as keys (``info["task"]``).
     """
 
@@ -41,6 +41,10 @@ class DatasetInfo:
     description: str
     n_samples: int | None
     noise: float | None
+
+    @property
+    def max_noise(self) -> float | None:
+        return {"toy": toy.MAX_NOISE, "function": functions.MAX_NOISE}.get(self.kind)
 
     def __getitem__(self, key: str):
         if key not in self.__dataclass_fields__:

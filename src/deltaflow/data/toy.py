@@ -19,14 +19,15 @@ import numpy as np
 from deltaflow._checks import make_rng, positive_int
 
 BOX = 6.0  # the square [−BOX, BOX]² that holds every point (Playground's ``radius``)
+MAX_NOISE = 1.0  # noise is a fraction of the fixed perturbation
 
 
 def check_noise(noise) -> float:
-    """Return ``noise`` as a float if it lies in [0, 1], else raise ``ValueError``."""
+    """Return ``noise`` as a float if it lies in [0, MAX_NOISE], else raise ``ValueError``."""
     if isinstance(noise, bool) or not isinstance(noise, (int, float, np.integer, np.floating)):
-        raise ValueError(f"noise must be a number in [0, 1], got {noise!r}")
-    if not 0.0 <= float(noise) <= 1.0:
-        raise ValueError(f"noise must be in [0, 1], got {noise!r}")
+        raise ValueError(f"noise must be a number in [0, {MAX_NOISE:g}], got {noise!r}")
+    if not 0.0 <= float(noise) <= MAX_NOISE:
+        raise ValueError(f"noise must be in [0, {MAX_NOISE:g}], got {noise!r}")
     return float(noise)
 
 

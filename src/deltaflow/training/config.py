@@ -42,7 +42,7 @@ class DataConfig(_Strict):
 
     name: str = "spiral"
     n_samples: int | None = Field(None, gt=0, le=200_000)
-    noise: float | None = Field(None, ge=0.0, le=10.0)
+    noise: float | None = Field(None, ge=0.0)  # at most the set's ``max_noise`` (checked below)
     test_fraction: float = Field(0.2, gt=0.0, lt=1.0)
     features: list[str] | None = None
     path: str | None = None
@@ -51,6 +51,15 @@ class DataConfig(_Strict):
     task: Literal["classification", "regression"] | None = None
     teeth: int = Field(4, ge=1, le=64)
     standardize: bool = True
+
+    @model_validator(mode="after")
+    def _noise_in_range(self):
+        info = DATASETS.get(self.name)
+        limit = info.max_noise if info is not None else None
+        if self.noise is not None and limit is not None and self.noise > limit:
+            what = "the std added to y" if info.kind == "function" else "the fraction of its perturbation"
+            raise ValueError(f"noise {self.noise:g} is over {self.name!r}'s limit of {limit:g} ({what})")
+        return self
 
     @field_validator("name")
     @classmethod

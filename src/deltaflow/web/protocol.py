@@ -72,7 +72,7 @@ Server → client (JSON text)
             "grid" (G for 2-D maps), "curve_grid" (G for 1-D curves), "speed"}``;
             ``presets`` = list of ``{"name", "title", "description", "config", "grid"}``;
             ``datasets`` = the drawable sets, ``{"name", "task", "kind", "description",
-            "n_samples", "noise"}``; the name lists are the config's choices as the engine's
+            "n_samples", "noise", "max_noise"}``; the name lists are the config's choices as the engine's
             registries hold them (``activations``: the trainable ones, each once);
             ``close_codes`` = ``{"full", "idle"}``, the socket's close codes below;
             ``frame`` repeats ``frames``' constants (magic, flags, alarms, stats, metrics,

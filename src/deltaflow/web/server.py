@@ -101,7 +101,7 @@ def hello(session: Session) -> dict:
                      "curve_grid": DEFAULT_CURVE_GRID, "speed": {"steps_per_frame": DEFAULT_STEPS_PER_FRAME}},
         "presets": PRESETS,
         "datasets": [{"name": k, "task": v.task, "kind": v.kind, "description": v.description,
-                      "n_samples": v.n_samples, "noise": v.noise}
+                      "n_samples": v.n_samples, "noise": v.noise, "max_noise": v.max_noise}
                      for k, v in DATASETS.items() if v.kind in DRAWABLE],
         "features": list(FEATURES),
         "activations": trainable_activations(),

@@ -63,6 +63,9 @@ export function createDataPanel(hooks) {
     sync(config, info) {
       for (const [name, b] of buttons) b.setAttribute("aria-pressed", String(name === config.data.name));
       const shown = { ...config, data: { ...config.data, noise: config.data.noise ?? info.noise ?? 0 } };
+      // the set's own limit, as the config checks it (none: an upload takes no noise)
+      fields[1].node.hidden = info.maxNoise === null;
+      if (info.maxNoise !== null) fields[1].setMax(info.maxNoise);
       fields.forEach((f) => f.sync(shown));
       fields[3].node.hidden = config.data.name !== "spiral3";
       const k = info.task === "classification" ? info.nClasses || 2 : 0;

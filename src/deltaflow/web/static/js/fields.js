@@ -73,5 +73,8 @@ export function rangeField({ label, path, min, max, step, show = String, testid,
       input.value = v;
       value.textContent = show(Number(v));
     },
+    setMax(m) {
+      input.max = m;
+    },
   };
 }

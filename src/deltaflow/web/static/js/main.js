@@ -181,7 +181,9 @@ function onState(s) {
   controls.sync(s.config, app.speed);
   controls.setPlaying(s.running);
   app.clickClass = Math.min(app.clickClass, Math.max(0, s.data.n_classes - 1));
-  dataPanel.sync(s.config, { task: s.data.task, nClasses: s.data.n_classes, clickClass: app.clickClass, noise: noiseDefault(s.config.data.name) });
+  const info = datasetInfo(s.config.data.name);
+  dataPanel.sync(s.config, { task: s.data.task, nClasses: s.data.n_classes, clickClass: app.clickClass,
+    noise: info?.noise ?? 0, maxNoise: info?.max_noise ?? null });
   output.setOptions({ clickClass: app.clickClass });
   network.setArchitecture({
     inputs: featureInputs(s, data.extent, app.hello.features),
@@ -206,11 +208,6 @@ function onState(s) {
 /** hello's description of the data set `name` (undefined for an upload). */
 function datasetInfo(name) {
   return app.hello.datasets.find((d) => d.name === name);
-}
-
-function noiseDefault(name) {
-  const info = datasetInfo(name);
-  return info ? info.noise ?? 0 : 0;
 }
 
 /** The activation of a new hidden layer when there is none to copy: the default config's. */
