@@ -19,6 +19,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from deltaflow._npz import read_npz
+
 MAX_BYTES = 50_000_000
 
 
@@ -152,25 +154,9 @@ def _parse_cell(cell: str, path: Path, line: int, column: str) -> float:
 
 
 def _load_npz(path: Path, target, max_bytes: int, split: bool) -> Table:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError):
-        raise ValueError(f"{path} is not a valid .npz file (not a zip archive)") from None
-    if unpacked > max_bytes:
-        # A small archive can inflate to gigabytes; refuse before decompressing anything.
-        raise ValueError(f"{path} unpacks to {unpacked:,} bytes, over the limit of {max_bytes:,} bytes")
-    arrays = {}
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            for name in npz.files:
-                arrays[name] = npz[name]
-    except ValueError as exc:
-        if "pickle" in str(exc):
-            raise ValueError(f"{path} holds an object array; only numeric arrays load (pickle is never used)") from None
-        raise ValueError(f"{path} is not a valid .npz file ({exc})") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"{path} is not a valid .npz file ({exc})") from None
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is not a valid .npz file (not a zip archive)")
+    arrays = read_npz(path, max_bytes, ".npz file")
     if not arrays:
         raise ValueError(f"{path} holds no arrays")
     if "X" in arrays and "y" in arrays:
