@@ -297,3 +297,18 @@ def test_a_file_with_the_old_header_loads(tmp_path):
         np.testing.assert_array_equal(a, b, err_msg=name)
     X = np.random.default_rng(0).standard_normal((5, 3))
     np.testing.assert_array_equal(loaded.forward(X, training=False), net.eval().forward(X, training=False))
+
+
+def test_every_bit_flip_is_one_short_line(tmp_path, model_path):
+    """A corrupt file's message quotes at most a short piece of it (a flipped name length
+    once printed 19,000 characters of raw bytes)."""
+    data = model_path.read_bytes()
+    path = tmp_path / "flip.npz"
+    for pos in range(len(data)):
+        flipped = bytearray(data)
+        flipped[pos] ^= 0x10
+        path.write_bytes(bytes(flipped))
+        try:
+            load_model(path)
+        except ValueError as exc:
+            assert "\n" not in str(exc) and len(str(exc)) < 300, (pos, str(exc)[:300])
