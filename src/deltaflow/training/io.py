@@ -44,12 +44,14 @@ MAX_HEADER_DEPTH = 64
 
 @dataclass
 class ModelFile:
-    """A loaded model: the network, the run config's JSON (or None), metadata and extra arrays."""
+    """A loaded model: the network, the run config's JSON (or None), metadata, extra arrays
+    and the file it came from (None for one made in memory)."""
 
     net: Sequential
     config: dict | None = None
     meta: dict = field(default_factory=dict)
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    path: Path | None = None
 
 
 def save_model(path, net: Sequential, config=None, meta: dict | None = None,
@@ -147,7 +149,7 @@ def load_model(path, *, max_bytes: int | None = None) -> ModelFile:
     for name, value in arrays.items():
         if value.dtype.kind == "f" and not np.isfinite(value).all():
             raise ValueError(f"{path}: weight {name!r} holds NaN or Inf; the model cannot predict")
-    return ModelFile(net.eval(), header.get("config"), header.get("meta") or {}, extras)
+    return ModelFile(net.eval(), header.get("config"), header.get("meta") or {}, extras, path)
 
 
 def _read_header(path: Path, arrays: dict) -> dict:
