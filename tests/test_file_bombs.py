@@ -20,7 +20,7 @@ import pytest
 from deltaflow.nn.network import mlp
 from deltaflow.training.io import HEADER, MAX_BYTES, load_model, save_model
 
-resource = pytest.importorskip("resource")
+pytest.importorskip("resource")  # the probe measures memory through it (Unix only)
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 MiB = 2**20
@@ -145,7 +145,7 @@ def test_bomb_is_refused_with_little_memory(bombs, case):
     assert grown < GROWTH_LIMIT, f"peak memory grew by {grown:,} bytes"
 
 
-def test_limit_is_a_keyword_and_an_environment_variable(bombs, tmp_path, monkeypatch):
+def test_limit_is_a_keyword_and_an_environment_variable(tmp_path, monkeypatch):
     path = save_model(tmp_path / "m.npz", mlp([2, 64, 3], rng=0))
     load_model(path)
     with pytest.raises(ValueError, match="over the limit of 1,000 bytes"):
