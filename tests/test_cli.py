@@ -324,3 +324,97 @@ def test_bad_input_is_one_line_and_status_2(argv, message, in_tmp, spiral_run, c
     assert message in captured.err
     assert "Traceback" not in captured.err + captured.out
     assert not (in_tmp / "runs").exists()  # nothing half-written
+
+
+# --- model files saved without a run (save_model(path, net)) ------------------------------
+
+
+@pytest.fixture
+def bare_models(in_tmp):
+    """Models saved with the public save_model and nothing else: 3 outputs and 1 output."""
+    from deltaflow.nn.network import mlp
+    from deltaflow.training.io import save_model
+
+    save_model(in_tmp / "k3.npz", mlp([2, 4, 3], rng=0))
+    save_model(in_tmp / "r1.npz", mlp([2, 4, 1], rng=0))
+    (in_tmp / "in.csv").write_text("x1,x2\n1,2\n0.5,-1\n")
+    (in_tmp / "labelled.csv").write_text("x1,x2,label\n1,2,0\n0.5,-1,2\n")
+    return in_tmp
+
+
+def test_bare_model_predicts_evaluates_and_explains(bare_models, capsys):
+    pred = Predictor(load_model(bare_models / "k3.npz"))
+    X = np.array([[1.0, 2.0], [0.5, -1.0]])
+    code, out, err = run(["predict", "k3.npz", "in.csv"], capsys)
+    rows = _csv_rows(out)
+    assert code == 0, err
+    assert rows[0] == ["prediction", "p_0", "p_1", "p_2"] and [int(r[0]) for r in rows[1:]] == pred.predict(X).tolist()
+    code, out, err = run(["evaluate", "k3.npz", "--csv", "labelled.csv"], capsys)
+    loss, acc = pred.evaluate(X, [0, 2])
+    assert code == 0, err
+    assert (_printed(out, "loss"), _printed(out, "accuracy")) == (f"{loss:.6f}", f"{acc:.4f}")
+    code, out, err = run(["explain", "--model", "k3.npz", "--x", "1,2", "--y", "2"], capsys)
+    assert code == 0 and "δ^(1)" in out, err
+    code, out, err = run(["predict", "r1.npz", "in.csv"], capsys)
+    assert code == 0 and _csv_rows(out)[0] == ["prediction"], err
+    code, out, err = run(["explain", "--model", "r1.npz", "--x", "1,2", "--y", "0.5"], capsys)
+    assert code == 0 and "δ^(1)" in out, err
+
+
+def test_evaluate_csv_without_its_target_counts_the_file_columns(bare_models, capfd):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["evaluate", "k3.npz", "--csv", "in.csv"])
+    err = capfd.readouterr().err
+    assert exc.value.code == 2 and err.count("\n") == 1
+    assert ("in.csv has 2 columns: the target 'x2' and 1 input column; the model expects 2 input columns and a "
+            "target (is the target column missing? name it with --target)") in err
+
+
+def test_evaluate_csv_finds_the_trained_target_by_name(in_tmp, capsys):
+    X, y = _labelled_csv(in_tmp / "blobs.csv")
+    run(["train", "--csv", "blobs.csv", "--target", "label", "--epochs", "3", "--name", "b", "--no-figures"], capsys)
+    lines = ["label,a,b"] + [f"{int(t)},{float(u)!r},{float(v)!r}" for t, (u, v) in zip(y, X)]
+    (in_tmp / "first.csv").write_text("\n".join(lines) + "\n")  # the target first: not the last column
+    code, out, err = run(["evaluate", "runs/b/model.npz", "--csv", "first.csv"], capsys)
+    loss, acc = Predictor(load_model(in_tmp / "runs/b/model.npz")).evaluate(X, y)
+    assert code == 0, err
+    assert (_printed(out, "loss"), _printed(out, "accuracy")) == (f"{loss:.6f}", f"{acc:.4f}")
+
+
+@pytest.mark.parametrize("meta, message", [
+    ({"task": "classification", "loss": "cross_entropy", "class_labels": [1, 2]},
+     "the network outputs 3 values, but a classification over 2 classes"),
+    ({"task": "sorting"}, "metadata 'task' must be 'classification' or 'regression', got 'sorting'"),
+    ({"n_classes": [3]}, "metadata 'n_classes' must be an integer ≥ 2, got [3]"),
+])
+@pytest.mark.parametrize("command", ["predict", "evaluate", "explain"])
+def test_malformed_metadata_is_one_line_in_every_command(in_tmp, capfd, meta, message, command):
+    from deltaflow.nn.network import mlp
+    from deltaflow.training.io import save_model
+
+    save_model(in_tmp / "m.npz", mlp([2, 4, 3], rng=0), meta=meta)
+    (in_tmp / "in.csv").write_text("x1,x2,y\n1,2,0\n")
+    argv = {"predict": ["predict", "m.npz", "in.csv"], "evaluate": ["evaluate", "m.npz", "--csv", "in.csv"],
+            "explain": ["explain", "--model", "m.npz", "--x", "1,2", "--y", "0"]}[command]
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    err = capfd.readouterr().err
+    assert exc.value.code == 2 and err.count("\n") == 1 and err.startswith("error: m.npz: ")
+    assert message in err
+
+
+def test_one_column_is_singular(in_tmp, spiral_run, capfd):
+    (in_tmp / "one.csv").write_text("a\n1\n")
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["predict", str(spiral_run / "model.npz"), "one.csv"])
+    assert exc.value.code == 2
+    assert "one.csv has 1 column, the model expects 2 (x1, x2)" in capfd.readouterr().err
+
+
+def test_predict_refuses_a_value_beyond_float32(in_tmp, spiral_run, capfd):
+    (in_tmp / "big.csv").write_text("x1,x2\n1,2\n3,4e38\n")
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["predict", str(spiral_run / "model.npz"), "big.csv"])
+    err = capfd.readouterr().err
+    assert exc.value.code == 2 and err.count("\n") == 1
+    assert "big.csv line 3, column 'x2': '4e38' is beyond the range of float32" in err

@@ -204,3 +204,31 @@ def test_npz_size_limits(tmp_path):
     msg = npz_message(path, max_bytes=5000)
     assert re.search(r"data\.npz unpacks to [\d,]+ bytes, over the limit of 5,000 bytes", msg)
     assert "over the limit of 10 bytes" in npz_message(path, max_bytes=10)
+
+
+def test_value_beyond_the_dtype_range_names_line_column_and_dtype(tmp_path):
+    path = write(tmp_path, "a,b,y\n1,2,0\n\n3,-1e39,1\n")
+    with pytest.raises(ValueError) as info:
+        load_table(path, dtype="float32")
+    assert str(info.value).endswith(
+        "data.csv line 4, column 'b': '-1e39' is beyond the range of float32 (largest magnitude 3.4028235e+38)")
+    X, _, _ = load_table(path, dtype="float64")  # within float64's range
+    assert X[1, 1] == -1e39
+    load_table(path)  # no dtype: no range to check
+
+
+def test_npz_value_beyond_the_dtype_range(tmp_path):
+    path = tmp_path / "data.npz"
+    np.savez(path, X=np.array([[1.0, 2.0], [3.0, 5e38]]), y=np.zeros(2))
+    with pytest.raises(ValueError, match=r"data\.npz array 'X' at index \(1, 1\): .*5e\+38.* is beyond the range "
+                                         r"of float32"):
+        load_table(path, dtype=np.float32)
+
+
+def test_training_on_a_csv_beyond_float32_names_the_cell(tmp_path):
+    from deltaflow.data import load_dataset
+
+    path = write(tmp_path, "a,b,y\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(10)) + "1e39,0,1\n")
+    with pytest.raises(ValueError, match=r"data\.csv line 12, column 'a': '1e39' is beyond the range of float32"):
+        load_dataset("csv", path=path)
+    assert load_dataset("csv", path=path, dtype="float64").X_train.dtype == np.float64

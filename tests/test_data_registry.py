@@ -181,3 +181,15 @@ def test_npz_file_through_load_dataset(tmp_path):
     np.savez(path, X=rng.normal(size=(40, 3)), y=rng.normal(size=40))
     d = load_dataset("csv", path=path, dtype="float64")
     assert d.task == "regression" and d.n_features == 3 and d.target_name == "y"
+
+
+def test_sizes_on_a_fixed_set_say_what_to_do():
+    """The message names the CLI flags and the remedy, not a Python value ("leave them None")."""
+    with pytest.raises(ValueError) as info:
+        load_dataset("digits", n_samples=100)
+    message = str(info.value)
+    assert "--samples" in message and "leave them out" in message and "None" not in message
+    assert "'digits', a fixed real data set of 1797 rows" in message
+    with pytest.raises(ValueError) as info:
+        load_dataset("csv", path="x.csv", noise=0.1)
+    assert "--noise" in str(info.value) and "leave them out" in str(info.value) and "None" not in str(info.value)

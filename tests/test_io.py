@@ -1,6 +1,7 @@
 """Model files: bit-exact round trips, atomic writes, no pickle, and one clear error per bad file."""
 
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from deltaflow.nn.activations import ELU, GELU, LeakyReLU
 from deltaflow.training.config import RunConfig
 from deltaflow.training.io import FORMAT, HEADER, VERSION, load_model, save_model
+from deltaflow.training.runs import Predictor
 from deltaflow.nn.layers import Dense, Layer
 from deltaflow.nn.network import Sequential, mlp
 
@@ -297,3 +299,96 @@ def test_a_file_with_the_old_header_loads(tmp_path):
         np.testing.assert_array_equal(a, b, err_msg=name)
     X = np.random.default_rng(0).standard_normal((5, 3))
     np.testing.assert_array_equal(loaded.forward(X, training=False), net.eval().forward(X, training=False))
+
+
+def test_every_bit_flip_is_one_short_line(tmp_path, model_path):
+    """A corrupt file's message quotes at most a short piece of it (a flipped name length
+    once printed 19,000 characters of raw bytes)."""
+    data = model_path.read_bytes()
+    path = tmp_path / "flip.npz"
+    for pos in range(len(data)):
+        flipped = bytearray(data)
+        flipped[pos] ^= 0x10
+        path.write_bytes(bytes(flipped))
+        try:
+            load_model(path)
+        except ValueError as exc:
+            assert "\n" not in str(exc) and len(str(exc)) < 300, (pos, str(exc)[:300])
+
+
+# --- what a model file's output means (Predictor) ---------------------------------------
+
+
+def test_bare_model_of_width_k_is_k_class_softmax(tmp_path):
+    net = mlp([2, 4, 3], rng=0)
+    pred = Predictor(load_model(save_model(tmp_path / "m.npz", net)))
+    assert (pred.task.kind, pred.task.loss_name, pred.class_labels) == ("classification", "cross_entropy", [0, 1, 2])
+    x = np.array([[0.5, -1.0], [2.0, 0.1]])
+    p = pred.predict_proba(x)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-6)
+    assert list(pred.predict(x)) == list(p.argmax(axis=1))
+    loss, acc = pred.evaluate(x, [0, 2])
+    assert np.isfinite(loss) and acc in (0.0, 0.5, 1.0)
+
+
+def test_bare_model_of_width_1_is_regression(tmp_path):
+    net = mlp([2, 4, 1], rng=0)
+    pred = Predictor(load_model(save_model(tmp_path / "m.npz", net)))
+    assert (pred.task.kind, pred.task.loss_name, pred.class_labels) == ("regression", "mse", [])
+    x = np.array([[0.5, -1.0]], dtype=np.float32)
+    np.testing.assert_array_equal(pred.predict(x), net.forward(x, training=False)[:, 0])
+
+
+def test_model_with_config_but_no_meta_follows_the_config(tmp_path):
+    """The simulator saves its config and no task: a bce spiral model is a 2-class model, not regression."""
+    cfg = RunConfig.from_dict({"loss": "bce", "data": {"name": "spiral"}})
+    pred = Predictor(load_model(save_model(tmp_path / "m.npz", mlp([2, 4, 1], rng=0), cfg, meta={"step": 3})))
+    assert (pred.task.kind, pred.task.loss_name, pred.class_labels) == ("classification", "bce", [0, 1])
+    assert pred.predict_proba(np.zeros((1, 2))).shape == (1, 2)
+
+
+@pytest.mark.parametrize("meta, message", [
+    ({"task": "clustering"}, "metadata 'task' must be 'classification' or 'regression', got 'clustering'"),
+    ({"task": 5}, "metadata 'task' must be 'classification' or 'regression', got 5"),
+    ({"loss": "hinge"}, "metadata 'loss' must be one of cross_entropy"),
+    ({"loss": ["mse"]}, "metadata 'loss' must be one of"),
+    ({"task": "regression", "loss": "cross_entropy"}, "loss 'cross_entropy' needs class labels"),
+    ({"class_labels": [3, 5], "n_classes": 3}, "metadata 'class_labels' has 2 labels for 3 classes"),
+    ({"class_labels": [3, 5]}, "the network outputs 3 values, but a classification over 2 classes"),
+    ({"class_labels": "abc"}, "metadata 'class_labels' must be a list of numbers, got 'abc'"),
+    ({"class_labels": [1, 1, 2]}, "metadata 'class_labels' repeats a label"),
+    ({"n_classes": "3"}, "metadata 'n_classes' must be an integer ≥ 2, got '3'"),
+    ({"n_classes": 4}, "the network outputs 3 values, but a classification over 4 classes"),
+    ({"feature_names": 7}, "metadata 'feature_names' must be a list of strings, got 7"),
+    ({"input_features": ["x9"]}, "metadata 'input_features': unknown feature 'x9'"),
+    ({"input_features": ["x1", "x2", "x1x2"]}, "input_features make 3 inputs, the network takes 2"),
+    ({"target_name": [1]}, "metadata 'target_name' must be a string"),
+])
+def test_malformed_metadata_is_a_clear_value_error(tmp_path, meta, message):
+    path = save_model(tmp_path / "m.npz", mlp([2, 4, 3], rng=0), meta=meta)
+    with pytest.raises(ValueError) as info:
+        Predictor(load_model(path))
+    assert message in str(info.value) and str(path) in str(info.value)
+
+
+@pytest.mark.parametrize("arrays, message", [
+    ({"scaler_mean": np.zeros(3), "scaler_scale": np.ones(3)}, "scaler_mean has shape (3,), the network takes 2"),
+    ({"scaler_mean": np.zeros(2), "scaler_scale": np.ones((2, 1))}, "scaler_scale has shape (2, 1)"),
+    ({"scaler_mean": np.array([0.0, np.nan]), "scaler_scale": np.ones(2)}, "scaler_mean holds NaN or Inf"),
+    ({"scaler_mean": np.zeros(2), "scaler_scale": np.array([1.0, np.inf])}, "scaler_scale holds NaN or Inf"),
+    ({"scaler_mean": np.zeros(2), "scaler_scale": np.array([1.0, 0.0])}, "scaler_scale must be > 0"),
+    ({"scaler_mean": np.zeros(2)}, "needs both scaler_mean and scaler_scale"),
+])
+def test_bad_standardiser_is_refused(tmp_path, arrays, message):
+    path = save_model(tmp_path / "m.npz", mlp([2, 4, 3], rng=0), arrays=arrays)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Predictor(load_model(path))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_weights_are_refused(tmp_path, bad):
+    net = mlp([2, 4, 3], rng=0)
+    net.parameters()[2].value[1] = bad
+    path = save_model(tmp_path / "m.npz", net)
+    with pytest.raises(ValueError, match=r"m\.npz: weight '2\.W' holds NaN or Inf"):
+        load_model(path)

@@ -159,7 +159,6 @@ def evaluate(
     last test_loss and test accuracy of its history.
     """
     from deltaflow.training.config import DataConfig, RunConfig
-    from deltaflow.data import load_table
 
     if csv_path is not None and (dataset is not None or seed is not None):
         raise UsageError("give either --csv or --dataset/--seed, not both")
@@ -167,8 +166,7 @@ def evaluate(
         raise UsageError("--target applies to --csv only")
     pred = load_predictor(model)
     if csv_path is not None:
-        X, y, _ = load_table(csv_path, target)
-        where = str(csv_path)
+        X, y, where = _read_labelled(csv_path, target, pred)
     else:
         if pred.model.config is None and dataset is None:
             raise UsageError(f"{model} holds no run config: name the data with --dataset or --csv")
@@ -186,13 +184,32 @@ def evaluate(
         y = np.asarray(d.class_labels)[d.y_test] if d.task == "classification" else d.y_test
         where = f"{d.name} test part ({len(y)} rows)"
     if X.shape[1] != pred.n_inputs:
-        raise UsageError(f"the model expects {pred.n_inputs} input columns, {where} has {X.shape[1]}")
+        raise UsageError(f"the model expects {_columns(pred.n_inputs, 'input')}, {where} has {X.shape[1]}")
     loss_value, score = pred.evaluate(X, y)
-    loss_name = pred.meta.get("loss", "loss")
-    if pred.meta.get("task") == "regression":
-        out.print(f"{where}: loss {loss_value:.6f} ({loss_name})  r2 {score:.4f}", highlight=False)
-    else:
-        out.print(f"{where}: loss {loss_value:.6f} ({loss_name})  accuracy {score:.4f}", highlight=False)
+    out.print(f"{where}: loss {loss_value:.6f} ({pred.task.loss_name})  {pred.task.metric_name} {score:.4f}",
+              highlight=False)
+
+
+def _columns(n: int, what: str = "") -> str:
+    """``"1 column"``, ``"2 input columns"``."""
+    return f"{n} {what + ' ' if what else ''}column{'' if n == 1 else 's'}"
+
+
+def _read_labelled(path: Path, target: Optional[str], pred):
+    """(X, y, where) of ``evaluate --csv``: the target is --target, else the column the model
+    was trained to predict when the file has it, else the last column."""
+    from deltaflow.data import read_table
+
+    names = read_table(path, None, require_target=False, dtype=pred.dtype).feature_names
+    trained = pred.meta.get("target_name")
+    if target is None and trained in names:
+        target = trained
+    X, y, _, target = read_table(path, target, dtype=pred.dtype)
+    if X.shape[1] != pred.n_inputs:
+        hint = " (is the target column missing? name it with --target)" if len(names) == pred.n_inputs else ""
+        raise UsageError(f"{path} has {_columns(len(names))}: the target {target!r} and {_columns(X.shape[1], 'input')}; "
+                         f"the model expects {_columns(pred.n_inputs, 'input')} and a target{hint}")
+    return X, y, str(path)
 
 
 @app.command()
@@ -210,12 +227,12 @@ def predict(
     """
     pred = load_predictor(model)
     X = _read_inputs(input_csv, pred)
-    if pred.meta.get("task") == "regression":
+    if pred.task.kind == "regression":
         values = pred.predict(X).reshape(len(X), -1)
         header = ["prediction"] if values.shape[1] == 1 else [f"prediction_{k}" for k in range(values.shape[1])]
         rows = [[str(v) for v in row] for row in values]
     else:
-        labels = pred.meta.get("class_labels") or list(range(pred.meta["n_classes"]))
+        labels = pred.class_labels
         proba = pred.predict_proba(X)
         header = ["prediction", *[f"p_{v}" for v in labels]]
         rows = [[str(labels[i]), *[str(p) for p in row]] for i, row in zip(proba.argmax(axis=1), proba)]
@@ -239,13 +256,13 @@ def _read_inputs(path: Path, pred) -> np.ndarray:
     """The raw input rows of a CSV: the model's named input columns if all are there, else every column."""
     from deltaflow.data import load_table
 
-    X, _, names = load_table(path, None, require_target=False)
+    X, _, names = load_table(path, None, require_target=False, dtype=pred.dtype)
     wanted = pred.input_names
     if all(n in names for n in wanted):
         X = X[:, [names.index(n) for n in wanted]]
     if X.shape[1] != pred.n_inputs:
         raise UsageError(
-            f"{path} has {X.shape[1]} columns, the model expects {pred.n_inputs} ({', '.join(wanted)})"
+            f"{path} has {_columns(X.shape[1])}, the model expects {pred.n_inputs} ({', '.join(wanted)})"
         )
     return X
 

@@ -44,7 +44,7 @@ def _explain_model(path: Path, x: list[float], y: str):
     pred = load_predictor(path)
     xs = pred.prepare(np.asarray([x], dtype=np.float64).reshape(1, -1))[0]
     if pred.task.loss_name == "cross_entropy":
-        labels = [str(c) for c in (pred.meta.get("class_labels") or range(pred.meta["n_classes"]))]
+        labels = [str(c) for c in pred.class_labels]
         if y not in labels:
             raise UsageError(f"--y must be one of the model's classes {', '.join(labels)}, got {y!r}")
         return pred.net, pred.task.loss, xs, labels.index(y)

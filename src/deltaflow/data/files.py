@@ -19,6 +19,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from deltaflow._checks import as_dtype
+from deltaflow._npz import read_npz
+
 MAX_BYTES = 50_000_000
 
 
@@ -32,7 +35,7 @@ class Table(NamedTuple):
 
 
 def load_table(
-    path, target: str | None = None, max_bytes: int = MAX_BYTES, *, require_target: bool = True
+    path, target: str | None = None, max_bytes: int = MAX_BYTES, *, require_target: bool = True, dtype=None
 ) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
     """Read a numeric table from ``path`` (.csv or .npz) and split off its ``target`` column.
 
@@ -45,16 +48,21 @@ def load_table(
     Returns ``X : (n, d)`` float64, ``y : (n,)`` float64, ``feature_names : list[str]``.
     With ``require_target=False`` and ``target=None`` (inputs to predict from) every column
     of a CSV or column-per-array NPZ is a feature and y is None.
+    ``dtype`` (float32 or float64), when given, is the dtype the values will be cast to:
+    a value beyond its range (1e39 for float32) is refused, naming the file, the line and
+    the column (or the array and index), instead of becoming an infinity later.
     Raises ``ValueError`` for a missing, empty, oversized or malformed file, a cell that
     is not a finite number, a ragged row, or an unknown target.
     """
-    X, y, feature_names, _ = read_table(path, target, max_bytes, require_target=require_target)
+    X, y, feature_names, _ = read_table(path, target, max_bytes, require_target=require_target, dtype=dtype)
     return X, y, feature_names
 
 
-def read_table(path, target: str | None = None, max_bytes: int = MAX_BYTES, *, require_target: bool = True) -> Table:
+def read_table(path, target: str | None = None, max_bytes: int = MAX_BYTES, *, require_target: bool = True,
+               dtype=None) -> Table:
     """``load_table`` that also says which column became the target (``Table.target_name``, None if none)."""
     path = Path(path)
+    limit = None if dtype is None else float(np.finfo(as_dtype(dtype)).max)
     if not path.exists():
         raise ValueError(f"{path}: no such file")
     if not path.is_file():
@@ -69,8 +77,8 @@ def read_table(path, target: str | None = None, max_bytes: int = MAX_BYTES, *, r
         raise ValueError(f"{path} is empty")
     split = target is not None or require_target
     if suffix == ".csv":
-        return _load_csv(path, target, split)
-    return _load_npz(path, target, max_bytes, split)
+        return _load_csv(path, target, split, limit)
+    return _load_npz(path, target, max_bytes, split, limit)
 
 
 def _split_target(header: list[str], columns: np.ndarray, target, path, split: bool = True) -> Table:
@@ -96,7 +104,21 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _load_csv(path: Path, target, split: bool) -> Table:
+def _beyond(a: np.ndarray, limit: float | None) -> tuple | None:
+    """The index of ``a``'s first value larger in magnitude than ``limit`` (a dtype's largest
+    finite number), or None: cast to that dtype it would become an infinity."""
+    if limit is None:
+        return None
+    bad = np.abs(a) > limit
+    return tuple(int(i) for i in np.argwhere(bad)[0]) if bad.any() else None
+
+
+def _range_message(limit: float) -> str:
+    dtype = "float32" if limit == float(np.finfo(np.float32).max) else "float64"
+    return f"beyond the range of {dtype} (largest magnitude {limit:.8g})"
+
+
+def _load_csv(path: Path, target, split: bool, limit: float | None) -> Table:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -134,6 +156,11 @@ def _load_csv(path: Path, target, split: bool) -> Table:
         i, k = np.argwhere(~np.isfinite(columns))[0]
         line, row = rows[1 + i]
         _parse_cell(row[k].strip(), path, line, header[k])
+    bad = _beyond(columns, limit)
+    if bad is not None:
+        line, row = rows[1 + bad[0]]
+        raise ValueError(f"{path} line {line}, column {header[bad[1]]!r}: {row[bad[1]].strip()!r} is "
+                         f"{_range_message(limit)}")
     return _split_target(header, columns, target, path, split)
 
 
@@ -151,47 +178,34 @@ def _parse_cell(cell: str, path: Path, line: int, column: str) -> float:
     return value
 
 
-def _load_npz(path: Path, target, max_bytes: int, split: bool) -> Table:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError):
-        raise ValueError(f"{path} is not a valid .npz file (not a zip archive)") from None
-    if unpacked > max_bytes:
-        # A small archive can inflate to gigabytes; refuse before decompressing anything.
-        raise ValueError(f"{path} unpacks to {unpacked:,} bytes, over the limit of {max_bytes:,} bytes")
-    arrays = {}
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            for name in npz.files:
-                arrays[name] = npz[name]
-    except ValueError as exc:
-        if "pickle" in str(exc):
-            raise ValueError(f"{path} holds an object array; only numeric arrays load (pickle is never used)") from None
-        raise ValueError(f"{path} is not a valid .npz file ({exc})") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"{path} is not a valid .npz file ({exc})") from None
+def _load_npz(path: Path, target, max_bytes: int, split: bool, limit: float | None) -> Table:
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is not a valid .npz file (not a zip archive)")
+    arrays = read_npz(path, max_bytes, ".npz file")
     if not arrays:
         raise ValueError(f"{path} holds no arrays")
     if "X" in arrays and "y" in arrays:
-        return _npz_xy(path, arrays, target)
-    return _npz_columns(path, arrays, target, split)
+        return _npz_xy(path, arrays, target, limit)
+    return _npz_columns(path, arrays, target, split, limit)
 
 
-def _numeric(path: Path, name: str, a: np.ndarray) -> np.ndarray:
+def _numeric(path: Path, name: str, a: np.ndarray, limit: float | None) -> np.ndarray:
     if a.dtype.kind not in "biuf":
         raise ValueError(f"{path} array {name!r} has dtype {a.dtype}; expected numbers")
     a = a.astype(np.float64)
     if not np.isfinite(a).all():
         raise ValueError(f"{path} array {name!r} contains NaN or Inf (a missing value?)")
+    bad = _beyond(a, limit)
+    if bad is not None:
+        raise ValueError(f"{path} array {name!r} at index {bad}: {a[bad]!r} is {_range_message(limit)}")
     return a
 
 
-def _npz_xy(path: Path, arrays: dict, target) -> Table:
+def _npz_xy(path: Path, arrays: dict, target, limit: float | None) -> Table:
     if target not in (None, "y"):
         raise ValueError(f"{path} stores arrays 'X' and 'y', so the target is 'y', not {target!r}")
-    X = _numeric(path, "X", arrays["X"])
-    y = _numeric(path, "y", arrays["y"])
+    X = _numeric(path, "X", arrays["X"], limit)
+    y = _numeric(path, "y", arrays["y"], limit)
     if X.ndim == 1:
         X = X[:, None]
     if y.ndim == 2 and y.shape[1] == 1:
@@ -213,9 +227,9 @@ def _npz_xy(path: Path, arrays: dict, target) -> Table:
     return Table(np.ascontiguousarray(X), y, names, "y")
 
 
-def _npz_columns(path: Path, arrays: dict, target, split: bool) -> Table:
+def _npz_columns(path: Path, arrays: dict, target, split: bool, limit: float | None) -> Table:
     header = list(arrays)
-    cols = [_numeric(path, name, arrays[name]) for name in header]
+    cols = [_numeric(path, name, arrays[name], limit) for name in header]
     for name, col in zip(header, cols, strict=True):
         if col.ndim != 1:
             raise ValueError(

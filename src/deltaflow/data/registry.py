@@ -135,6 +135,9 @@ class Dataset:
         return len(self.X_test)
 
 
+_LEAVE_OUT = "leave them out (a config file: set them to null)"
+
+
 def _names() -> str:
     return ", ".join(DATASETS)
 
@@ -163,7 +166,8 @@ def _generate(name, info, n_samples, noise, features, classes, teeth, rng):
     """The raw rows of a non-file set: ``(X float64 (n, d), y, feature_names, target_name, class_labels)``."""
     if info.kind == "real":
         if n_samples is not None or noise is not None:
-            raise ValueError(f"{name!r} is a fixed real data set: n_samples and noise do not apply (leave them None)")
+            raise ValueError(f"n_samples and noise (--samples, --noise) do not apply to {name!r}, a fixed real "
+                             f"data set of {describe_real(name).X.shape[0]} rows: {_LEAVE_OUT}")
         d = describe_real(name)
         # The labels as stored (0 … K−1); their names are in describe_real(name).class_names.
         return d.X, d.y, d.feature_names, d.target_name, list(range(len(d.class_names)))
@@ -202,13 +206,13 @@ def _check_args(name: str, task, features, path) -> DatasetInfo:
     return info
 
 
-def _read_file(path, target, task, n_samples, noise):
+def _read_file(path, target, task, n_samples, noise, dtype):
     """A file's rows: ``(X, y, feature_names, target_name, class_labels, task)``, labels as 0 … K−1."""
     if path is None:
         raise ValueError("data set 'csv' needs path=, the .csv or .npz file to load")
     if n_samples is not None or noise is not None:
-        raise ValueError("n_samples and noise do not apply to a file (leave them None)")
-    X, y, feature_names, target_name = read_table(path, target)
+        raise ValueError(f"n_samples and noise (--samples, --noise) do not apply to a file: {_LEAVE_OUT}")
+    X, y, feature_names, target_name = read_table(path, target, dtype=dtype)
     set_task = _file_task(y, task)
     class_labels = []
     if set_task == "classification":
@@ -254,7 +258,7 @@ def load_dataset(
     gen_seq, split_seq = np.random.SeedSequence(_check_seed(seed)).spawn(2)
     gen_rng, split_rng = np.random.default_rng(gen_seq), np.random.default_rng(split_seq)
     if info.kind == "file":
-        X, y, feature_names, target_name, class_labels, set_task = _read_file(path, target, task, n_samples, noise)
+        X, y, feature_names, target_name, class_labels, set_task = _read_file(path, target, task, n_samples, noise, dt)
     else:
         X, y, feature_names, target_name, class_labels = _generate(
             name, info, n_samples, noise, features, classes, teeth, gen_rng

@@ -14,6 +14,7 @@ import numpy as np
 from deltaflow.training.config import RunConfig
 from deltaflow.data import InputTransform
 from deltaflow.training.io import ModelFile, atomic_file, load_model, save_model
+from deltaflow.training.model_task import check_scaler, read_task
 from deltaflow.training.task import Task
 from deltaflow.training.trainer import FitResult
 
@@ -131,15 +132,32 @@ class Predictor:
 
     ``prepare(X)``: derived features (2-D toy sets), then ``(x − mean) / scale`` with the
     training part's statistics; ``output``, ``predict_proba`` and ``predict`` follow.
+
+    What the output means (``task``, ``class_labels``) is the file's metadata, read and
+    checked by ``model_task.read_task``. A model saved without it (``save_model(path, net)``)
+    means what its run config says, else what its output width says: n_L ≥ 2 outputs are
+    the logits of K = n_L classes 0 … K−1 under softmax cross-entropy, one output is a
+    value (regression, mean squared error). Malformed metadata, a standardiser of the
+    wrong length, non-finite or with a scale ≤ 0 are a ``ValueError`` naming the file.
     """
 
     def __init__(self, model: ModelFile):
         self.model, self.net, self.meta = model, model.net, model.meta
         self.dtype = model.net.dtype
-        self.transform = InputTransform.from_meta(model.meta, model.arrays, self.dtype)
-        meta, n_out = self.meta, model.net.n_out(model.net.n_in)
-        self.task = Task(meta.get("task") or "classification", meta.get("loss"),
-                         n_classes=meta.get("n_classes") or n_out, n_targets=n_out, dtype=self.dtype)
+        where = str(model.path) if model.path is not None else "model"
+        n_in = model.net.n_in
+        if n_in is None:
+            raise ValueError(f"{where}: the network has no layer that fixes its input width")
+        _check_names(self.meta, where)
+        check_scaler(model.arrays, n_in, where)
+        try:
+            self.transform = InputTransform.from_meta(self.meta, model.arrays, self.dtype)
+        except ValueError as exc:
+            raise ValueError(f"{where}: metadata 'input_features': {exc}") from None
+        width = len(self.transform.features) if self.transform.features is not None else n_in
+        if width != n_in:
+            raise ValueError(f"{where}: input_features make {width} inputs, the network takes {n_in}")
+        self.task, self.class_labels = read_task(self.meta, model.config, model.net.n_out(n_in), self.dtype, where)
 
     @property
     def n_inputs(self) -> int:
@@ -177,13 +195,11 @@ class Predictor:
         out = self.output(X)
         if self.task.kind == "regression":
             return out[:, 0] if out.shape[1] == 1 else out
-        idx = self.task.predict(out)
-        labels = self.meta.get("class_labels")
-        return np.asarray(labels)[idx] if labels else idx
+        return np.asarray(self.class_labels)[self.task.predict(out)]
 
     def class_index(self, y) -> np.ndarray:
         """Class indices 0 … K−1 for original labels ``y`` (e.g. 3, 5, 7 → 0, 1, 2)."""
-        labels = self.meta.get("class_labels") or list(range(self.meta["n_classes"]))
+        labels = self.class_labels
         index = {float(v): i for i, v in enumerate(labels)}
         y = np.asarray(y, dtype=np.float64).ravel()
         unknown = [v.item() for v in np.unique(y) if float(v) not in index]
@@ -194,7 +210,7 @@ class Predictor:
     def evaluate(self, X: np.ndarray, y) -> tuple[float, float]:
         """(loss, accuracy or R²) on raw rows ``X`` and targets ``y`` (original labels or values).
 
-        The loss is the one the model was trained with (``meta["loss"]``), computed as
+        The loss is the one the model was trained with (``task.loss_name``), computed as
         ``fit`` computes its history, so a run's test part gives its last ``test_loss``.
         """
         out = self.output(X)
@@ -203,6 +219,17 @@ class Predictor:
         else:
             y = self.class_index(y)
         return self.task.loss.forward(out, self.task.targets(y)), self.task.metric(out, y)
+
+
+def _check_names(meta: dict, where: str) -> None:
+    """Refuse metadata names of the wrong type: feature_names, input_features (lists of
+    strings), target_name (a string)."""
+    for key in ("feature_names", "input_features"):
+        value = meta.get(key)
+        if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            raise ValueError(f"{where}: metadata {key!r} must be a list of strings, got {value!r:.60}")
+    if not isinstance(meta.get("target_name"), (str, type(None))):
+        raise ValueError(f"{where}: metadata 'target_name' must be a string, got {meta['target_name']!r:.60}")
 
 
 def load_run_config(run_dir: Path) -> RunConfig:
