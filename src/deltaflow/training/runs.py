@@ -13,7 +13,6 @@ import itertools
 import os
 import secrets
 import shutil
-from contextlib import suppress
 from pathlib import Path
 
 import numpy as np
@@ -160,12 +159,14 @@ def _replace_folder(tmp: Path, dest: Path) -> None:
             except OSError as exc:
                 if exc.errno not in _TAKEN:
                     raise
-            aside = dest.parent / f".{dest.name}.{secrets.token_hex(6)}.old"
-            with suppress(FileNotFoundError):  # another writer moved it first: try again
-                os.rename(dest, aside)
-                asides.append(aside)
+            # listed before the rename: a Ctrl-C right after it must still find the old run
+            asides.append(dest.parent / f".{dest.name}.{secrets.token_hex(6)}.old")
+            try:
+                os.rename(dest, asides[-1])
+            except FileNotFoundError:  # another writer moved it first: try again
+                asides.pop()
     except BaseException:
-        if asides and not dest.exists():
+        if asides and asides[-1].exists() and not dest.exists():
             os.rename(asides.pop(), dest)
         raise
     finally:
