@@ -4,10 +4,13 @@ Every command has ``--help``. Bad input exits with status 2 and one line on stde
 ``error: ...``, saying what is wrong (no traceback); a run, a model file or a data file
 is never left half-written by a failure.
 
-Exit status of ``train``: 0 when the run is written, also when training diverged (the
-run keeps the last finite weights and the message, printed in yellow, names the step
-and the first non-finite layer); 130 when Ctrl-C stopped it (the completed epochs are
-still written); 2 for bad input.
+Exit status of ``train`` (``EXIT_STATUS``): 0 when the run completed (also by early
+stopping); 3 when training diverged (the run keeps the last finite weights and the
+message, printed in yellow, names the step and the first non-finite layer); 130 when
+Ctrl-C stopped it (the completed epochs are still written); 2 for bad input. A run that
+diverged or was interrupted never replaces a completed one of the same name: it is
+written beside it, as ``runs/<name>.<diverged|interrupted>-<time>/``, and the last line
+says where.
 
 The run commands live here; ``cli_lab`` holds explain, experiment and report, and
 ``cli_options`` what all of them share (consoles, list options, the config from flags).
@@ -27,6 +30,9 @@ from rich.table import Table
 
 from deltaflow.cli_lab import experiment, explain, report
 from deltaflow.cli_options import UsageError, build_config, console, csv_list, load_predictor, out
+
+# train's exit status by FitResult.stop_reason; 2 (bad input) is main's
+EXIT_STATUS = {"completed": 0, "early_stopping": 0, "diverged": 3, "interrupted": 130}
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Neural networks and backpropagation, exactly.")
 
@@ -101,8 +107,7 @@ def train(
     result = _train_with_bar(trainer)
     run_dir = save_run(result, runs, figures=figures)
     _print_outcome(result, run_dir, figures)
-    if result.stop_reason == "interrupted":
-        raise SystemExit(130)
+    raise SystemExit(EXIT_STATUS[result.stop_reason])
 
 
 def _train_config(config: Optional[Path], dataset, csv_path, features, layers, activation, fields: dict):
@@ -143,6 +148,10 @@ def _print_outcome(result, run_dir: Path, figures: bool) -> None:
     if result.message:
         console.print(f"[yellow]{result.message}[/]", highlight=False)
     console.print(f"run written to {run_dir}/" + (f" (figures in {run_dir}/figures/)" if figures else ""))
+    name = result.config.name
+    if name and run_dir.name != name:
+        console.print(f"[yellow]{run_dir.parent / name}/ already holds a run: kept as it was, since this one "
+                      f"did not complete ({result.stop_reason})[/]", highlight=False)
 
 
 @app.command()
@@ -325,7 +334,8 @@ for command in (explain, experiment, report):
 
 
 def main(argv=None) -> None:
-    """Entry point: run the app, turning bad input into one line and exit status 2."""
+    """Entry point: run the app, turning bad input into one line and exit status 2 (and
+    Ctrl-C outside training into 130; ``train`` sets its own, see ``EXIT_STATUS``)."""
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
     from typer.exceptions import Abort
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
+import secrets
 import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -80,14 +80,33 @@ def save_model(path, net: Sequential, config=None, meta: dict | None = None,
     return path
 
 
+def exclusive_beside(parent: Path, prefix: str, suffix: str, create) -> tuple[Path, object]:
+    """(path, ``create(path)``) for a new path ``parent/<prefix><random><suffix>``;
+    ``create`` must fail with ``FileExistsError`` when the path is taken (``os.mkdir``,
+    ``os.open`` with ``O_EXCL``), so two writers never share one."""
+    while True:
+        path = parent / f"{prefix}{secrets.token_hex(6)}{suffix}"
+        try:
+            return path, create(path)
+        except FileExistsError:
+            continue
+
+
 @contextmanager
 def atomic_file(path, mode: str = "w", fsync: bool = False):
     """Open a temporary file beside ``path`` for writing; when the block ends it replaces
     ``path`` (so a reader never sees half a file), and if the block raises it is removed
-    and ``path`` is left as it was. Text mode is UTF-8 with newlines untranslated."""
+    and ``path`` is left as it was. Text mode is UTF-8 with newlines untranslated.
+
+    The file gets the permissions the user's umask gives (``0o666 & ~umask``), as
+    ``open(path, "w")`` would: it is created with mode 0o666 and the kernel applies the
+    umask (and a folder's default ACL). ``tempfile.mkstemp`` would make it 0o600, and
+    reading the umask to chmod afterwards means setting it, which races other threads.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)  # O_BINARY: Windows only
+    tmp, fd = exclusive_beside(path.parent, f".{path.name}.", ".tmp", lambda p: os.open(p, flags, 0o666))
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as f:
             yield f
@@ -96,7 +115,7 @@ def atomic_file(path, mode: str = "w", fsync: bool = False):
                 os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

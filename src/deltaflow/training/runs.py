@@ -1,5 +1,6 @@
 """Runs on disk: ``runs/<name>/`` holds ``config.json``, ``history.csv``, ``model.npz`` and
-``figures/*.png``; and ``Predictor``, which turns raw input rows into predictions the way
+``figures/*.png``, written whole (``save_run``: a run that did not complete never replaces
+one); and ``Predictor``, which turns raw input rows into predictions the way
 the run's data pipeline did (derived features, then the training standardisation).
 """
 
@@ -7,28 +8,26 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
+import errno
+import itertools
+import os
+import secrets
+import shutil
 from pathlib import Path
 
 import numpy as np
 
 from deltaflow.training.config import RunConfig
 from deltaflow.data import InputTransform
-from deltaflow.training.io import ModelFile, atomic_file, load_model, save_model
+from deltaflow.training.io import ModelFile, atomic_file, exclusive_beside, load_model, save_model
 from deltaflow.training.model_task import check_scaler, read_task
 from deltaflow.training.task import Task
 from deltaflow.training.trainer import FitResult
 
 
-def run_name(config: RunConfig, root: Path) -> str:
-    """The config's name, or ``<dataset>-<timestamp>`` made unique under ``root``."""
-    if config.name:
-        return config.name
-    base = f"{config.data.name}-{_dt.datetime.now():%Y%m%d-%H%M%S}"
-    name, i = base, 1
-    while (root / name).exists():
-        i += 1
-        name = f"{base}-{i}"
-    return name
+def run_name(config: RunConfig) -> str:
+    """The config's name, or ``<dataset>-<timestamp>`` for an unnamed run."""
+    return config.name or f"{config.data.name}-{_dt.datetime.now():%Y%m%d-%H%M%S}"
 
 
 def model_meta(result: FitResult) -> tuple[dict, dict]:
@@ -83,11 +82,46 @@ def read_history(path: Path) -> dict[str, list]:
     return cols
 
 
+COMPLETE = ("completed", "early_stopping")  # stop reasons of a run that ended as planned
+
+
 def save_run(result: FitResult, root="runs", figures: bool = True) -> Path:
-    """Write the run under ``root/<name>/`` and return that folder."""
+    """Write the run under ``root/<name>/`` and return its folder.
+
+    Everything is written to a fresh hidden folder beside (``root/.<name>.<random>.tmp``,
+    same filesystem), which then takes its place whole, so ``root/<name>/`` is never half
+    written and never mixes two runs' files (e.g. a figure an earlier run drew). If
+    writing fails the temporary folder is removed and ``root/<name>/`` is as it was.
+
+    A completed run (``stop_reason`` in ``COMPLETE``) replaces ``root/<name>/``. One that
+    diverged or was interrupted never replaces anything: it takes ``root/<name>/`` only
+    while that name is free, else it is kept beside as
+    ``root/<name>.<stop_reason>-<YYYYmmdd-HHMMSS>/``.
+    """
     root = Path(root)
-    run_dir = root / run_name(result.config, root)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    name = run_name(result.config)
+    dest = root / name
+    if dest.exists() and not dest.is_dir():
+        raise ValueError(f"{dest} exists and is not a run folder")
+    root.mkdir(parents=True, exist_ok=True)
+    # 0o777 & ~umask, as mkdir gives; tempfile.mkdtemp would make it 0o700
+    tmp, _ = exclusive_beside(root, f".{name}.", ".tmp", lambda p: os.mkdir(p, 0o777))
+    try:
+        _write_run(result, tmp, figures)
+        if result.config.name is None:  # an unnamed run never replaces one: <dataset>-<time>[-k]
+            return _claim(tmp, then=dest)
+        if result.stop_reason in COMPLETE:
+            _replace_folder(tmp, dest)
+            return dest
+        stamp = f"{name}.{result.stop_reason}-{_dt.datetime.now():%Y%m%d-%H%M%S}"
+        return _claim(tmp, dest, then=root / stamp)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _write_run(result: FitResult, run_dir: Path, figures: bool) -> None:
+    """config.json, history.csv, model.npz, probes.npz (if probed) and figures/ in ``run_dir``."""
     with atomic_file(run_dir / "config.json") as f:
         f.write(result.config.to_json() + "\n")
     write_history(result.history, run_dir / "history.csv")
@@ -97,14 +131,62 @@ def save_run(result: FitResult, root="runs", figures: bool = True) -> Path:
     probes = run_dir / PROBES
     if result.probe is not None and result.probe.steps:
         write_probes(result.probe, probes)
-    else:
-        probes.unlink(missing_ok=True)  # a reused run folder must not keep another run's records
     if figures:
         from deltaflow.viz.figures import run_figures  # matplotlib is slow to import: only when drawing
 
         run_figures(run_dir, Predictor(load_model(run_dir / "model.npz")), result.dataset, result.history,
                     read_probes(probes) if probes.exists() else None)
-    return run_dir
+
+
+_TAKEN = (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR)  # rename(2): the new name holds something
+
+
+def _replace_folder(tmp: Path, dest: Path) -> None:
+    """Rename ``tmp`` to ``dest``, moving a folder already there aside and removing it after.
+
+    A folder cannot be renamed over a non-empty one, so it takes two renames; between
+    them ``dest`` is absent for an instant, and a crash there leaves both runs whole,
+    hidden beside it (``.<name>.*.tmp`` new, ``.<name>.*.old`` old). Another writer of
+    the same name may put its run in between: it is moved aside in turn, so the writer
+    that renames last wins. If this one fails or is interrupted before its run is in
+    place, the folder it moved aside is put back.
+    """
+    asides = []
+    try:
+        while True:
+            try:
+                os.rename(tmp, dest)
+                break
+            except OSError as exc:
+                if exc.errno not in _TAKEN:
+                    raise
+            # listed before the rename: a Ctrl-C right after it must still find the old run
+            asides.append(dest.parent / f".{dest.name}.{secrets.token_hex(6)}.old")
+            try:
+                os.rename(dest, asides[-1])
+            except FileNotFoundError:  # another writer moved it first: try again
+                asides.pop()
+    except BaseException:
+        if asides and asides[-1].exists() and not dest.exists():
+            os.rename(asides.pop(), dest)
+        raise
+    finally:
+        for aside in asides:
+            shutil.rmtree(aside, ignore_errors=True)
+
+
+def _claim(tmp: Path, *first: Path, then: Path) -> Path:
+    """Rename ``tmp`` to the first free name of ``first``, then ``then``, ``then-2``,
+    ``then-3``, … and return it. The rename itself is the test (it fails if the name holds
+    a file or a non-empty folder), so two writers never claim one name."""
+    numbered = (then.parent / f"{then.name}-{k}" for k in itertools.count(2))
+    for candidate in itertools.chain(first, [then], numbered):
+        try:
+            os.rename(tmp, candidate)
+            return candidate
+        except OSError as exc:
+            if exc.errno not in _TAKEN:
+                raise
 
 
 PROBES = "probes.npz"

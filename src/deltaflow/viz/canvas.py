@@ -4,7 +4,7 @@ a new figure, its finishing touches and writing it as a PNG.
 Figures are built on ``matplotlib.figure.Figure`` with the Agg canvas, never through
 ``pyplot``: no display is needed, the global backend is left alone, and nothing keeps a
 figure alive once its file is written. ``save`` writes at a fixed pixel size
-(``figsize × DPI``, no tight cropping).
+(``figsize × DPI``, no tight cropping), atomically.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from deltaflow.training.io import atomic_file
 
 __all__ = ["DPI", "MARGIN", "TWO_CLASS_CMAP", "floats", "positive", "limits", "labelled_sets",
            "new_figure", "tidy", "save"]
@@ -74,9 +76,13 @@ def tidy(axes: Iterable, legend: float | str | None = None) -> None:
 
 
 def save(fig: Figure, path) -> Path:
-    """Write ``fig`` as a PNG at ``DPI`` to ``path`` (creating the parent folders); returns the path."""
+    """Write ``fig`` as a PNG at ``DPI`` to ``path`` (creating the parent folders); returns the path.
+
+    Written like every other file (``training.io.atomic_file``): to a temporary file
+    beside ``path``, then renamed over it, so a reader or a crash never meets half a PNG.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(fig)
-    fig.savefig(path, dpi=DPI, format="png")
+    with atomic_file(path, "wb") as f:
+        fig.savefig(f, dpi=DPI, format="png")
     return path

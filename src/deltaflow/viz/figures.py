@@ -72,7 +72,7 @@ def run_figures(run_dir, predictor, dataset, history: dict, probes: dict | None 
                 predict, Xtr, d.y_train, fig_dir / "fit.png", X_test=Xte, y_test=d.y_test, title=d.name))
     if probes is not None:
         paths.append(plot_gradient_flow(probes, probes["names"], fig_dir / "gradient_flow.png", title=d.name))
-    # a run folder reused under the same name must not keep figures of the previous run
+    # redrawn in place (`deltaflow plot`), a figure now left out must not stay from the last drawing
     for name in FIGURES:
         stale = fig_dir / name
         if stale not in paths:
