@@ -29,6 +29,7 @@ __all__ = ["read_npz", "one_line", "short_reason"]
 class _Refused(ValueError):
     """A check of ours failed: its message is already the one line to show."""
 
+
 _MAX_NPY_HEADER = 10_000  # numpy's own default limit on an .npy header's text
 _REASON_CHARS = 160
 
