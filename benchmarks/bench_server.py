@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import math
 import socket
 import subprocess
 import sys
@@ -143,18 +145,24 @@ async def light(url: str, seconds: float) -> dict:
         await c.next_frame()
         t0 = last = now = time.perf_counter()
         frames, gap = 0, 0.0
-        while now - t0 < seconds:
-            await c.next_frame()
-            now = time.perf_counter()
-            frames, gap, last = frames + 1, max(gap, now - last), now
-        return {"light_frames_per_s": frames / (now - t0), "light_max_gap_ms": 1e3 * gap}
+        with contextlib.suppress(TimeoutError):  # a starved session may get no frame at all
+            while now - t0 < seconds:
+                await asyncio.wait_for(c.next_frame(), t0 + seconds - now)
+                now = time.perf_counter()
+                frames, gap, last = frames + 1, max(gap, now - last), now
+        wall = time.perf_counter() - t0
+        return {"light_frames_per_s": frames / wall, "light_max_gap_ms": 1e3 * max(gap, t0 + wall - last)}
     finally:
         await c.ws.close()
 
 
-async def time_to_hello(url: str) -> float:
+async def time_to_hello(url: str, limit_s: float = 60.0) -> float:
+    """Seconds from opening a socket to its hello (inf: none within ``limit_s``)."""
     t = time.perf_counter()
-    c = await Client.open(url)
+    try:
+        c = await asyncio.wait_for(Client.open(url), limit_s)
+    except TimeoutError:
+        return math.inf
     seconds = time.perf_counter() - t
     await c.ws.close()
     return seconds
@@ -212,7 +220,10 @@ def main() -> None:
                   f"click→frame {r['click_to_frame_ms']:.1f} ms")
     finally:
         server.terminate()
-        server.wait(10)
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:  # its workers still busy
+            server.kill()
 
 
 if __name__ == "__main__":

@@ -34,8 +34,9 @@ def train(s, n: float, deadline: float = math.inf) -> int:
     statistics have its update ratio."""
     t, done, last = s.trainer, 0, False
     max_steps = s.train_config.steps if s.train_config.steps is not None else math.inf
+    clock, last_start = time.perf_counter, deadline - s.step_time  # one call a step, nothing else
     while done < n and not (s.done or s.nan_stop or s.halted):
-        last = done == n - 1 or time.perf_counter() + s.step_time >= deadline
+        last = done == n - 1 or clock() >= last_start
         if last:
             s.probe.mark()  # for the last step's update ratio
         if s.epoch_steps is None:
