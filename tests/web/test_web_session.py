@@ -44,7 +44,8 @@ def test_thinning_the_loss_points_keeps_the_newest():
 def test_the_frames_gradient_norm_is_the_global_norm_without_float32_overflow():
     s = Session(Limits(), RunConfig.from_dict(TINY))
     s.handle(json.dumps({"type": "step", "n": 1}))
-    assert s.grad_norm == pytest.approx(grad_norm(s.trainer.params), rel=1e-12)
+    s.train_tick(0.0)  # the step runs in the next tick
+    assert s.trainer.step == 1 and s.grad_norm == pytest.approx(grad_norm(s.trainer.params), rel=1e-12)
     for p in s.trainer.params:
         p.grad[...] = 1e20  # Σ g² = 1e40 · count: inf in float32
     with np.errstate(all="ignore"):
@@ -86,6 +87,7 @@ def test_a_state_carries_the_newest_history_rows(monkeypatch):
     monkeypatch.setattr(P, "STATE_HISTORY_ROWS", 3)
     s = Session(Limits(), RunConfig.from_dict(TINY))
     s.handle(json.dumps({"type": "step", "n": 5}))
+    s.train_tick(0.0)  # the steps run in the next tick
     assert s.trainer.epoch == 5
     state = s.state()
     assert state["history"]["epoch"] == [3, 4, 5]

@@ -18,6 +18,7 @@ from deltaflow.diagnostics.probes import GradientProbe
 from deltaflow.diagnostics.units import Unit, unit_layers
 from deltaflow.training.config import RunConfig
 from deltaflow.training.trainer import Callback, Trainer
+from deltaflow.web.admission import Cost, cost_of
 from deltaflow.web.frames import MAX_LOSS_POINTS
 from deltaflow.web.limits import Limits, check_config, check_grid, check_steps, map_count
 
@@ -73,6 +74,7 @@ class Run:
     units: list[Unit]
     n_maps: int
     grid: int
+    cost: Cost  # admitted by the session against the server's budget
 
 
 def build_run(config: RunConfig, grid: int, limits: Limits, upload_path: Path | None,
@@ -96,7 +98,7 @@ def build_run(config: RunConfig, grid: int, limits: Limits, upload_path: Path | 
     n_maps = map_count(trainer)
     check_grid(grid, n_maps, dims, limits)
     return Run(config, train_config, dataset, dims, trainer, losses, GradientProbe(trainer.net, every=1),
-               unit_layers(trainer.net), n_maps, grid)
+               unit_layers(trainer.net), n_maps, grid, cost_of(trainer, dataset, grid, dims))
 
 
 def is_toy(config: RunConfig) -> bool:

@@ -17,7 +17,6 @@ import numpy as np
 from deltaflow.diagnostics.explain import explain
 from deltaflow.training.config import RunConfig
 from deltaflow.web import protocol as P
-from deltaflow.web import ticks
 from deltaflow.web.building import DEFAULT_GRID, model_input
 
 log = logging.getLogger(__name__)
@@ -60,21 +59,23 @@ def apply(s, config: RunConfig, grid: int | None) -> None:
 
 def on_play(s, msg):
     check_can_train(s)
-    s.running = True
+    s.running, s.pending = True, 0  # playing trains on: the steps of a step are no longer counted
     s.dirty = True
 
 
 def on_pause(s, msg):
-    s.running = False
+    s.running, s.pending = False, 0
     s.dirty = True
 
 
 def on_step(s, msg):
+    """The n steps run in the socket's ticks (each time-bounded, ``Session.train_tick``); the
+    frame that shows them goes out when all are done."""
     if msg.n > s.limits.max_step:
         raise ValueError(f"n={msg.n} is over the limit of {s.limits.max_step} steps per message")
     check_can_train(s)
     s.running = False
-    ticks.train(s, msg.n)
+    s.pending += msg.n
 
 
 def on_reset(s, msg):

@@ -19,7 +19,7 @@ DRAWABLE = ("toy", "function")  # the kinds of data set with 2-D or 1-D raw inpu
 class Limits:
     """Every limit the server enforces; sent to the page in ``hello``.
 
-    ``idle_timeout_s`` and ``max_sessions`` are the ones tests shrink (``create_app(limits=...)``).
+    ``idle_timeout_s``, ``max_sessions`` and the costs are the ones tests shrink (``create_app(limits=...)``).
     """
 
     max_sessions: int = 8
@@ -40,6 +40,12 @@ class Limits:
     window: int = 4  # unacknowledged frames in flight
     max_fps: float = 30.0
     idle_timeout_s: float = 900.0
+    tick_budget_s: float = 0.05  # a training tick yields after this, whatever n or steps_per_frame ask
+    # a run's cost (``admission.Cost``: multiply-adds of one step and one frame) against the server's
+    # budget: every session may always use ``base_cost`` (the default and every preset fit), and the
+    # sessions together ``cost_budget`` (the heaviest run the limits allow, ≈ 2·10⁹, fits beside light ones)
+    base_cost: int = 10_000_000
+    cost_budget: int = 2_500_000_000
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -34,7 +34,10 @@ or that breaks a limit, gets an ``error`` reply; the session lives on unchanged.
     ``steps``) are done (frame flag ``DONE``); ``play`` then answers with an error until
     the config changes.
 ``{"type": "step", "n": 1}``
-    Train n steps now (1 ≤ n ≤ limits.max_step), paused afterwards; then a frame.
+    Train n steps (1 ≤ n ≤ limits.max_step), paused afterwards; then a frame. The steps run
+    in the server's training ticks, each at most ``limits.tick_budget_s`` long, between other
+    sessions' work; the frame that shows them comes when all n are done. ``pause``, ``reset``
+    or a new config cancels the steps not yet run (the frame then shows those that were).
 ``{"type": "reset"}``
     Re-initialise the network (and optimiser, schedule, shuffling) from the seed; keeps
     the data, added points included. Replies ``state``.

@@ -5,8 +5,10 @@ uvicorn on 127.0.0.1 by default. The protocol is described in ``deltaflow.web.pr
 
 Each socket runs two tasks: the receive loop applies client messages (in a worker thread,
 under the session's lock) and replies; the pump trains one tick per 1/max_fps seconds while
-playing (in a worker thread) and sends the newest state as a frame when the client has
-credit. Sends go through one lock, so a JSON reply never interleaves with a frame.
+playing or stepping and sends the newest state as a frame when the client has credit. Ticks
+and frames run on the registry's ``Scheduler`` (training threads of their own, shared fairly
+between sessions), never in the default executor that serves messages, ``hello`` and
+downloads. Sends go through one lock, so a JSON reply never interleaves with a frame.
 """
 
 from __future__ import annotations
@@ -32,10 +34,12 @@ from deltaflow.data import DATASETS, FEATURES
 from deltaflow.nn.init import INITIALIZERS
 from deltaflow.web import frames
 from deltaflow.web import protocol as P
+from deltaflow.web.admission import Ledger
 from deltaflow.web.building import DEFAULT_CURVE_GRID, DEFAULT_GRID, DEFAULT_STEPS_PER_FRAME, default_config
 from deltaflow.web.handlers import error
 from deltaflow.web.limits import DRAWABLE, Limits
 from deltaflow.web.presets import PRESETS
+from deltaflow.web.scheduler import Scheduler
 from deltaflow.web.session import Session
 
 log = logging.getLogger(__name__)
@@ -44,18 +48,21 @@ CLOSE_FULL, CLOSE_IDLE = 1013, 4000
 
 
 class Registry:
-    """The open sessions, at most ``limits.max_sessions``."""
+    """The open sessions, at most ``limits.max_sessions``, the ledger of their runs' costs
+    (``admission``) and the scheduler of their training (``workers`` threads, default the CPU count)."""
 
-    def __init__(self, limits: Limits):
+    def __init__(self, limits: Limits, workers: int | None = None):
         self.limits = limits
         self.sessions: dict[str, Session] = {}
+        self.ledger = Ledger(limits)
+        self.scheduler = Scheduler(workers)
         self._lock = threading.Lock()
 
     def open(self) -> Session | None:
         with self._lock:
             if len(self.sessions) >= self.limits.max_sessions:
                 return None
-        session = Session(self.limits)  # built outside the lock: it generates data
+        session = Session(self.limits, ledger=self.ledger)  # built outside the lock: it generates data
         with self._lock:
             if len(self.sessions) >= self.limits.max_sessions:
                 session.close()
@@ -64,9 +71,12 @@ class Registry:
         return session
 
     def release(self, session: Session) -> None:
-        """Give the session's slot back (at once: no lock but the registry's is taken)."""
+        """Give the session's slot back and stop its running tick (at once: no lock but the
+        registry's is taken)."""
+        session.interrupt()
         with self._lock:
             self.sessions.pop(session.id, None)
+        self.scheduler.forget(session.id)
 
     def get(self, sid: str) -> Session:
         session = self.sessions.get(sid)
@@ -118,8 +128,8 @@ def hello(session: Session) -> dict:
 class Connection:
     """One socket's receive loop and frame pump."""
 
-    def __init__(self, ws: WebSocket, session: Session, limits: Limits):
-        self.ws, self.session, self.limits = ws, session, limits
+    def __init__(self, ws: WebSocket, session: Session, limits: Limits, scheduler: Scheduler):
+        self.ws, self.session, self.limits, self.scheduler = ws, session, limits, scheduler
         self.send_lock = asyncio.Lock()
         self.wake = asyncio.Event()
         self.interval = 1.0 / limits.max_fps
@@ -164,8 +174,8 @@ class Connection:
             self.wake.set()
 
     async def pump(self) -> None:
-        """Train a tick per interval while playing; send a frame when there is news and credit
-        (never more often than max_fps); close an idle session."""
+        """Train a tick per interval while playing or stepping (on the scheduler); send a frame
+        when there is news and credit (never more often than max_fps); close an idle session."""
         s, loop = self.session, asyncio.get_running_loop()
         next_tick, last_frame = loop.time(), -1.0
         frame_time = 0.005  # s to build a frame, a running estimate
@@ -175,17 +185,17 @@ class Connection:
             framed = None
             if ticked:
                 next_tick = max(next_tick + self.interval, now)
-                if s.running:
+                if s.running or s.pending:
                     # at full speed, train until the frame has just time to go out before the next
                     # tick; the frame is built in the same worker call, with no second hand-over
                     budget = max(0.1 * self.interval, next_tick - loop.time() - frame_time - 0.0005)
-                    framed = await asyncio.to_thread(s.train_tick_and_frame, budget)
+                    framed = await self.scheduler.run(s.id, s.train_tick_and_frame, budget)
                     if framed is not None:
                         frame_time = 0.8 * frame_time + 0.2 * framed[2]
             # one frame per tick while training; news between ticks (a step, an edit) waits out the interval
             if framed is None and s.can_send() and (ticked or loop.time() - last_frame >= self.interval):
                 t0 = loop.time()
-                framed = (*await asyncio.to_thread(s.messages_and_frame), 0.0)
+                framed = (*await self.scheduler.run(s.id, s.messages_and_frame), 0.0)
                 frame_time = 0.8 * frame_time + 0.2 * (loop.time() - t0)
             if framed is not None:
                 messages, data, _ = framed
@@ -200,7 +210,7 @@ class Connection:
                 await self.send_json(error(f"session closed after {self.limits.idle_timeout_s:g} s without a message"))
                 await self.ws.close(code=CLOSE_IDLE)
                 return
-            wait = next_tick - loop.time() if s.running else 0.25
+            wait = next_tick - loop.time() if s.running or s.pending else 0.25
             if s.can_send():
                 wait = min(wait, last_frame + self.interval - loop.time())
             self.wake.clear()
@@ -237,7 +247,7 @@ def create_app(limits: Limits | None = None) -> FastAPI:
             await ws.close(code=CLOSE_FULL)
             return
         try:
-            await Connection(ws, session, limits).run()
+            await Connection(ws, session, limits, registry.scheduler).run()
         finally:
             # the slot first, without an await: a handler cancelled while it closes (the client
             # gone) still gives it back; the session's own close may wait for its training lock

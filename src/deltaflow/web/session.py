@@ -6,9 +6,15 @@ from two sides, always under ``self.lock`` (methods run in worker threads, never
 event loop):
 
 - ``handle(text)`` applies one client message (``handlers``) and returns the JSON replies;
-- ``train_tick(budget)`` runs one tick of steps while playing (``ticks``), and
+- ``train_tick(budget)`` runs one tick of steps while playing or while a ``step`` message's
+  steps are pending (``ticks``), at most ``limits.tick_budget_s`` long, and
   ``messages_and_frame()`` takes the JSON the worker queued (an alarm) with the newest state
   encoded as a binary frame (``snapshot``).
+
+Two things happen without the lock, from the event loop: ``handle_ack`` applies an ack, and
+``interrupt`` (a ``pause``, a ``reset``, the socket closing) stops the running tick before its
+next step, so that none of them waits behind training. A run's cost is admitted against the
+server's budget (``admission.Ledger``) when it is built.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from deltaflow.training.config import RunConfig
 from deltaflow.web import frames as F
 from deltaflow.web import protocol as P
 from deltaflow.web import snapshot, ticks
+from deltaflow.web.admission import Ledger
 from deltaflow.web.building import (DEFAULT_GRID, DEFAULT_STEPS_PER_FRAME, build_run, default_config, grid_inputs,
                                     plot_extent)
 from deltaflow.web.handlers import dispatch, error, on_ack, prefixed
@@ -37,12 +44,19 @@ log = logging.getLogger(__name__)
 class Session:
     """One run in the simulator (see the module docstring). ``id`` is the download token."""
 
-    def __init__(self, limits: Limits, config: RunConfig | None = None):
+    # the message types that interrupt a running tick before they wait for its lock
+    INTERRUPTING = ("pause", "reset")
+
+    def __init__(self, limits: Limits, config: RunConfig | None = None, ledger: Ledger | None = None):
+        """``ledger``: the server's, shared by its sessions (default: one of this session's own)."""
         self.id = secrets.token_urlsafe(16)
         self.limits = limits
+        self.ledger = ledger or Ledger(limits)
         self.lock = threading.Lock()
         self.last_active = time.monotonic()
         self.running = False
+        self.pending = 0  # steps of ``step`` messages not yet run
+        self.halted = False  # set by ``interrupt``, cleared when the next message is handled
         self.steps_per_frame = DEFAULT_STEPS_PER_FRAME
         self.frame_id = 0  # of the last built frame
         self.acked = 0
@@ -60,6 +74,7 @@ class Session:
     def build(self, config: RunConfig, grid: int, dataset: Dataset | None = None, keep_edits=False) -> None:
         """Make data, trainer and grid for ``config``; on any error nothing has changed."""
         run = build_run(config, grid, self.limits, self.upload_path, dataset)
+        self.ledger.admit(self.id, run.cost)
         # commit: from here on nothing raises
         if self.probe is not None:
             self.probe.detach()
@@ -68,6 +83,7 @@ class Session:
         self.trainer, self.probe, self.losses, self.units, self.n_maps = (
             run.trainer, run.probe, run.losses, run.units, run.n_maps)
         self.epoch_steps = None  # the running epoch's generator (Trainer.epoch_steps)
+        self.pending = 0
         self.stats = None  # (S, L) float32 of the latest tick
         self.grad_norm = math.nan
         self.done = ticks.finished(self)
@@ -86,7 +102,9 @@ class Session:
 
     def handle_ack(self, text) -> list[dict] | None:
         """An ``ack`` applied at once, without the lock (so it never waits for a training tick
-        to end): its replies. None for any other message (and any bad one): ``handle`` it.
+        to end): its replies. None for any other message (and any bad one): ``handle`` it; a
+        ``pause`` or ``reset`` first ``interrupt``-s the running tick, so its ``handle`` waits
+        for one step at most.
 
         It runs on the event loop, so only a text as short as an ack is parsed here; a longer
         one (an upload of up to a megabyte) goes to ``handle`` in a worker thread unread."""
@@ -97,6 +115,8 @@ class Session:
         except P.ProtocolError:
             return None
         if msg.type != "ack":
+            if msg.type in self.INTERRUPTING:
+                self.interrupt()
             return None
         self.last_active = time.monotonic()
         try:
@@ -110,6 +130,7 @@ class Session:
         with self.lock:
             self.last_active = time.monotonic()
             about, replies = dispatch(self, text)
+            self.halted = False  # the message that interrupted the tick is applied
             if about != "ack":  # acks answer frames; counting them would make a frame stale on arrival
                 self.handled += 1
             for reply in replies:
@@ -119,26 +140,36 @@ class Session:
 
     # -- training and frames -----------------------------------------------------------
 
+    def interrupt(self) -> None:
+        """Stop the running tick before its next step, and run none until the next message is
+        handled (the socket closing: none at all). Called without the lock, from the event loop."""
+        self.halted = True
+
     def train_tick(self, budget: float) -> None:
-        """One tick of training while playing: ``steps_per_frame`` steps, or (0) as many as
-        fit in ``budget`` seconds at the measured speed."""
+        """One tick of training: the pending steps of ``step`` messages, else while playing
+        ``steps_per_frame`` steps, or (0) as many as fit in ``budget`` seconds; in every case
+        none after ``limits.tick_budget_s`` seconds (the rest waits for the next ticks)."""
         with self.lock:
-            if not self.running:
+            if self.halted or not (self.running or self.pending):
                 return
-            n = self.steps_per_frame or max(1, int(budget / self.step_time))
+            n = self.pending or self.steps_per_frame or math.inf
+            seconds = self.limits.tick_budget_s if n < math.inf else min(budget, self.limits.tick_budget_s)
             t0 = time.perf_counter()
             try:
-                done = ticks.train(self, n)
+                done = ticks.train(self, n, t0 + seconds)
             except Exception as exc:  # as in handle: report, pause, keep the session
                 log.exception("session %s: training failed", self.id[:6])
-                self.running = False
+                self.running, self.pending = False, 0
                 self.outbox.append(error(f"training failed ({type(exc).__name__}: {exc}); paused"))
                 return
+            if self.pending:
+                self.pending = 0 if self.done or self.nan_stop else self.pending - done
             if done:
                 self.step_time = 0.8 * self.step_time + 0.2 * (time.perf_counter() - t0) / done
 
     def can_send(self) -> bool:
-        return self.dirty and self.frame_id - self.acked < self.limits.window
+        """A frame may go out: there is news, credit, and no ``step`` half done (its frame shows all n)."""
+        return self.dirty and not self.pending and self.frame_id - self.acked < self.limits.window
 
     def train_tick_and_frame(self, budget: float) -> tuple[list[dict], bytes, float] | None:
         """``train_tick(budget)``, then ``messages_and_frame()`` if a frame may go out
@@ -172,10 +203,12 @@ class Session:
             return snapshot.history(self.trainer)
 
     def close(self) -> None:
+        self.interrupt()
         with self.lock:
-            self.running = False
+            self.running, self.pending = False, 0
             self.probe.detach()
             self.drop_upload()
+        self.ledger.release(self.id)
 
     def drop_upload(self) -> None:
         if self.upload_dir is not None:

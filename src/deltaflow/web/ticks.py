@@ -10,6 +10,7 @@ gives the step's own ‖ΔW‖/‖W‖).
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
@@ -25,29 +26,34 @@ def finished(s) -> bool:
     return t.epoch >= t.planned_epochs or (c.steps is not None and t.step >= c.steps)
 
 
-def train(s, n: int) -> int:
-    """Run up to n steps of session ``s``; stops at the end of the run or on a non-finite
-    value. Returns the steps run. The probe statistics of the last step are measured afterwards."""
-    t, done = s.trainer, 0
+def train(s, n: float, deadline: float = math.inf) -> int:
+    """Run up to n steps of session ``s``, none after ``deadline`` (``time.perf_counter``
+    seconds) and none once ``s.halted``; stops at the end of the run or on a non-finite value.
+    Returns the steps run. The budget is checked between steps: the step expected to end past
+    the deadline (at ``s.step_time`` a step) is the last, so the probe marks it and the tick's
+    statistics have its update ratio."""
+    t, done, last = s.trainer, 0, False
     max_steps = s.train_config.steps if s.train_config.steps is not None else math.inf
-    while done < n and not (s.done or s.nan_stop):
-        if done == n - 1:
+    clock, last_start = time.perf_counter, deadline - s.step_time  # one call a step, nothing else
+    while done < n and not (s.done or s.nan_stop or s.halted):
+        last = done == n - 1 or clock() >= last_start
+        if last:
             s.probe.mark()  # for the last step's update ratio
         if s.epoch_steps is None:
             s.epoch_steps = t.epoch_steps(s.dataset.X_train, s.dataset.y_train, max_steps=max_steps)
         done += 1
         try:
             next(s.epoch_steps)
-            continue
         except StopIteration as end:
             s.epoch_steps = None
-            row = end.value
-        if row is None:
-            stop_on_nan(s)
-        elif finished(s):
-            s.done, s.running = True, False
+            if end.value is None:
+                stop_on_nan(s)
+            elif finished(s):
+                s.done, s.running = True, False
+        if last:
+            break
     if done:
-        measure(s, marked=done == n)
+        measure(s, marked=last)
         s.dirty = True
     return done
 
