@@ -289,7 +289,9 @@ def datasets():
 
 @app.command()
 def serve(
-    host: str = typer.Option("127.0.0.1", help="Address to listen on (loopback by default: only this machine)."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (loopback by default: only this machine; "
+                             "127.0.0.1, localhost or ::1). Any other address prints a warning and asks for the "
+                             "access token printed in the URL."),
     port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
     open_browser: bool = typer.Option(False, "--open", help="Open the page in the default browser."),
 ):
@@ -298,16 +300,19 @@ def serve(
     import os
     import socket
 
+    from deltaflow.web.guard import netloc
     from deltaflow.web.server import serve as run_server
 
+    host = host.strip("[]")  # "[::1]" as a URL writes it
     # uvicorn reports a taken port as a log line and exit status 3: say it here, as bad input
+    ipv6 = {"family": socket.AF_INET6} if ":" in host else {}  # create_server binds IPv4 unless told
     try:
-        with socket.create_server((host, port)):
+        with socket.create_server((host, port), **ipv6):
             pass
     except OSError as exc:
         hint = "; choose another --port (make run: PORT=8001 make run)" if exc.errno == errno.EADDRINUSE else ""
         reason = os.strerror(exc.errno) if isinstance(exc.errno, int) and exc.errno > 0 else (exc.strerror or str(exc))
-        raise UsageError(f"cannot listen on {host}:{port}: {reason}{hint}") from None
+        raise UsageError(f"cannot listen on {netloc(host, port)}: {reason}{hint}") from None
     run_server(host=host, port=port, open_browser=open_browser)
 
 

@@ -51,11 +51,11 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _serving(app):
-    """``app`` served by uvicorn in a thread: yields ``http://127.0.0.1:<port>/``."""
+def _serving(app, port: int):
+    """``app`` (made by ``create_app(port=port)``: it checks that requests name its address)
+    served by uvicorn in a thread: yields ``http://127.0.0.1:<port>/``."""
     import uvicorn
 
-    port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -78,7 +78,8 @@ def server_url():
     _need_browser()
     from deltaflow.web.server import create_app
 
-    with _serving(create_app()) as url:
+    port = _free_port()
+    with _serving(create_app(port=port), port) as url:
         yield url
 
 
@@ -89,8 +90,9 @@ def idle_server():
     from deltaflow.web.limits import Limits
     from deltaflow.web.server import create_app
 
-    app = create_app(Limits(idle_timeout_s=2.0))
-    with _serving(app) as url:
+    port = _free_port()
+    app = create_app(Limits(idle_timeout_s=2.0), port=port)
+    with _serving(app, port) as url:
         yield url, app
 
 

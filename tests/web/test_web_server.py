@@ -427,7 +427,7 @@ def test_hello_carries_the_lists_the_page_builds_its_menus_from(client):
     assert h["features"] == list(FEATURES)
     assert [d["name"] for d in h["datasets"]] == [k for k, v in DATASETS.items() if v.kind in ("toy", "function")]
     assert {d["name"]: d["task"] for d in h["datasets"]}["sin"] == "regression"
-    assert h["close_codes"] == {"full": 1013, "idle": 4000}
+    assert h["close_codes"] == {"full": 1013, "idle": 4000, "forbidden": 4003}
     assert h["frame"]["vanishing_ratio"] == F.VANISHING_RATIO and h["frame"]["flags"]["DONE"] == F.DONE
     assert h["frame"]["alarms"] == list(F.ALARMS) and h["frame"]["header_bytes"] == F.HEADER.size
     for name in h["activations"]:

@@ -14,12 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
+from deltaflow.data import read_table
 from deltaflow.diagnostics.explain import explain
 from deltaflow.training.config import RunConfig
 from deltaflow.web import protocol as P
 from deltaflow.web.building import DEFAULT_GRID, model_input
 
 log = logging.getLogger(__name__)
+MAX_COORDINATE = 1e3  # |x1|, |x2| of an added point: far beyond any drawable set's extent
 
 
 def dispatch(s, text) -> tuple[str | None, list[dict]]:
@@ -112,9 +114,10 @@ def on_add_point(s, msg):
         raise ValueError(f"already {s.added} points added, the limit is {lim.max_points_added}")
     if (msg.x2 is None) != (s.dims == 1):
         raise ValueError(f"this data set is {s.dims}-D: give x1{' and x2' if s.dims == 2 else ' only'}")
+    for field, v in (("x1", msg.x1), ("x2", msg.x2)):
+        if v is not None and not abs(v) <= MAX_COORDINATE:
+            raise ValueError(f"{field}={v:g} is outside the plane's range ±{MAX_COORDINATE:g}")
     raw = np.array([[msg.x1] if s.dims == 1 else [msg.x1, msg.x2]], dtype=np.float64)
-    if np.abs(raw).max() > 1e3:
-        raise ValueError("x1 and x2 must lie within ±1000")
     y_new = _new_target(d, msg)
     # new arrays, not in-place growth: the running epoch keeps the rows it shuffled
     s.dataset = dataclasses.replace(
@@ -135,7 +138,24 @@ def _new_target(d, msg) -> np.ndarray:
         return np.array([msg.label], dtype=d.y_train.dtype)
     if msg.value is None:
         raise ValueError("a regression data set needs value, not label")
+    check_range("value", msg.value, d.y_train.dtype)
     return np.array([[msg.value]], dtype=d.y_train.dtype)
+
+
+def check_range(field: str, value: float, dtype) -> None:
+    """Refuse a value the session's dtype cannot hold (|v| > 3.4028235e38 for float32 would
+    become inf in the data and stop every later frame)."""
+    limit = float(np.finfo(dtype).max)
+    if not abs(value) <= limit:
+        raise ValueError(f"{field}: {value:g} is outside the {np.dtype(dtype).name} range ±{limit:g}")
+
+
+def check_cells(path: Path, name: str, target: str | None, dtype) -> None:
+    """Each column of the uploaded table within ``dtype``'s range (``check_range``)."""
+    table = read_table(path, target)
+    names, columns = [*table.feature_names, table.target_name], [*table.X.T, table.y]
+    for column, values in zip(names, columns):
+        check_range(f"{name} column {column!r}", float(np.abs(values).max()), dtype)
 
 
 def on_upload_csv(s, msg):
@@ -155,6 +175,7 @@ def on_upload_csv(s, msg):
     try:
         path.write_text(msg.text, encoding="utf-8")
         config = RunConfig.from_dict({**s.config.model_dump(), "data": data})
+        check_cells(path, msg.name, msg.target, config.dtype)
         s.upload_dir, s.upload_path = folder, path  # build reads the file from here
         s.build(config, grid)
     except BaseException as exc:  # any failure: the old upload (if any) stays, the new one goes

@@ -127,6 +127,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 PROTOCOL_VERSION = 1
 MAX_ACK_CHARS = 100  # an ack is ~30 characters; only texts this short are parsed on the event loop
 STATE_HISTORY_ROWS = 1000  # the newest per-epoch rows a ``state`` carries (history.json has them all)
+MAX_DEPTH = 32  # JSON arrays and objects inside each other in a message (a RunConfig is 3 deep)
 
 
 class _Message(BaseModel):
@@ -252,9 +253,14 @@ def parse_message(text: str | bytes, max_bytes: int | None = None):
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ProtocolError(f"message is not valid JSON: {exc}") from None
+    except RecursionError:  # far deeper than MAX_DEPTH: the parser gave up
+        raise ProtocolError(f"message is nested deeper than the limit of {MAX_DEPTH} levels") from None
     if not isinstance(data, dict):
         raise ProtocolError(f"message must be a JSON object with a type, got {type(data).__name__}")
     kind = data.get("type")
+    if depth(data) > MAX_DEPTH:
+        raise ProtocolError(f"message is nested deeper than the limit of {MAX_DEPTH} levels",
+                            kind if kind in MESSAGE_TYPES else None)
     if not isinstance(kind, str):
         raise ProtocolError("message has no type")
     if kind not in MESSAGE_TYPES:
@@ -263,6 +269,19 @@ def parse_message(text: str | bytes, max_bytes: int | None = None):
         return _CLIENT.validate_python(data)
     except ValidationError as exc:
         raise ProtocolError(f"{kind}: {describe(exc)}", kind) from None
+
+
+def depth(value, limit: int = MAX_DEPTH) -> int:
+    """How deep arrays and objects nest in parsed JSON ``value`` (a scalar: 0), counted
+    without recursion and only up to ``limit + 1``: beyond the limit the exact depth is moot."""
+    deepest, level = 0, [(value, 1)]
+    while level:
+        item, d = level.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, d)
+            if d <= limit:
+                level.extend((v, d + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def describe(exc: ValidationError) -> str:

@@ -1,7 +1,9 @@
 """The simulator's FastAPI app: the page, one WebSocket per tab, and the downloads.
 
-``create_app(limits)`` builds the app (tests pass small limits); ``serve()`` runs it with
-uvicorn on 127.0.0.1 by default. The protocol is described in ``deltaflow.web.protocol``.
+``create_app(limits, host=, port=, token=)`` builds the app for the address it is served at
+(tests pass small limits); ``serve()`` runs it with uvicorn on 127.0.0.1 by default. Every
+request and socket passes ``guard`` first (Host, Origin, access token). The protocol is
+described in ``deltaflow.web.protocol``.
 
 Each socket runs two tasks: the receive loop applies client messages (in a worker thread,
 under the session's lock) and replies; the pump trains one tick per 1/max_fps seconds while
@@ -17,6 +19,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
+import sys
 import tempfile
 import threading
 import time
@@ -35,6 +39,7 @@ from deltaflow.nn.init import INITIALIZERS
 from deltaflow.web import frames
 from deltaflow.web import protocol as P
 from deltaflow.web.admission import Ledger
+from deltaflow.web.guard import CLOSE_FORBIDDEN, WILDCARDS, Guard, GuardMiddleware, is_loopback, url
 from deltaflow.web.building import DEFAULT_CURVE_GRID, DEFAULT_GRID, DEFAULT_STEPS_PER_FRAME, default_config
 from deltaflow.web.handlers import error
 from deltaflow.web.limits import DRAWABLE, Limits
@@ -120,7 +125,7 @@ def hello(session: Session) -> dict:
         "optimizers": choices(OptimizerConfig, "name"),
         "schedules": choices(ScheduleConfig, "name"),
         "losses": choices(RunConfig, "loss"),
-        "close_codes": {"full": CLOSE_FULL, "idle": CLOSE_IDLE},
+        "close_codes": {"full": CLOSE_FULL, "idle": CLOSE_IDLE, "forbidden": CLOSE_FORBIDDEN},
         "frame": frames.frame_constants(),
     }
 
@@ -135,8 +140,15 @@ class Connection:
         self.interval = 1.0 / limits.max_fps
 
     async def send_json(self, message: dict) -> None:
+        """Send ``message`` as strict JSON. Replies carry no NaN or ±inf (null at their source);
+        one that still does is a bug, reported to the client as an ``error``, not a dropped socket."""
+        try:
+            text = json.dumps(message, allow_nan=False)
+        except ValueError as exc:
+            log.error("session %s: a %s reply has a non-finite number", self.session.id[:6], message.get("type"))
+            text = json.dumps(error(f"the {message.get('type')} reply could not be sent ({exc})", message.get("about")))
         async with self.send_lock:
-            await self.ws.send_text(json.dumps(message, allow_nan=False))
+            await self.ws.send_text(text)
 
     async def run(self) -> None:
         """Until the client leaves or the pump closes an idle session."""
@@ -223,11 +235,15 @@ def _locked(session: Session, fn):
         return fn()
 
 
-def create_app(limits: Limits | None = None) -> FastAPI:
-    """The simulator app. ``limits`` (default ``Limits()``) bounds every session."""
+def create_app(limits: Limits | None = None, *, host: str = "127.0.0.1", port: int = 8000,
+               token: str | None = None) -> FastAPI:
+    """The simulator app, served at ``host:port``. ``limits`` (default ``Limits()``) bounds
+    every session; the Host and Origin a request may carry follow from ``host`` and ``port``,
+    and a host beyond loopback needs ``token`` (see ``guard``)."""
     limits = limits or Limits()
     registry = Registry(limits)
     app = FastAPI(title="deltaflow simulator", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(GuardMiddleware, guard=Guard(host, port, token))
     app.state.registry = registry
 
     @app.get("/", include_in_schema=False)
@@ -248,6 +264,10 @@ def create_app(limits: Limits | None = None) -> FastAPI:
             return
         try:
             await Connection(ws, session, limits, registry.scheduler).run()
+        except (WebSocketDisconnect, RuntimeError) as exc:
+            # the client left before hello or its first state, or uvicorn closed the socket under
+            # it (a text frame not UTF-8: a send then raises RuntimeError): not the server's error
+            log.info("session %s: the socket closed at once (%s)", session.id[:6], type(exc).__name__)
         finally:
             # the slot first, without an await: a handler cancelled while it closes (the client
             # gone) still gives it back; the session's own close may wait for its training lock
@@ -276,6 +296,15 @@ def create_app(limits: Limits | None = None) -> FastAPI:
     return app
 
 
+def quiet_invalid_text(record: logging.LogRecord) -> bool:
+    """uvicorn logs a client's text frame that is not UTF-8 as an error with a traceback; the
+    fault is the client's and uvicorn closes that socket itself (1007): one info line."""
+    if record.getMessage().startswith("Invalid UTF-8"):
+        record.exc_info, record.exc_text = None, None
+        record.levelno, record.levelname = logging.INFO, "INFO"
+    return True
+
+
 def _model_bytes(session: Session) -> bytes:
     """The session's network as a ``deltaflow.training.io`` model file, with its config and progress."""
     with session.lock, tempfile.TemporaryDirectory(prefix="deltaflow-model-") as folder:
@@ -286,18 +315,31 @@ def _model_bytes(session: Session) -> bytes:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False, limits: Limits | None = None):
-    """Run the simulator with uvicorn (loopback by default) and print its address."""
+    """Run the simulator with uvicorn (loopback by default) and print its address; beyond
+    loopback, warn and require a fresh access token, printed in the address."""
     import uvicorn
 
-    url = f"http://{host}:{port}/"
-    print(f"deltaflow simulator at {url}  (Ctrl-C stops it)", flush=True)
+    host = host.strip("[]")  # uvicorn takes an IPv6 address bare
+    token = None if is_loopback(host) else secrets.token_urlsafe(16)
+    address = url("127.0.0.1" if host in WILDCARDS else host, port, token)
+    if token is not None:
+        print(f"warning: listening on {host}, beyond this machine: whoever has the address below "
+              "(its token included) can use the simulator", file=sys.stderr, flush=True)
+    where = "  (from elsewhere: this machine's address for 127.0.0.1)" if host in WILDCARDS else ""
+    print(f"deltaflow simulator at {address}{where}  (Ctrl-C stops it)", flush=True)
     if open_browser:
         import webbrowser
 
-        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+        threading.Timer(1.0, webbrowser.open, args=(address,)).start()
     limits = limits or Limits()
+    app = create_app(limits, host=host, port=port, token=token)
+    logging.getLogger("uvicorn.error").addFilter(quiet_invalid_text)  # uvicorn's logging config keeps it
+    uvicorn.run(app, host=host, port=port, **uvicorn_options(limits))
+
+
+def uvicorn_options(limits: Limits) -> dict:
+    """The keywords ``serve`` gives ``uvicorn.run`` besides the address."""
     # uvicorn refuses larger frames itself; the session's own check gives the clear message
-    uvicorn.run(create_app(limits), host=host, port=port, log_level="warning",
-                ws_max_size=4 * limits.max_message_bytes,
-                # on loopback, compressing 70 kB frames 30 times a second costs CPU and saves nothing
-                ws_per_message_deflate=False)
+    return {"log_level": "warning", "ws_max_size": 4 * limits.max_message_bytes,
+            # on loopback, compressing 70 kB frames 30 times a second costs CPU and saves nothing
+            "ws_per_message_deflate": False}

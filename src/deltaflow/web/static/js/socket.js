@@ -67,8 +67,9 @@ export function decodeFrame(buffer, constants) {
 /**
  * connect(handlers): handlers.onMessage(json), onFrame(frame), onStatus("open"|"closed"|…).
  * Returns {send(obj), ack(id), close()}. Reconnects after a drop (a new session), but not
- * when the server is full (its `full` message) or closed the session as idle (hello's close
- * code): an abandoned tab must not hold a session for ever.
+ * when the server is full (its `full` message), closed the session as idle (hello's close
+ * code: an abandoned tab must not hold a session for ever) or refused it (forbidden: a server
+ * restarted with another access token; the close reason says so).
  */
 export function connect(handlers) {
   let ws = null;
@@ -101,8 +102,8 @@ export function connect(handlers) {
     });
     ws.addEventListener("close", (e) => {
       handlers.onStatus("closed", e);
-      const idle = hello && e.code === hello.close_codes.idle;
-      if (!closedByUs && !refused && !idle) setTimeout(open, 1500);
+      const final = hello && (e.code === hello.close_codes.idle || e.code === hello.close_codes.forbidden);
+      if (!closedByUs && !refused && !final) setTimeout(open, 1500);
     });
   }
 
