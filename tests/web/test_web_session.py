@@ -172,3 +172,89 @@ def test_the_frames_update_ratio_is_the_last_steps_own():
     np.testing.assert_allclose(ratio, expected, rtol=1e-5)
     assert ticks.train(s, 10) == 2  # the run's 5 epochs of one step end here
     assert np.isnan(s.stats[list(F.STATS).index("update_ratio")]).all()
+
+
+def strict(message: dict) -> dict:
+    """``message`` after a round trip through strict JSON (NaN and ±inf refused both ways)."""
+    def refuse(token):
+        raise ValueError(f"non-finite {token} in a reply")
+
+    return json.loads(json.dumps(message, allow_nan=False), parse_constant=refuse)
+
+
+REGRESSION = {"data": {"name": "sin", "n_samples": 40}, "model": {"hidden": [4]}, "batch_size": 64, "epochs": 5}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("message, words", [
+    ({"type": "add_point", "x1": 1e39, "value": 0.5}, ["x1", "±1000"]),
+    ({"type": "add_point", "x1": -1e39, "value": 0.5}, ["x1", "±1000"]),
+    ({"type": "set_weight", "layer": 0, "row": 0, "column": 0, "value": 1e39}, ["value", "1000000"]),
+    ({"type": "set_weight", "layer": 0, "row": 0, "column": 0, "value": -3.5e38}, ["value", "1000000"]),
+])
+def test_a_value_out_of_range_is_an_error_naming_the_field_and_the_range(dtype, message, words):
+    s = Session(Limits(), RunConfig.from_dict({**REGRESSION, "dtype": dtype}))
+    reply = handle(s, **message)
+    assert reply["type"] == "error" and reply["about"] == message["type"]
+    assert all(w in reply["message"] for w in words), reply["message"]
+    state = strict(handle(s, type="reset"))
+    assert state["data"]["added"] == 0 and not state["edited"]
+    s.handle(json.dumps({"type": "step", "n": 2}))
+    assert s.trainer.step == 2 and np.isfinite(s.trainer.history["train_loss"]).all()
+
+
+def test_an_added_value_beyond_float32_is_refused_and_the_session_goes_on():
+    s = Session(Limits(), RunConfig.from_dict(REGRESSION))
+    n = len(s.dataset.y_train)
+    for value in (1e39, -3.5e38):
+        reply = handle(s, type="add_point", x1=0.5, value=value)
+        assert reply["type"] == "error" and "value" in reply["message"] and "float32 range" in reply["message"]
+    assert len(s.dataset.y_train) == n and s.added == 0
+    assert strict(handle(s, type="reset"))["data"]["added"] == 0
+    F.decode_frame(s.messages_and_frame()[1])  # the frame after it builds (it raised on an inf point)
+    assert strict(handle(s, type="add_point", x1=0.5, value=3e38))["data"]["added"] == 1  # within float32
+    # float64 holds 1e39: the same point is accepted there
+    s64 = Session(Limits(), RunConfig.from_dict({**REGRESSION, "dtype": "float64"}))
+    assert strict(handle(s64, type="add_point", x1=0.5, value=1e39))["data"]["train"]["y"][-1] == 1e39
+
+
+@pytest.mark.parametrize("text", [
+    "x1,x2,label\n" + "".join(f"{x:.2f},{1e39 if i == 7 else -x:.6g},{i % 2}\n" for i, x in enumerate(np.linspace(-2, 2, 40))),
+    "a,b,y\n" + "".join(f"{x:.2f},{-x:.2f},{-3.5e38 if i == 3 else x:.6g}\n" for i, x in enumerate(np.linspace(-2, 2, 40))),
+])
+def test_an_upload_with_a_cell_beyond_float32_is_refused_and_the_session_goes_on(text):
+    s = Session(Limits())
+    reply = handle(s, type="upload_csv", text=text, name="big.csv")
+    assert reply["type"] == "error" and reply["about"] == "upload_csv"
+    assert "float32" in reply["message"] and "big.csv" in reply["message"], reply["message"]
+    assert s.config.data.name != "csv" and s.upload_path is None
+    strict(handle(s, type="reset"))
+    F.decode_frame(s.messages_and_frame()[1])
+
+
+def test_state_and_explain_carry_null_for_a_non_finite_number():
+    s = Session(Limits(), RunConfig.from_dict(TINY))
+    s.handle(json.dumps({"type": "step", "n": 1}))
+    d = s.dataset
+    d.X_train_raw[0, 1] = np.nan  # a point the checks would refuse, put there by hand
+    s.extent["x1"][0] = -np.inf
+    s.trainer.history["train_loss"][-1] = np.nan
+    state = strict(s.state())
+    assert state["data"]["train"]["x"][0][1] is None and state["extent"]["x1"][0] is None
+    assert state["history"]["train_loss"][-1] is None
+    (explained,) = s.handle(json.dumps({"type": "explain", "split": "train", "index": 0}))
+    assert strict(explained)["x_raw"][1] is None
+
+
+def test_deep_nesting_is_an_error_that_leaves_a_playing_session_playing(caplog):
+    s = Session(Limits(), RunConfig.from_dict(TINY))
+    s.running = True
+    for text in ["[" * 100_000 + "]" * 100_000,
+                 '{"type": "config", "config": ' + '{"a": ' * 100_000 + "1" + "}" * 100_001,
+                 '{"type": "config", "config": ' + '{"a": ' * 40 + "1" + "}" * 41]:
+        (reply,) = s.handle(text)
+        assert reply["type"] == "error" and f"limit of {P.MAX_DEPTH} levels" in reply["message"], reply
+        assert s.running
+    assert reply["about"] == "config"
+    assert not [r for r in caplog.records if r.levelno >= 30 or r.exc_info]
+    assert P.depth({"a": [1, {"b": []}]}) == 4 and P.depth(5) == 0

@@ -16,6 +16,7 @@ import numpy as np
 
 from deltaflow.data import read_table
 from deltaflow.diagnostics.explain import explain
+from deltaflow.experiments.base import to_json_ready
 from deltaflow.training.config import RunConfig
 from deltaflow.web import protocol as P
 from deltaflow.web.building import DEFAULT_GRID, model_input
@@ -217,8 +218,8 @@ def on_explain(s, msg):
     i = msg.index
     target = s.trainer.task.targets(y[i : i + 1])[0]
     result = explain(s.trainer.net, s.trainer.task.loss, X[i], target).to_dict()
-    return [{"type": "explain", "split": msg.split, "index": i, "x_raw": raw[i].tolist(),
-             "y": y[i].tolist(), "explanation": result}]
+    return [{"type": "explain", "split": msg.split, "index": i, "x_raw": to_json_ready(raw[i]),
+             "y": to_json_ready(y[i]), "explanation": result}]
 
 
 def check_can_train(s) -> None:

@@ -14,11 +14,26 @@ Endpoints
 
 ``<id>`` is the unguessable token sent in ``hello``; a download works while its socket is open.
 
+Access (``deltaflow.web.guard``)
+--------------------------------
+Every request and handshake must carry a ``Host`` of the server itself (``127.0.0.1:PORT``,
+``localhost:PORT``, ``[::1]:PORT`` or ``<--host>:PORT``; any, when listening on ``0.0.0.0``):
+otherwise HTTP 403 with one line of text. A socket's ``Origin``, if it has one (browsers
+send it), must be ``http://`` + one of those hosts: otherwise it is closed at once with code
+4003 (``close_codes.forbidden``) and a reason. Served beyond loopback (``--host`` other than
+127.x, ::1 or localhost), every request also needs the access token ``serve`` prints:
+``?token=<token>`` in the URL, or the cookie ``deltaflow-token-<PORT>`` (HttpOnly,
+SameSite=Strict) that the first request with the token sets, so the page's files, socket and
+downloads carry it; without it, 403 (a socket: closed with 4003).
+
 Client → server (JSON text, one object with a ``type``)
 --------------------------------------------------------
-A message that is not JSON, not an object, of unknown type, with a missing, extra or
-wrongly typed field (types are strict: ``"5"`` is not an integer, NaN is not a number),
-or that breaks a limit, gets an ``error`` reply; the session lives on unchanged.
+A message that is not JSON, not an object, nested deeper than ``MAX_DEPTH`` (32) arrays and
+objects, of unknown type, with a missing, extra or wrongly typed field (types are strict:
+``"5"`` is not an integer, NaN is not a number), a number the session's dtype cannot hold
+(|v| > 3.4028235e38 in float32), or that breaks a limit, gets an ``error`` reply; the session
+lives on unchanged (a playing one keeps playing). A binary message gets an ``error``; a text
+frame that is not UTF-8 is closed by the server (1007).
 
 ``{"type": "config", "config": {...RunConfig...}, "grid": 64}``
     A full ``deltaflow.training.config.RunConfig`` dict (missing keys take RunConfig's defaults) and
@@ -69,6 +84,7 @@ or that breaks a limit, gets an ``error`` reply; the session lives on unchanged.
 
 Server → client (JSON text)
 ----------------------------
+Strict JSON: a number that is NaN or ±inf (a diverged loss in ``history``, say) is ``null``.
 ``hello``   ``{"type", "protocol", "session", "limits", "defaults", "presets", "datasets",
             "features", "activations", "initializers", "norms", "optimizers", "schedules",
             "losses", "close_codes", "frame"}``: sent once, first. ``defaults`` = ``{"config",
@@ -77,7 +93,7 @@ Server → client (JSON text)
             ``datasets`` = the drawable sets, ``{"name", "task", "kind", "description",
             "n_samples", "noise", "max_noise"}``; the name lists are the config's choices as the engine's
             registries hold them (``activations``: the trainable ones, each once);
-            ``close_codes`` = ``{"full", "idle"}``, the socket's close codes below;
+            ``close_codes`` = ``{"full", "idle", "forbidden"}``, the socket's close codes below;
             ``frame`` repeats ``frames``' constants (magic, flags, alarms, stats, metrics,
             alarm thresholds). The page builds its menus and checks from these.
 ``state``   the session after a change: ``config`` (normalised RunConfig dict), ``grid``,
@@ -110,7 +126,8 @@ Server → client (JSON text)
 ``full``    ``{"type": "full", "message", "max_sessions"}``: the server has its maximum of
             sessions; the socket is then closed (code 1013).
 An idle session (no client message for ``limits.idle_timeout_s``) gets an ``error`` and is
-closed with code 4000. ``config``, ``reset``, ``regenerate`` and ``upload_csv`` keep playing
+closed with code 4000. Close codes: 1013 ``full``, 4000 ``idle``, 4003 ``forbidden`` (a foreign
+Origin or a missing token, before any session: see Access). ``config``, ``reset``, ``regenerate`` and ``upload_csv`` keep playing
 if the session was playing.
 
 Binary frames (server → client) are described in ``deltaflow.web.frames``.

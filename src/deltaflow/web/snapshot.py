@@ -89,7 +89,7 @@ def state(s) -> dict:
         "history": {k: to_json_ready([float(v) for v in vs[-P.STATE_HISTORY_ROWS:]]) for k, vs in t.history.items()},
         "network": network(s),
         "data": data_description(s),
-        "extent": s.extent,
+        "extent": to_json_ready(s.extent),
         "maps": {"outputs": output_maps(s.dataset), "hidden": [u.dense.W.value.shape[0] for u in s.units[:-1]]},
     }
 
@@ -128,7 +128,13 @@ def history(trainer) -> dict:
 
 
 def points(X_raw: np.ndarray | None, y: np.ndarray | None) -> dict:
-    """A part's points for ``state``: x in raw coordinates (6 decimals), y labels or values."""
+    """A part's points for ``state``: x in raw coordinates (6 decimals), y labels or values;
+    a non-finite number as None (strict JSON has none)."""
     if X_raw is None or len(X_raw) == 0:
         return {"x": [], "y": []}
-    return {"x": np.round(X_raw, 6).tolist(), "y": np.asarray(y).ravel().tolist()}
+    return {"x": finite_list(np.round(X_raw, 6)), "y": finite_list(np.asarray(y).ravel())}
+
+
+def finite_list(a: np.ndarray) -> list:
+    """``a.tolist()``, NaN and ±inf as None (walked only when there are some)."""
+    return a.tolist() if np.isfinite(a).all() else to_json_ready(a)
