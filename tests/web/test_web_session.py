@@ -200,6 +200,7 @@ def test_a_value_out_of_range_is_an_error_naming_the_field_and_the_range(dtype, 
     state = strict(handle(s, type="reset"))
     assert state["data"]["added"] == 0 and not state["edited"]
     s.handle(json.dumps({"type": "step", "n": 2}))
+    s.train_tick(0.0)  # the steps run in the next tick
     assert s.trainer.step == 2 and np.isfinite(s.trainer.history["train_loss"]).all()
 
 
@@ -235,6 +236,7 @@ def test_an_upload_with_a_cell_beyond_float32_is_refused_and_the_session_goes_on
 def test_state_and_explain_carry_null_for_a_non_finite_number():
     s = Session(Limits(), RunConfig.from_dict(TINY))
     s.handle(json.dumps({"type": "step", "n": 1}))
+    s.train_tick(0.0)  # the step runs in the next tick
     d = s.dataset
     d.X_train_raw[0, 1] = np.nan  # a point the checks would refuse, put there by hand
     s.extent["x1"][0] = -np.inf
