@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from deltaflow.data import read_table
 from deltaflow.diagnostics.explain import explain
 from deltaflow.experiments.base import to_json_ready
 from deltaflow.training.config import RunConfig
@@ -151,14 +150,6 @@ def check_range(field: str, value: float, dtype) -> None:
         raise ValueError(f"{field}: {value:g} is outside the {np.dtype(dtype).name} range ±{limit:g}")
 
 
-def check_cells(path: Path, name: str, target: str | None, dtype) -> None:
-    """Each column of the uploaded table within ``dtype``'s range (``check_range``)."""
-    table = read_table(path, target)
-    names, columns = [*table.feature_names, table.target_name], [*table.X.T, table.y]
-    for column, values in zip(names, columns):
-        check_range(f"{name} column {column!r}", float(np.abs(values).max()), dtype)
-
-
 def on_upload_csv(s, msg):
     lim = s.limits
     size = len(msg.text.encode("utf-8"))
@@ -176,7 +167,6 @@ def on_upload_csv(s, msg):
     try:
         path.write_text(msg.text, encoding="utf-8")
         config = RunConfig.from_dict({**s.config.model_dump(), "data": data})
-        check_cells(path, msg.name, msg.target, config.dtype)
         s.upload_dir, s.upload_path = folder, path  # build reads the file from here
         s.build(config, grid)
     except BaseException as exc:  # any failure: the old upload (if any) stays, the new one goes
