@@ -62,6 +62,11 @@ def writable_flat(*arrays: np.ndarray) -> bool:
     return all(a.flags.c_contiguous for a in arrays)
 
 
+def owned(a: np.ndarray) -> np.ndarray:
+    """``a`` if it owns its writable memory, else a copy that does."""
+    return a if a.base is None and a.flags.writeable else np.array(a)
+
+
 def small_groups(params: list[Param]) -> list[list[int]]:
     """Indices of the params updated together as one flat group: per dtype, those under
     ``_SMALL_BYTES``, where there are at least two."""

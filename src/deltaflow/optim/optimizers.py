@@ -80,17 +80,14 @@ class Optimizer:
     def __getstate__(self) -> dict:
         # pickle and deepcopy copy each view as an array of its own: the layout's flat arrays
         # would no longer be the params' storage, and steps would update copies nobody reads
-        state = self.__dict__.copy()
-        for k in ("_groups", "_single", "_work", "_gbuf"):
-            del state[k]
-        return state
+        return {k: v for k, v in self.__dict__.items() if k not in ("_groups", "_single", "_work", "_gbuf")}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         for p in self.params:
             # a loader may hand back arrays over its own buffer (joblib's, a read-only memory
             # map): the params train on arrays of their own, with the same numbers
-            p.value, p.grad = _owned(p.value), _owned(p.grad)
+            p.value, p.grad = _layout.owned(p.value), _layout.owned(p.grad)
         self._lay_out()  # laid out again over the copies, holding the same numbers
 
     @property
@@ -174,11 +171,6 @@ class Optimizer:
         """Restore what ``state_dict`` saved; everything is checked before anything changes
         (``_state.load_state_dict``), a mismatch raises ``ValueError`` naming it."""
         _state.load_state_dict(self, d)
-
-
-def _owned(a: np.ndarray) -> np.ndarray:
-    """``a`` if it owns its writable memory, else a copy that does."""
-    return a if a.base is None and a.flags.writeable else np.array(a)
 
 
 class SGD(Optimizer):
