@@ -325,7 +325,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
     if token is not None:
         print(f"warning: listening on {host}, beyond this machine: whoever has the address below "
               "(its token included) can use the simulator", file=sys.stderr, flush=True)
-    where = "  (from elsewhere: this machine's address for 127.0.0.1)" if host in WILDCARDS else ""
+    where = "  (from another machine: put this machine's address in place of 127.0.0.1)" if host in WILDCARDS else ""
     print(f"deltaflow simulator at {address}{where}  (Ctrl-C stops it)", flush=True)
     if open_browser:
         import webbrowser
