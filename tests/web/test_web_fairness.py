@@ -21,7 +21,7 @@ from deltaflow.web.presets import PRESETS
 from deltaflow.web.scheduler import Scheduler
 from deltaflow.web.session import Session
 
-from web_client import Socket
+from web_client import Socket, run_async
 
 # a few ms a step: the n steps of one message are seconds of work
 HEAVY = {"data": {"name": "circle", "n_samples": 2000}, "model": {"hidden": [64] * 8, "activation": "relu"},
@@ -201,4 +201,4 @@ def test_the_scheduler_serves_the_least_served_session_first_and_skips_cancelled
         await asyncio.gather(*jobs[:2])
         return ran
 
-    assert asyncio.run(main()) == ["light", "heavy"]
+    assert run_async(main()) == ["light", "heavy"]

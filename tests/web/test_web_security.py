@@ -26,7 +26,7 @@ from deltaflow.web.guard import CLOSE_FORBIDDEN, Guard, is_loopback
 from deltaflow.web.limits import Limits
 from deltaflow.web.server import create_app
 
-from web_client import Socket
+from web_client import Socket, run_async
 
 OWN_HOSTS = ("127.0.0.1:8000", "localhost:8000", "[::1]:8000")
 FOREIGN_HOSTS = ("evil.example", "evil.example:8000", "127.0.0.1:8001", "localhost.evil.example:8000", "")
@@ -300,7 +300,7 @@ def test_a_real_server_refuses_a_foreign_origin_and_host(live):
                 await ws.recv()
         return closed.value.rcvd
 
-    close = asyncio.run(foreign_origin())
+    close = run_async(foreign_origin())
     assert close.code == CLOSE_FORBIDDEN and "origin" in close.reason
     s, head = raw_socket(port, host="evil.example")
     body = s.recv(1000)

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import json
 
 from deltaflow.web.frames import decode_frame
+
+
+def run_async(coroutine):
+    """``asyncio.run(coroutine)`` on a thread of its own: the calling thread may already run
+    an event loop (Playwright's sync API keeps one in the main thread once the browser tests
+    have started), where ``asyncio.run`` refuses to start a second."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 class Socket:
