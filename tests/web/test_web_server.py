@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import time
 import typing
@@ -245,6 +246,8 @@ def test_nan_alarm_pauses_and_names_the_layer(client):
         s.send(type="step", n=50)
         alarm = s.next("alarm")
         assert alarm["alarm"] == "nan" and "non-finite" in alarm["message"] and 0 <= alarm["layer"] <= 12
+        # one numbering: the page's (unit layers from 1), not the Trainer's index in net.layers
+        assert re.findall(r"layer (\d+)", alarm["message"]) == [str(alarm["layer"] + 1)], alarm["message"]
         f = s.next_frame()
         assert f["flags"] & F.PAUSED_BY_ALARM and f["alarm"] == F.ALARM_NAN and f["alarm_layer"] == alarm["layer"]
         assert f["step"] < 50 and all(np.isfinite(p["W"]).all() for p in f["params"])  # rolled back

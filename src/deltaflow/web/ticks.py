@@ -59,12 +59,17 @@ def train(s, n: float, deadline: float = math.inf) -> int:
 
 
 def stop_on_nan(s) -> None:
-    """Pause on a non-finite value and queue the ``alarm`` message that names its layer."""
+    """Pause on a non-finite value and queue the ``alarm`` message that names its layer.
+
+    The Trainer's message counts ``net.layers`` from 0, activations and norms included; the
+    page numbers unit layers from 1 (diagram, chart, table), so the message says that number."""
     t = s.trainer
     s.nan_stop, s.running = True, False
     s.alarm = F.ALARM_NAN
     s.alarm_layer = unit_of(s.units, t.net.layers, t.nonfinite_layer)
-    s.outbox.append({"type": "alarm", "alarm": "nan", "layer": s.alarm_layer, "message": t.message})
+    what = t.message.split("; first non-finite: ")[0]
+    message = f"{what}; first non-finite: layer {s.alarm_layer + 1}"
+    s.outbox.append({"type": "alarm", "alarm": "nan", "layer": s.alarm_layer, "message": message})
 
 
 def unit_of(units, layers, index: int | None) -> int:
