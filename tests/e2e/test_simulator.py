@@ -66,6 +66,9 @@ def test_play_on_spiral_brings_the_shown_test_loss_down(open_page, output_dir):
     shown = number(page, "test-loss")
     assert shown < SPIRAL_TEST_LOSS
     assert number(page, "test-acc") > 90
+    # the δ map's legend gives norms, not exponents of exponents ("1e-13.1")
+    legend = page.locator(".delta-legend").text_content()
+    assert re.fullmatch(r"dark: ‖δ‖ = \d\.\de-?\d+← \d+ frames → nowbright: ‖δ‖ = \d\.\de-?\d+", legend), legend
     page.screenshot(path=str(output_dir / "simulator-spiral.png"), full_page=True)
     assert (output_dir / "simulator-spiral.png").stat().st_size > 10_000
 
@@ -175,6 +178,8 @@ def test_nan_shows_the_alarm_naming_the_layer(open_page):
     L = len(config_of(page)["model"]["hidden"]) + 1
     assert layer in range(1, L + 1)
     assert re.search(rf"\blayer {layer}\b", alarm.text_content()), alarm.text_content()
+    # one numbering: the server's detail names the same layer as the banner
+    assert set(re.findall(r"\blayer (\d+)", alarm.text_content())) == {str(layer)}, alarm.text_content()
     assert page.get_by_test_id("play").get_attribute("aria-label") == "Play"  # training paused
 
 

@@ -94,7 +94,9 @@ export function createGradflow(root) {
     }));
     ctx.putImageData(img, 0, 0);
     mapLegend.textContent = "";
-    mapLegend.append(el("span", { text: `dark: 1e${lo.toFixed(1)}` }), el("span", { text: `← ${deltas.length} frames → now` }), el("span", { text: `bright: 1e${hi.toFixed(1)}` }));
+    // lo, hi are log₁₀‖δ‖: the legend gives the norms themselves (1e-13.1 reads as no number)
+    const norm = (e) => (10 ** e).toExponential(1).replace("e+", "e");
+    mapLegend.append(el("span", { text: `dark: ‖δ‖ = ${norm(lo)}` }), el("span", { text: `← ${deltas.length} frames → now` }), el("span", { text: `bright: ‖δ‖ = ${norm(hi)}` }));
   }
 
   return { build, update };
