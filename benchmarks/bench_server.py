@@ -1,5 +1,7 @@
-"""Simulator server throughput: examples/s trained while frames with heatmaps go out; and
-fairness: one light session's frames while heavy sessions step.
+"""Simulator server: throughput (examples/s while frames go out) and fairness (a light session's frames beside heavy ones).
+
+Throughput is examples/s trained while frames with heatmaps go out; fairness is one light
+session's frames while heavy sessions step.
 
 Starts ``deltaflow serve`` (uvicorn on 127.0.0.1, a free port) in a child process, so the
 client's decoding does not share the server's interpreter. Every client acknowledges every
