@@ -3,6 +3,7 @@ early stopping, divergence, Ctrl-C, the penalties and clipping inside one step, 
 the loss chosen from the task, and a data set without a test part."""
 
 import math
+import pickle
 import re
 
 import numpy as np
@@ -478,3 +479,16 @@ def test_batchnorm_with_a_one_row_remainder_trains():
                                "batch_size": 53, "epochs": 2})
     result = fit(cfg)
     assert result.stop_reason == "completed" and result.steps == 2 * 3
+
+
+def test_a_fit_result_and_a_trainer_survive_pickle():
+    """A FitResult pickles as plain data; a pickled Trainer trains on exactly as the original."""
+    c = config(epochs=2)
+    r = fit(c)
+    again = pickle.loads(pickle.dumps(r))
+    assert again.history == r.history and same_state(again.net.state_dict(), r.net.state_dict())
+    t = Trainer(c)
+    t.run_epoch()
+    twin = pickle.loads(pickle.dumps(t))
+    assert t.run_epoch() == twin.run_epoch()
+    assert same_state(t.net.state_dict(), twin.net.state_dict())

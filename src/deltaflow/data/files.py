@@ -62,7 +62,7 @@ def read_table(path, target: str | None = None, max_bytes: int = MAX_BYTES, *, r
                dtype=None) -> Table:
     """``load_table`` that also says which column became the target (``Table.target_name``, None if none)."""
     path = Path(path)
-    limit = None if dtype is None else float(np.finfo(as_dtype(dtype)).max)
+    dtype = None if dtype is None else as_dtype(dtype)
     if not path.exists():
         raise ValueError(f"{path}: no such file")
     if not path.is_file():
@@ -77,8 +77,8 @@ def read_table(path, target: str | None = None, max_bytes: int = MAX_BYTES, *, r
         raise ValueError(f"{path} is empty")
     split = target is not None or require_target
     if suffix == ".csv":
-        return _load_csv(path, target, split, limit)
-    return _load_npz(path, target, max_bytes, split, limit)
+        return _load_csv(path, target, split, dtype)
+    return _load_npz(path, target, max_bytes, split, dtype)
 
 
 def _split_target(header: list[str], columns: np.ndarray, target, path, split: bool = True) -> Table:
@@ -104,21 +104,20 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _beyond(a: np.ndarray, limit: float | None) -> tuple | None:
-    """The index of ``a``'s first value larger in magnitude than ``limit`` (a dtype's largest
-    finite number), or None: cast to that dtype it would become an infinity."""
-    if limit is None:
+def _beyond(a: np.ndarray, dtype: np.dtype | None) -> tuple | None:
+    """The index of ``a``'s first value larger in magnitude than ``dtype``'s largest finite
+    number, or None (also for ``dtype`` None): cast to ``dtype`` it would become an infinity."""
+    if dtype is None:
         return None
-    bad = np.abs(a) > limit
+    bad = np.abs(a) > np.finfo(dtype).max
     return tuple(int(i) for i in np.argwhere(bad)[0]) if bad.any() else None
 
 
-def _range_message(limit: float) -> str:
-    dtype = "float32" if limit == float(np.finfo(np.float32).max) else "float64"
-    return f"beyond the range of {dtype} (largest magnitude {limit:.8g})"
+def _range_message(dtype: np.dtype) -> str:
+    return f"beyond the range of {dtype.name} (largest magnitude {float(np.finfo(dtype).max):.8g})"
 
 
-def _load_csv(path: Path, target, split: bool, limit: float | None) -> Table:
+def _load_csv(path: Path, target, split: bool, dtype: np.dtype | None) -> Table:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -156,11 +155,11 @@ def _load_csv(path: Path, target, split: bool, limit: float | None) -> Table:
         i, k = np.argwhere(~np.isfinite(columns))[0]
         line, row = rows[1 + i]
         _parse_cell(row[k].strip(), path, line, header[k])
-    bad = _beyond(columns, limit)
+    bad = _beyond(columns, dtype)
     if bad is not None:
         line, row = rows[1 + bad[0]]
         raise ValueError(f"{path} line {line}, column {header[bad[1]]!r}: {row[bad[1]].strip()!r} is "
-                         f"{_range_message(limit)}")
+                         f"{_range_message(dtype)}")
     return _split_target(header, columns, target, path, split)
 
 
@@ -178,34 +177,34 @@ def _parse_cell(cell: str, path: Path, line: int, column: str) -> float:
     return value
 
 
-def _load_npz(path: Path, target, max_bytes: int, split: bool, limit: float | None) -> Table:
+def _load_npz(path: Path, target, max_bytes: int, split: bool, dtype: np.dtype | None) -> Table:
     if not zipfile.is_zipfile(path):
         raise ValueError(f"{path} is not a valid .npz file (not a zip archive)")
     arrays = read_npz(path, max_bytes, ".npz file")
     if not arrays:
         raise ValueError(f"{path} holds no arrays")
     if "X" in arrays and "y" in arrays:
-        return _npz_xy(path, arrays, target, limit)
-    return _npz_columns(path, arrays, target, split, limit)
+        return _npz_xy(path, arrays, target, dtype)
+    return _npz_columns(path, arrays, target, split, dtype)
 
 
-def _numeric(path: Path, name: str, a: np.ndarray, limit: float | None) -> np.ndarray:
+def _numeric(path: Path, name: str, a: np.ndarray, dtype: np.dtype | None) -> np.ndarray:
     if a.dtype.kind not in "biuf":
         raise ValueError(f"{path} array {name!r} has dtype {a.dtype}; expected numbers")
     a = a.astype(np.float64)
     if not np.isfinite(a).all():
         raise ValueError(f"{path} array {name!r} contains NaN or Inf (a missing value?)")
-    bad = _beyond(a, limit)
+    bad = _beyond(a, dtype)
     if bad is not None:
-        raise ValueError(f"{path} array {name!r} at index {bad}: {a[bad]!r} is {_range_message(limit)}")
+        raise ValueError(f"{path} array {name!r} at index {bad}: {a[bad]!r} is {_range_message(dtype)}")
     return a
 
 
-def _npz_xy(path: Path, arrays: dict, target, limit: float | None) -> Table:
+def _npz_xy(path: Path, arrays: dict, target, dtype: np.dtype | None) -> Table:
     if target not in (None, "y"):
         raise ValueError(f"{path} stores arrays 'X' and 'y', so the target is 'y', not {target!r}")
-    X = _numeric(path, "X", arrays["X"], limit)
-    y = _numeric(path, "y", arrays["y"], limit)
+    X = _numeric(path, "X", arrays["X"], dtype)
+    y = _numeric(path, "y", arrays["y"], dtype)
     if X.ndim == 1:
         X = X[:, None]
     if y.ndim == 2 and y.shape[1] == 1:
@@ -227,9 +226,9 @@ def _npz_xy(path: Path, arrays: dict, target, limit: float | None) -> Table:
     return Table(np.ascontiguousarray(X), y, names, "y")
 
 
-def _npz_columns(path: Path, arrays: dict, target, split: bool, limit: float | None) -> Table:
+def _npz_columns(path: Path, arrays: dict, target, split: bool, dtype: np.dtype | None) -> Table:
     header = list(arrays)
-    cols = [_numeric(path, name, arrays[name], limit) for name in header]
+    cols = [_numeric(path, name, arrays[name], dtype) for name in header]
     for name, col in zip(header, cols, strict=True):
         if col.ndim != 1:
             raise ValueError(

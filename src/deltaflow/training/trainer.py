@@ -46,12 +46,6 @@ class FitResult:
     extras: dict = field(default_factory=dict)
     probe: GradientProbe | None = None
 
-    def __setstate__(self, state: dict) -> None:
-        # the optimiser lays its flat arrays out again after pickle or deepcopy (they come
-        # back as copies), so the gradients the norm reads are looked up again too
-        self.__dict__.update(state)
-        self._grads = self.optimizer.grads()
-
     @property
     def metric_name(self) -> str:
         return self.task.metric_name
