@@ -10,7 +10,8 @@ import { createMaths } from "./maths.js";
 import { createNetwork } from "./network.js";
 import { downloadConfig, downloadModel, readHash, writeHash } from "./share.js";
 import { connect } from "./socket.js";
-import { alarmText, dataView, featureInputs, layerName, outputMap, neuronMaps } from "./views.js";
+import { createTabs } from "./tabs.js";
+import { alarmText, dataView, featureInputs, layerName, outputMap, neuronMaps, statusText } from "./views.js";
 
 const $ = (id) => document.getElementById(id);
 const app = { hello: null, state: null, config: null, grid: null, speed: null, clickClass: 0, pending: null, lastId: 0, lastStep: -1, scheduled: false, dropped: 0 };
@@ -167,9 +168,14 @@ output.setOptions({ clickClass: 0 });
 const charts = createCharts($("numbers"), $("charts"));
 const gradflow = createGradflow($("gradflow"));
 const maths = createMaths($("maths"), { onExplain: (index) => send({ type: "explain", split: "train", index }) });
+const lowerTabs = createTabs(document.querySelector(".lower [role=tablist]"));
 
 $("edge-grad").addEventListener("change", (e) => network.setEdgeMode(e.target.checked ? "grad" : "weight"));
 window.addEventListener("resize", () => network.resize());
+$("settings-toggle").addEventListener("click", (e) => {
+  const open = document.querySelector(".topbar").classList.toggle("settings-open");
+  e.currentTarget.setAttribute("aria-expanded", String(open));
+});
 
 function onState(s) {
   app.state = s;
@@ -257,6 +263,7 @@ function render(f) {
   }
   const code = ALARMS[f.alarm] || "none";
   setAlarm(code === "none" ? null : alarmText(code, f, s, vanishingRatio, app.alarmDetail));
+  $("status-line").textContent = statusText(f, s, FLAGS);
   const status = $("conn");
   status.dataset.done = String(Boolean(f.flags & FLAGS.DONE));
   status.textContent = f.flags & FLAGS.DONE ? "done: all epochs trained" : f.flags & FLAGS.PAUSED_BY_ALARM ? "paused by the NaN alarm" : running ? "training" : "paused";
@@ -311,6 +318,7 @@ const socket = connect({
     } else if (msg.type === "alarm") {
       app.alarmDetail = msg.message || "";
     } else if (msg.type === "explain") {
+      lowerTabs.select("tab-maths");
       maths.show(msg);
     }
   },

@@ -118,3 +118,14 @@ export function alarmText(kind, f, s, vanishingRatio, detail = "") {
   const ratio = g.length > 1 ? g[0] / g[g.length - 1] : NaN;
   return { kind, layer: l + 1, text: `Vanishing gradients at ${name}: its ‖∂L/∂W‖ is ${fmt(ratio)} × that of layer ${g.length} (below ${vanishingRatio.toExponential().replace("e+", "e")}). Try ReLU with He initialisation, or BatchNorm.` };
 }
+
+/** The status line above the network when no alarm shows: what the run is doing and how
+ * large its gradients are, in words (the same numbers as the gradient view). */
+export function statusText(f, s, FLAGS) {
+  const doing = f.flags & FLAGS.DONE ? "Done" : f.flags & FLAGS.RUNNING ? "Training" : "Paused";
+  const where = `${doing} · step ${f.step.toLocaleString()} · epoch ${f.epoch}`;
+  if (!(f.flags & FLAGS.HAS_STATS)) return `${where} · each step: forward pass → loss → δ back from the output to layer 1 → weight update`;
+  const g = f.layers.map((u) => u.grad_W_norm);
+  const L = g.length;
+  return `${where} · gradient size ‖∂L/∂W‖ ${fmt(g[0])} at layer 1, ${fmt(g[L - 1])} at layer ${L} (output) · no alarm`;
+}

@@ -1,0 +1,28 @@
+// Tabs (WAI-ARIA tab pattern): one tablist, each tab showing its own panel; arrow keys move
+// between tabs, Home/End to the ends, and only the selected tab is in the Tab order.
+
+/** tablist: the [role=tablist] element; each tab's aria-controls names its panel. Returns
+ * {select(id)} (the id of a tab). */
+export function createTabs(tablist) {
+  const tabs = [...tablist.querySelectorAll("[role=tab]")];
+  function select(id) {
+    for (const tab of tabs) {
+      const on = tab.id === id;
+      tab.setAttribute("aria-selected", String(on));
+      tab.tabIndex = on ? 0 : -1;
+      document.getElementById(tab.getAttribute("aria-controls")).hidden = !on;
+    }
+  }
+  tabs.forEach((tab, i) => {
+    tab.addEventListener("click", () => select(tab.id));
+    tab.addEventListener("keydown", (e) => {
+      const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[e.key];
+      if (to === undefined) return;
+      e.preventDefault();
+      const next = tabs[(to + tabs.length) % tabs.length];
+      select(next.id);
+      next.focus();
+    });
+  });
+  return { select };
+}
