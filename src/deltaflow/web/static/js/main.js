@@ -14,7 +14,7 @@ import { createTabs } from "./tabs.js";
 import { alarmText, dataView, featureInputs, layerName, outputMap, neuronMaps, statusText } from "./views.js";
 
 const $ = (id) => document.getElementById(id);
-const app = { hello: null, state: null, config: null, grid: null, speed: null, clickClass: 0, pending: null, lastId: 0, lastStep: -1, scheduled: false, dropped: 0 };
+const app = { hello: null, state: null, config: null, grid: null, speed: null, clickClass: 0, pending: null, lastId: 0, lastStep: -1, scheduled: false, dropped: 0, drawn: 0 };
 
 const tooltip = {
   node: $("tooltip"),
@@ -275,6 +275,7 @@ function drawPending() {
   if (!f) return;
   app.pending = null;
   render(f);
+  app.drawn += 1; // frames drawn, for benchmarks/bench_page.py
   if (document.visibilityState === "visible") socket.ack(f.frameId);
 }
 
