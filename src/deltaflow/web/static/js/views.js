@@ -84,8 +84,9 @@ function curveMap(c) {
   return { w: c.length, h: 1, values: c, lo, hi };
 }
 
-const signed = (m) => ({ ...m, values: m.values.map((p) => 2 * p - 1), lo: -1, hi: 1 });
-const flip = (m) => ({ ...m, values: m.values.map((v) => -v) });
+// derived maps carry their own values and no `q`: the frame's bytes quantise the original map
+const signed = (m) => ({ w: m.w, h: m.h, values: m.values.map((p) => 2 * p - 1), lo: -1, hi: 1 });
+const flip = (m) => ({ w: m.w, h: m.h, values: m.values.map((v) => -v), lo: -m.hi, hi: -m.lo });
 
 /** The output heatmap: K planes of class probabilities, one of P(class 1), or ŷ (plane or curve). */
 export function outputMap(f, s) {
