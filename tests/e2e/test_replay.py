@@ -110,6 +110,7 @@ def test_scrubbing_back_shows_the_values_sent_at_that_step_then_back_to_live(con
                            arg=f"{newest:,}")
     assert not page.get_by_test_id("replay-badge").is_visible()
     assert page.get_by_test_id("timeline-live").is_disabled()
+    assert page.get_by_test_id("timeline-label").text_content() == f"Replay: live at step {newest:,}"
     live = shown(page)
     assert live["step"] == f"{newest:,}" and page.get_by_test_id("connection").text_content() == "paused"
     page.screenshot(path="/tmp/replay-live.png")

@@ -33,7 +33,7 @@ export function createTimeline(root, hooks) {
     slider.max = String(Math.max(newest, at));
     slider.min = String(steps.length ? Math.min(steps[0], at) : 0);
     if (!replaying || document.activeElement !== slider) slider.value = String(at);
-    label.textContent = `Replay: step ${at.toLocaleString()} of ${newest.toLocaleString()}`;
+    label.textContent = replaying ? `Replay: step ${at.toLocaleString()} of ${newest.toLocaleString()}` : `Replay: live at step ${newest.toLocaleString()}`;
     slider.setAttribute("aria-valuetext", replaying ? `replaying step ${at} of ${newest}` : `live, step ${newest}`);
     live.disabled = !replaying;
     badge.classList.toggle("on", replaying);
