@@ -3,6 +3,8 @@ units section and REPLAY flag."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -152,6 +154,20 @@ def test_a_sessions_history_stays_within_its_bounds_while_training():
         s.train_tick(1.0)
         s.messages_and_frame()
         assert s.replay.nbytes <= s.limits.replay_bytes and len(s.replay.frames) >= 1
+
+
+def test_a_replay_leaves_training_ids_and_credit_as_they_were():
+    s = Session(Limits(window=2), RunConfig.from_dict(TINY))
+    s.running, s.steps_per_frame = True, 2
+    for _ in range(2):
+        s.train_tick_and_frame(1.0)
+    before = (s.trainer.step, s.frame_id, s.acked, s.running, s.dirty, s.can_send())
+    answer, frame = s.handle(json.dumps({"type": "replay", "step": 2}))
+    assert answer == {"type": "replay", "step": 2, "steps": [2, 4]}
+    assert F.decode_frame(frame)["frame_id"] == 1 and F.decode_frame(frame)["flags"] & F.REPLAY
+    assert (s.trainer.step, s.frame_id, s.acked, s.running, s.dirty, s.can_send()) == before
+    (reply,) = Session(Limits()).handle(json.dumps({"type": "replay", "step": None}))
+    assert reply["type"] == "error" and "no frame" in reply["message"]  # nothing sent yet
 
 
 def test_the_units_section_carries_the_probes_marks():

@@ -9,7 +9,7 @@ event loop):
 - ``train_tick(budget)`` runs one tick of steps while playing or while a ``step`` message's
   steps are pending (``ticks``), at most ``limits.tick_budget_s`` long, and
   ``messages_and_frame()`` takes the JSON the worker queued (an alarm) with the newest state
-  encoded as a binary frame (``snapshot``).
+  encoded as a binary frame (``snapshot``), which its replay history keeps (``replay``).
 
 Two things happen without the lock, from the event loop: ``handle_ack`` applies an ack, and
 ``interrupt`` (a ``pause``, a ``reset``, the socket closing) stops the running tick before its

@@ -85,6 +85,7 @@ const network = createNetwork($("network"), {
     sendConfig(next);
   },
   onEditWeight(l, i, j, value) {
+    timeline.goLive(); // the edit is to today's weights: show them
     send({ type: "set_weight", layer: l, row: i, column: j, value });
   },
 });
