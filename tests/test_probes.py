@@ -5,13 +5,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from deltaflow.nn.activations import ReLU, Sigmoid, Tanh
+from deltaflow.nn.activations import LeakyReLU, ReLU, Sigmoid, Tanh
 from deltaflow.nn.layers import Dense
 from deltaflow.nn.losses import SoftmaxCrossEntropy
 from deltaflow.nn.network import Sequential, mlp
 from deltaflow.optim.optimizers import SGD
 from deltaflow.diagnostics.maps import grid_forward, neuron_maps, sensitivity_maps
-from deltaflow.diagnostics.probes import GradientProbe, first_nonfinite
+from deltaflow.diagnostics.probes import DEAD, SATURATED, SATURATION, GradientProbe, first_nonfinite
 from deltaflow.diagnostics.units import unit_layers
 
 
@@ -194,6 +194,50 @@ def test_saturated_tanh_and_sigmoid_units_counted_by_hand():
         by_hand = 100.0 * np.mean(np.all(d < limit, axis=0))
         assert rec["saturated_pct"][i // 2] == by_hand
     assert rec["saturated_pct"][1] == 50.0
+
+
+@pytest.mark.parametrize("kernels", [True, False])
+def test_unit_marks_are_the_units_the_percentages_count(kernels, monkeypatch):
+    """unit_marks[l][j]: DEAD where z_ij ≤ 0 for every example i (ReLU, LeakyReLU), SATURATED
+    where σ'(z_ij) < SATURATION · max σ' for every i (tanh, sigmoid); their shares are the
+    layer's dead_pct and saturated_pct. Both the compiled ReLU count and NumPy's."""
+    from deltaflow import _kernels
+    monkeypatch.setattr(_kernels, "ENABLED", kernels)
+    X, y = data(n=64, n_in=4)
+    net = Sequential([Dense(4, 16, dtype=np.float64, rng=0), ReLU(), Dense(16, 8, dtype=np.float64, rng=1),
+                      LeakyReLU(), Dense(8, 12, dtype=np.float64, rng=2), Tanh(),
+                      Dense(12, 10, dtype=np.float64, rng=3), Sigmoid(), Dense(10, 3, dtype=np.float64, rng=4)])
+    probe = GradientProbe(net, every=1)
+    assert [m.tolist() for m in probe.unit_marks] == [[0] * n for n in (16, 8, 12, 10, 3)]
+    net.layers[0].b.value[::3] = -100.0  # units 0, 3, 6, … never fire
+    net.layers[2].b.value[:3] = -100.0
+    net.layers[4].W.value *= 1e3
+    net.layers[6].b.value[5:] = 60.0  # σ pinned near 1
+    def check(rec):
+        marks = probe.unit_marks
+        assert all(m.dtype == np.uint8 for m in marks)
+        for i, layer in ((0, 1), (1, 3)):
+            by_hand = np.where(np.all(net.layers[layer]._z <= 0, axis=0), DEAD, 0)
+            np.testing.assert_array_equal(marks[i], by_hand)
+            assert rec["dead_pct"][i] == 100.0 * np.mean(marks[i] == DEAD)
+        for i, layer in ((2, 5), (3, 7)):
+            act = net.layers[layer]
+            by_hand = np.where(np.all(act.derivative(act._z) < SATURATION * act.max_derivative, axis=0), SATURATED, 0)
+            np.testing.assert_array_equal(marks[i], by_hand)
+            assert rec["saturated_pct"][i] == 100.0 * np.mean(marks[i] == SATURATED)
+        assert not marks[4].any()  # the output has no activation
+        return marks
+
+    forward_backward(net, X, y)
+    marks = check(probe.record(0))
+    assert marks[0][::3].tolist() == [DEAD] * 6 and marks[1][:3].tolist() == [DEAD] * 3
+    assert marks[3][5:].tolist() == [SATURATED] * 5 and marks[2].any()
+    net.layers[0].b.value[:] = 1.0  # the pins undone: the marks follow the next measurement
+    net.layers[4].W.value /= 1e3
+    net.layers[6].b.value[:] = 0.0
+    forward_backward(net, X, y)
+    marks = check(probe.record(1))
+    assert not marks[0][::3].any() and not marks[3][5:].any() and not marks[2].any()
 
 
 def test_histogram_counts_every_weight_into_fixed_bins():

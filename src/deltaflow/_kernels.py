@@ -92,7 +92,7 @@ def _relu_backward(dy, a, out):  # pragma: no cover - compiled
 
 
 def _relu_activity(a):  # pragma: no cover - compiled
-    """(#{a_ij > 0}, #{columns j with a_ij > 0 for some i}) of a : (batch, n) C-contiguous."""
+    """(#{a_ij > 0}, alive : (n,) bool, alive_j ⇔ a_ij > 0 for some i) of a : (batch, n) C-contiguous."""
     seen = np.zeros(a.shape[1], np.bool_)
     total = 0
     for i in range(a.shape[0]):
@@ -100,7 +100,7 @@ def _relu_activity(a):  # pragma: no cover - compiled
             on = a[i, j] > 0
             total += on
             seen[j] |= on
-    return total, np.count_nonzero(seen)
+    return total, seen
 
 
 _SOURCES = {
@@ -159,15 +159,15 @@ def relu_backward(dy: np.ndarray, a: np.ndarray) -> np.ndarray:
     return np.where(a > 0, dy, 0.0).astype(dy.dtype, copy=False)
 
 
-def relu_activity(a: np.ndarray) -> tuple[int, int]:
-    """(n_active, n_alive) of ReLU outputs a : (batch, n): the number of entries a_ij > 0,
-    and the number of columns j with a_ij > 0 for some example i."""
+def relu_activity(a: np.ndarray) -> tuple[int, np.ndarray]:
+    """(n_active, alive) of ReLU outputs a : (batch, n): the number of entries a_ij > 0, and
+    alive : (n,) bool, True for the columns j with a_ij > 0 for some example i."""
     loop = _loop("relu_activity", a)
     if loop is None:
         active = a > 0
-        return int(np.count_nonzero(active)), int(np.count_nonzero(active.any(axis=0)))
-    n_active, n_alive = loop(a)
-    return int(n_active), int(n_alive)
+        return int(np.count_nonzero(active)), active.any(axis=0)
+    n_active, alive = loop(a)
+    return int(n_active), alive
 
 
 def lerp(a: np.ndarray, b: np.ndarray, w: float, work: np.ndarray) -> None:

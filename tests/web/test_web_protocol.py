@@ -41,7 +41,7 @@ def test_every_message_type_parses():
                  '{"type": "add_point", "x1": 1, "x2": 2.5, "label": 1}', '{"type": "config", "config": {}}',
                  '{"type": "import_config", "text": "{}"}', '{"type": "upload_csv", "text": "a,b"}',
                  '{"type": "set_weight", "layer": 1, "row": 0, "bias": true, "value": -2}',
-                 '{"type": "explain", "split": "test", "index": 0}']:
+                 '{"type": "explain", "split": "test", "index": 0}', '{"type": "replay", "step": null}']:
         assert P.parse_message(text).type in P.MESSAGE_TYPES
     with pytest.raises(P.ProtocolError, match="over the limit"):
         P.parse_message('{"type": "play"}', max_bytes=5)
@@ -55,6 +55,7 @@ def _frame(rng, maps_shape, grid):
         frame_id=7, step=1234, epoch=3, flags=F.RUNNING | F.HAS_STATS, alarm=F.ALARM_VANISHING, alarm_layer=0,
         lr=0.03, shapes=shapes, loss_points=rng.random((9, 2)), metrics=rng.random(len(F.METRICS)),
         stats=rng.random((len(STATS), 3)), params=params,
+        units=[rng.integers(0, 4, n_out).astype(np.uint8) for n_out, _ in shapes],
         maps=None if maps_shape is None else rng.normal(size=maps_shape), grid=grid, n_outputs=1,
     )
 
@@ -77,6 +78,12 @@ def test_frame_round_trip(maps_shape, grid):
         np.testing.assert_array_equal(got["W"], W.astype(np.float32))
         np.testing.assert_array_equal(got["dW"], dW.astype(np.float32))
         np.testing.assert_array_equal(got["db"], np.zeros(len(b)) if db is None else db.astype(np.float32))
+    for got, want in zip(d["units"], f.units, strict=True):
+        assert got.dtype == np.uint8
+        np.testing.assert_array_equal(got, want)
+    assert d["flags"] == F.RUNNING | F.HAS_STATS | (d["flags"] & (F.MAPS | F.CURVES))
+    replay = F.decode_frame(F.as_replay(buf))
+    assert replay["flags"] == d["flags"] | F.REPLAY and F.as_replay(buf)[8:] == buf[8:]
     if maps_shape is None:
         assert d["maps"] is None and d["curves"] is None and not d["flags"] & (F.MAPS | F.CURVES)
     elif maps_shape[1] == grid:  # 1-D curves travel as float32
@@ -93,6 +100,15 @@ def test_quantize_handles_constant_and_nonfinite_maps():
     ranges, q = F.quantize(np.array([[2.0, 2.0, 2.0], [0.0, np.nan, 1.0], [np.inf, np.nan, -np.inf]]))
     np.testing.assert_array_equal(ranges, [[2, 2], [0, 1], [0, 0]])
     np.testing.assert_array_equal(q, [[0, 0, 0], [0, 0, 255], [0, 0, 0]])
+
+
+def test_a_frame_without_units_has_zeros_and_wrong_units_are_refused():
+    f = _frame(np.random.default_rng(2), None, 0)
+    f.units = None
+    assert [u.tolist() for u in F.decode_frame(F.encode_frame(f))["units"]] == [[0] * 5, [0] * 3, [0] * 2]
+    f.units = [np.zeros(5), np.zeros(3), np.zeros(1)]
+    with pytest.raises(ValueError, match="units has 9 bytes, expected one per unit .10."):
+        F.encode_frame(f)
 
 
 def test_decode_refuses_malformed_frames():

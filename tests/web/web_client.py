@@ -6,7 +6,7 @@ import asyncio
 import concurrent.futures
 import json
 
-from deltaflow.web.frames import decode_frame
+from deltaflow.web.frames import REPLAY, decode_frame
 
 
 def run_async(coroutine):
@@ -41,7 +41,7 @@ class Socket:
             frame = decode_frame(m["bytes"])
             frame["type"], frame["raw"] = "frame", m["bytes"]
             frame["current"] = frame["handled"] >= self.sent  # it shows every message sent so far
-            if self.ack:
+            if self.ack and not frame["flags"] & REPLAY:  # a replayed frame is outside the flow control
                 self.send(type="ack", frame=frame["frame_id"])
             return frame
         message = json.loads(m["text"])

@@ -24,12 +24,14 @@ from deltaflow.diagnostics.units import Unit, unit_layers
 from deltaflow.nn.activations import Activation, ReLU
 from deltaflow.nn.layers import Layer
 
-__all__ = ["GradientProbe", "STATS", "first_nonfinite"]
+__all__ = ["DEAD", "SATURATED", "GradientProbe", "STATS", "first_nonfinite"]
 
 # for an activation that saturates, σ'(z) < SATURATION · max σ' counts as saturated (max σ'
 # = 1/4 for sigmoid, 1 for tanh); a unit of one that can die is dead when z ≤ 0 for the
 # whole batch (ReLU: output and gradient 0)
 SATURATION = 0.01
+# per-unit marks (``GradientProbe.unit_marks``): bit values of one byte per unit
+SATURATED, DEAD = 1, 2
 
 STATS = (
     "grad_W_norm",
@@ -117,6 +119,11 @@ class GradientProbe:
         below the first edge (zeros included), then the half-open bins [e_i, e_{i+1}),
         then ≥ the last edge (inf included), then NaN. Each row sums to W^(l).size.
 
+    ``unit_marks`` (an attribute, not a record: the latest ``measure()``'s) holds per unit
+    layer a uint8 array (n_out,), one byte per unit: ``SATURATED`` (1) when that unit
+    counts towards ``saturated_pct``, ``DEAD`` (2) when it counts towards ``dead_pct``; 0
+    before the first measurement.
+
     Parameters
     ----------
     net : the network (any Layer; containers are walked). Its Dense layers keep a
@@ -145,6 +152,7 @@ class GradientProbe:
             u.dense.keep_delta += 1
         self._W_before = [u.dense.W.value.copy() for u in self.units]
         self._scratch = [np.empty_like(w) for w in self._W_before]  # ΔW, then |∂L/∂W| sorted
+        self.unit_marks = [np.zeros(u.dense.W.value.shape[0], dtype=np.uint8) for u in self.units]
         self._have_before = True
 
     # -- the callback side -------------------------------------------------------------
@@ -195,7 +203,8 @@ class GradientProbe:
         hist = np.empty((len(self.units), self.bin_edges.size + 2), dtype=np.int64)
         with np.errstate(all="ignore"):
             rows = [
-                self._unit_stats(u, self._W_before[i] if self._have_before else None, self._scratch[i], hist[i])
+                self._unit_stats(u, self._W_before[i] if self._have_before else None, self._scratch[i], hist[i],
+                                 self.unit_marks[i])
                 for i, u in enumerate(self.units)
             ]
             product = 1.0
@@ -207,9 +216,11 @@ class GradientProbe:
         s["grad_hist"] = hist
         return s
 
-    def _unit_stats(self, u: Unit, W_before, scratch: np.ndarray, hist_row: np.ndarray) -> list[float]:
+    def _unit_stats(self, u: Unit, W_before, scratch: np.ndarray, hist_row: np.ndarray,
+                    marks: np.ndarray) -> list[float]:
         """One unit's statistics in ``STATS`` order (attenuation and product filled later);
-        writes its histogram into ``hist_row``. ``scratch`` is a work array shaped like W."""
+        writes its histogram into ``hist_row`` and its units' marks into ``marks`` : (n_out,).
+        ``scratch`` is a work array shaped like W."""
         delta = u.dense.__dict__.get("_delta")
         if delta is None:
             raise ValueError(f"GradientProbe: no backward pass through {u.name} since the probe was attached")
@@ -227,7 +238,7 @@ class GradientProbe:
         if W_before is not None:
             step, before = _norm(np.subtract(W.value, W_before, out=scratch)), _norm(W_before)
             ratio = step / before if before > 0 else (math.inf if step > 0 else math.nan)
-        mean, saturated, dead, act_ok = self._activation_stats(u.act)
+        mean, saturated, dead, act_ok = self._activation_stats(u.act, marks)
         code = FINITE if fwd_ok and act_ok else FORWARD
         if code == FINITE and not bwd_ok:
             code = BACKWARD
@@ -235,8 +246,10 @@ class GradientProbe:
         return [g_norm, b_norm, d_norm, math.nan, mean, math.nan, w_norm, ratio, saturated, dead, code]
 
     @staticmethod
-    def _activation_stats(act: Activation | None) -> tuple[float, float, float, bool]:
-        """(mean σ', saturated %, dead %, z finite) of one unit's activation."""
+    def _activation_stats(act: Activation | None, marks: np.ndarray) -> tuple[float, float, float, bool]:
+        """(mean σ', saturated %, dead %, z finite) of one unit's activation; writes the
+        per-unit ``SATURATED``/``DEAD`` bytes whose share the percentages are into ``marks``."""
+        marks[:] = 0
         if act is None:
             return 1.0, math.nan, math.nan, True
         z = act._z
@@ -245,16 +258,21 @@ class GradientProbe:
             # σ' is the indicator of z > 0 ⇔ a > 0: its mean is a count, and a unit is dead
             # when no example has a > 0 (for a finite z, the same as max_i z_ij ≤ 0)
             a = act._a
-            n_active, n_alive = relu_activity(a)
-            return n_active / a.size, math.nan, 100.0 * (a.shape[1] - n_alive) / a.shape[1], ok
+            n_active, alive = relu_activity(a)
+            np.logical_not(alive, out=marks, casting="unsafe")
+            marks *= DEAD
+            return n_active / a.size, math.nan, 100.0 * (a.shape[1] - np.count_nonzero(alive)) / a.shape[1], ok
         d = act._local_grad()
         mean = float(d.sum(dtype=np.float64)) / d.size
         saturated = dead = math.nan
         if act.saturates:
-            limit = SATURATION * act.max_derivative
-            saturated = 100.0 * np.count_nonzero(d.max(axis=0) < limit) / d.shape[1]
+            np.less(d.max(axis=0), SATURATION * act.max_derivative, out=marks, casting="unsafe")
+            saturated = 100.0 * np.count_nonzero(marks) / d.shape[1]
+            marks *= SATURATED
         elif act.can_die:
-            dead = 100.0 * np.count_nonzero(z.max(axis=0) <= 0) / z.shape[1]
+            np.less_equal(z.max(axis=0), 0, out=marks, casting="unsafe")
+            dead = 100.0 * np.count_nonzero(marks) / z.shape[1]
+            marks *= DEAD
         return mean, saturated, dead, ok
 
     def _histogram(self, g: np.ndarray, g_norm: float, counts: np.ndarray, work: np.ndarray) -> None:

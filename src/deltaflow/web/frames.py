@@ -9,12 +9,17 @@ views of the buffer directly. Header, 48 bytes (``HEADER`` struct ``<4sHHIIIHhfI
 
     offset type     field
      0     char[4]  magic b"DFLF"
-     4     uint16   version (FRAME_VERSION = 1)
+     4     uint16   version (FRAME_VERSION = 2)
      6     uint16   flags: RUNNING 1, PAUSED_BY_ALARM 2 (a NaN stopped training), DONE 4
                     (epochs/steps reached), HAS_STATS 8 (a step has run), MAPS 16 (2-D
                     heatmaps follow), CURVES 32 (1-D curves follow), HAS_TEST 64, EDITED 128
-                    (data or weights edited: fit(config) no longer reproduces the session)
-     8     uint32   frame id (1, 2, 3, … per session; ``ack`` names it)
+                    (data or weights edited: fit(config) no longer reproduces the session),
+                    REPLAY 256 (a frame of the session's history, sent in answer to ``replay``:
+                    outside the flow control, the client never acks it and it uses no
+                    credit), SLOWED 512 (the simulator runs one step per frame because the
+                    gradients grow fast)
+     8     uint32   frame id (1, 2, 3, … per session; ``ack`` names it; a REPLAY frame keeps
+                    the id it was first sent with)
     12     uint32   step (optimiser steps so far)
     16     uint32   epoch (completed epochs)
     20     uint16   alarm: 0 none, 1 vanishing, 2 exploding, 3 nan
@@ -47,6 +52,12 @@ Then, in this order::
     params   for each unit layer l: float32 W[n_out·n_in] (row-major, W[i, j] at i·n_in + j),
              b[n_out], dW[n_out·n_in], db[n_out] (∂L/∂W and ∂L/∂b of the last step as the
              optimiser used them; b and db are 0 for a layer without bias)
+    units    uint8[U]          U = Σ n_out of the unit layers, one byte per unit, layer by
+                               layer: bit value 1 (UNIT_SATURATED) the unit is saturated,
+                               σ′(z_ij) < SATURATION·max σ′ on every example i of the last
+                               step's batch; 2 (UNIT_DEAD) it is dead, z_ij ≤ 0 on every
+                               example (the units ``saturated_pct`` and ``dead_pct`` count).
+                               0 before the first step. Then zero padding to a multiple of 4.
     maps     if MAPS:   float32[M][2] (min, max) per map, then uint8[M][G·G], then zero
                         padding to a multiple of 4. value = min + q/255·(max − min).
                         Cell (row r, column c) is at r·G + c; x1 = x1_lo + c·(x1_hi −
@@ -77,19 +88,23 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from deltaflow.diagnostics.probes import STATS
+from deltaflow.diagnostics.probes import DEAD, SATURATED, STATS
 
-FRAME_VERSION = 1
+FRAME_VERSION = 2
 MAGIC = b"DFLF"
 HEADER = struct.Struct("<4sHHIIIHhfIHHHHHHI")
 assert HEADER.size == 48
 
 # frame flags
-RUNNING, PAUSED_BY_ALARM, DONE, HAS_STATS, MAPS, CURVES, HAS_TEST, EDITED = (1 << i for i in range(8))
+RUNNING, PAUSED_BY_ALARM, DONE, HAS_STATS, MAPS, CURVES, HAS_TEST, EDITED, REPLAY, SLOWED = (1 << i for i in range(10))
 FLAGS = {
     "RUNNING": RUNNING, "PAUSED_BY_ALARM": PAUSED_BY_ALARM, "DONE": DONE, "HAS_STATS": HAS_STATS,
-    "MAPS": MAPS, "CURVES": CURVES, "HAS_TEST": HAS_TEST, "EDITED": EDITED,
+    "MAPS": MAPS, "CURVES": CURVES, "HAS_TEST": HAS_TEST, "EDITED": EDITED, "REPLAY": REPLAY, "SLOWED": SLOWED,
 }
+FLAGS_OFFSET = 6  # of the uint16 flags in the header (``as_replay`` patches it)
+# the bits of a unit's byte in the units section (the probe's own marks)
+UNIT_SATURATED, UNIT_DEAD = SATURATED, DEAD
+UNIT_MARKS = {"saturated": UNIT_SATURATED, "dead": UNIT_DEAD}
 # alarm codes
 ALARM_NONE, ALARM_VANISHING, ALARM_EXPLODING, ALARM_NAN = 0, 1, 2, 3
 ALARMS = ("none", "vanishing", "exploding", "nan")
@@ -107,6 +122,7 @@ class Frame:
 
     shapes : [(n_out, n_in)] per unit layer. loss_points : (P, 2). metrics : (N,).
     stats : (S, L). params : [(W, b, dW, db)] per unit layer (b, db may be None).
+    units : [uint8 (n_out,)] per unit layer (UNIT_SATURATED | UNIT_DEAD bits), or None (all 0).
     maps : (M, G·G) floats to quantise (MAPS) or (M, G) curves (CURVES), or None.
     """
 
@@ -122,6 +138,7 @@ class Frame:
     metrics: np.ndarray | None = None
     stats: np.ndarray | None = None
     params: list = field(default_factory=list)
+    units: list | None = None
     maps: np.ndarray | None = None
     grid: int = 0
     n_outputs: int = 0
@@ -180,6 +197,11 @@ def encode_frame(f: Frame) -> bytes:
     for (n_out, n_in), (W, b, dW, db) in zip(f.shapes, f.params, strict=True):
         zeros = np.zeros(n_out)
         parts += [_f32(W), _f32(zeros if b is None else b), _f32(dW), _f32(zeros if db is None else db)]
+    U = sum(n_out for n_out, _ in f.shapes)
+    units = bytes(U) if f.units is None else b"".join(np.asarray(m, dtype=np.uint8).tobytes() for m in f.units)
+    if len(units) != U:
+        raise ValueError(f"units has {len(units)} bytes, expected one per unit ({U})")
+    parts += [units, bytes(-U % 4)]
     if flags & MAPS:
         ranges, q = quantize(np.asarray(maps).reshape(M, G * G))
         body = q.tobytes()
@@ -191,7 +213,8 @@ def encode_frame(f: Frame) -> bytes:
 
 def decode_frame(buf: bytes) -> dict:
     """Read a frame back: the header fields, and the sections as float32 arrays (maps
-    dequantised to float32 (M, G, G)). Raises ``ValueError`` for a malformed frame."""
+    dequantised to float32 (M, G, G); ``units`` a uint8 (n_out,) per unit layer). Raises
+    ``ValueError`` for a malformed frame."""
     buf = memoryview(buf)
     if len(buf) < HEADER.size:
         raise ValueError(f"frame is {len(buf)} bytes, shorter than the {HEADER.size}-byte header")
@@ -223,6 +246,8 @@ def decode_frame(buf: bytes) -> dict:
             W, b = take("<f4", n_out * n_in).reshape(n_out, n_in), take("<f4", n_out)
             dW, db = take("<f4", n_out * n_in).reshape(n_out, n_in), take("<f4", n_out)
             out["params"].append({"W": W, "b": b, "dW": dW, "db": db})
+        out["units"] = [take(np.uint8, n_out) for n_out, _ in out["shapes"]]
+        pos += -pos % 4
         out["maps"] = out["curves"] = None
         if flags & MAPS:
             ranges = take("<f4", 2 * M).reshape(M, 2)
@@ -240,11 +265,19 @@ def decode_frame(buf: bytes) -> dict:
     return out
 
 
+def as_replay(frame: bytes) -> bytes:
+    """A copy of an encoded frame with the REPLAY flag set (the rest byte for byte)."""
+    out = bytearray(frame)
+    (flags,) = struct.unpack_from("<H", out, FLAGS_OFFSET)
+    struct.pack_into("<H", out, FLAGS_OFFSET, flags | REPLAY)
+    return bytes(out)
+
+
 def frame_constants() -> dict:
     """The frame constants, for ``hello``."""
     return {
         "magic": MAGIC.decode(), "version": FRAME_VERSION, "header_bytes": HEADER.size, "flags": FLAGS,
-        "alarms": list(ALARMS), "stats": list(STATS), "metrics": list(METRICS),
+        "alarms": list(ALARMS), "stats": list(STATS), "metrics": list(METRICS), "unit_marks": UNIT_MARKS,
         "max_loss_points": MAX_LOSS_POINTS, "vanishing_ratio": VANISHING_RATIO,
         "exploding_norm": EXPLODING_NORM, "exploding_ratio": EXPLODING_RATIO,
     }

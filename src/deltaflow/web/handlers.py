@@ -17,6 +17,7 @@ import numpy as np
 from deltaflow.diagnostics.explain import explain
 from deltaflow.experiments.base import to_json_ready
 from deltaflow.training.config import RunConfig
+from deltaflow.web import frames as F
 from deltaflow.web import protocol as P
 from deltaflow.web.building import DEFAULT_GRID, model_input
 
@@ -210,6 +211,13 @@ def on_explain(s, msg):
     result = explain(s.trainer.net, s.trainer.task.loss, X[i], target).to_dict()
     return [{"type": "explain", "split": msg.split, "index": i, "x_raw": to_json_ready(raw[i]),
              "y": to_json_ready(y[i]), "explanation": result}]
+
+
+def on_replay(s, msg) -> list:
+    """The recorded frame at or before ``msg.step`` (null: the newest) with the REPLAY flag,
+    after the JSON naming its step and every recorded one; the session is left as it was."""
+    step, frame = s.replay.at(msg.step)
+    return [{"type": "replay", "step": step, "steps": list(s.replay.steps)}, F.as_replay(frame)]
 
 
 def check_can_train(s) -> None:

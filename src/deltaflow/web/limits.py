@@ -41,6 +41,9 @@ class Limits:
     max_fps: float = 30.0
     idle_timeout_s: float = 900.0
     tick_budget_s: float = 0.05  # a training tick yields after this, whatever n or steps_per_frame ask
+    # a session's replay history (``replay.History``): at most this many frames and bytes, thinned to stay within
+    replay_frames: int = 600
+    replay_bytes: int = 16 * 2**20
     # a run's cost (``admission.Cost``: multiply-adds of one step and one frame) against the server's
     # budget: every session may always use ``base_cost`` (the default and every preset fit), and the
     # sessions together ``cost_budget`` (the heaviest run the limits allow, ≈ 2·10⁹, fits beside light ones)

@@ -81,6 +81,16 @@ frame that is not UTF-8 is closed by the server (1007).
     of ``column``, b^(l)[row]. Marks the session ``edited``. Replies with a frame.
 ``{"type": "explain", "split": "train", "index": 3}``
     Replies ``explain`` with ``deltaflow.diagnostics.explain.explain(...).to_dict()`` for that example.
+``{"type": "replay", "step": 120}``
+    Show the session's history at step S (an int 0 … 2³²−1; null: the newest recorded): replies
+    ``replay``, then that step's frame as it was sent (the newest recorded at or before S; before
+    the oldest, the oldest) with the flag REPLAY set. It changes nothing in the session (training,
+    frame ids, credit): a REPLAY frame is never acked and uses no credit. The history (``replay``
+    module) keeps the frames a session has sent since its last config, ``reset`` or
+    ``regenerate``: at most ``limits.replay_frames`` (600) frames and ``limits.replay_bytes``
+    (16 MiB) per session, thinned (every other frame dropped, the newest kept) to stay within
+    them, so it covers the whole run; both bounds are in ``hello.limits``. Before any frame:
+    an ``error``.
 
 Server → client (JSON text)
 ----------------------------
@@ -116,6 +126,8 @@ Strict JSON: a number that is NaN or ±inf (a diverged loss in ``history``, say)
             unprompted, ``about`` null: training failed in the worker (the session pauses), or
             the session is being closed as idle.
 ``explain`` ``{"type": "explain", "split", "index", "x_raw", "y", "explanation": {...}}``
+``replay``  ``{"type": "replay", "step": <the recorded step shown>, "steps": [every recorded step,
+            oldest first]}``: the answer to ``replay``, followed by that step's REPLAY frame.
 ``alarm``   ``{"type": "alarm", "alarm": "nan", "layer": l, "message": "<fit's divergence message>"}``:
             unprompted, once, when training stops on a non-finite value (a loss, gradient or
             weight): ``layer`` is the unit layer (0-based) where it began, ``message`` the
@@ -145,6 +157,7 @@ PROTOCOL_VERSION = 1
 MAX_ACK_CHARS = 100  # an ack is ~30 characters; only texts this short are parsed on the event loop
 STATE_HISTORY_ROWS = 1000  # the newest per-epoch rows a ``state`` carries (history.json has them all)
 MAX_DEPTH = 32  # JSON arrays and objects inside each other in a message (a RunConfig is 3 deep)
+MAX_STEP = 2**32 - 1  # a frame's step is a uint32
 
 
 class _Message(BaseModel):
@@ -244,8 +257,13 @@ class ExplainMsg(_Message):
     index: int = Field(ge=0)
 
 
+class ReplayMsg(_Message):
+    type: Literal["replay"]
+    step: int | None = Field(ge=0, le=MAX_STEP)
+
+
 MESSAGES = (ConfigMsg, ImportConfigMsg, PlayMsg, PauseMsg, StepMsg, ResetMsg, RegenerateMsg, SpeedMsg,
-            AckMsg, AddPointMsg, UploadCsvMsg, SetWeightMsg, ExplainMsg)
+            AckMsg, AddPointMsg, UploadCsvMsg, SetWeightMsg, ExplainMsg, ReplayMsg)
 ClientMessage = Annotated[Union[MESSAGES], Field(discriminator="type")]  # noqa: UP007 (a union of a tuple)
 _CLIENT = TypeAdapter(ClientMessage)
 # each schema's ``type: Literal["..."]`` is its name on the wire

@@ -150,6 +150,10 @@ class Connection:
         async with self.send_lock:
             await self.ws.send_text(text)
 
+    async def send_frame(self, data: bytes) -> None:
+        async with self.send_lock:
+            await self.ws.send_bytes(data)
+
     async def run(self) -> None:
         """Until the client leaves or the pump closes an idle session."""
         await self.send_json(hello(self.session))
@@ -181,8 +185,8 @@ class Connection:
             replies = self.session.handle_ack(text)
             if replies is None:
                 replies = await asyncio.to_thread(self.session.handle, text)
-            for reply in replies:
-                await self.send_json(reply)
+            for reply in replies:  # JSON, or the binary frame a ``replay`` answers with
+                await (self.send_frame(reply) if isinstance(reply, bytes) else self.send_json(reply))
             self.wake.set()
 
     async def pump(self) -> None:
@@ -213,8 +217,7 @@ class Connection:
                 messages, data, _ = framed
                 for message in messages:  # an alarm goes out before the frame that shows it
                     await self.send_json(message)
-                async with self.send_lock:
-                    await self.ws.send_bytes(data)
+                await self.send_frame(data)
                 last_frame = loop.time()
             while s.outbox:  # without credit for a frame, the message still goes out
                 await self.send_json(s.outbox.pop(0))

@@ -9,7 +9,7 @@ event loop):
 - ``train_tick(budget)`` runs one tick of steps while playing or while a ``step`` message's
   steps are pending (``ticks``), at most ``limits.tick_budget_s`` long, and
   ``messages_and_frame()`` takes the JSON the worker queued (an alarm) with the newest state
-  encoded as a binary frame (``snapshot``).
+  encoded as a binary frame (``snapshot``), which its replay history keeps (``replay``).
 
 Two things happen without the lock, from the event loop: ``handle_ack`` applies an ack, and
 ``interrupt`` (a ``pause``, a ``reset``, the socket closing) stops the running tick before its
@@ -37,6 +37,7 @@ from deltaflow.web.building import (DEFAULT_GRID, DEFAULT_STEPS_PER_FRAME, build
                                     plot_extent)
 from deltaflow.web.handlers import dispatch, error, on_ack, prefixed
 from deltaflow.web.limits import Limits
+from deltaflow.web.replay import History
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class Session:
         self.probe = None
         self.metrics_cache = None  # (trainer, time, values) of the last whole-set measurement
         self.edited, self.added = False, 0
+        self.replay = History(limits.replay_frames, limits.replay_bytes)  # the frames sent, for ``replay``
         self.build(config or default_config(), DEFAULT_GRID)
 
     def build(self, config: RunConfig, grid: int, dataset: Dataset | None = None, keep_edits=False) -> None:
@@ -94,6 +96,7 @@ class Session:
         self.edited = self.added > 0  # weight edits end here; added points stay with the data
         self.extent = plot_extent(config, run.dataset, run.dims)
         self.grid_X = grid_inputs(run.dataset, run.dims, run.grid, self.extent)
+        self.replay.clear()
         task, d = run.trainer.task, run.dataset
         self.targets = task.targets(d.y_train), task.targets(d.y_test) if run.trainer.has_test else None
         self.dirty = True
@@ -125,8 +128,9 @@ class Session:
             return [error(prefixed("ack", str(exc)), "ack")]
         return []
 
-    def handle(self, text) -> list[dict]:
-        """Apply one client message; returns the JSON replies (an ``error`` for bad input)."""
+    def handle(self, text) -> list[dict | bytes]:
+        """Apply one client message; returns the JSON replies (an ``error`` for bad input) and
+        the binary frame of a ``replay``."""
         with self.lock:
             self.last_active = time.monotonic()
             about, replies = dispatch(self, text)
@@ -134,7 +138,7 @@ class Session:
             if about != "ack":  # acks answer frames; counting them would make a frame stale on arrival
                 self.handled += 1
             for reply in replies:
-                if reply["type"] == "state":
+                if isinstance(reply, dict) and reply["type"] == "state":
                     reply["handled"] = self.handled  # this message included
             return replies
 

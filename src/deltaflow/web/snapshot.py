@@ -24,7 +24,8 @@ from deltaflow.web.limits import output_maps
 METRICS_EVERY_S = 0.1
 
 def frame(s) -> bytes:
-    """Session ``s``'s newest state encoded as a frame (under its lock)."""
+    """Session ``s``'s newest state encoded as a frame (under its lock), kept in its replay
+    history."""
     t, d = s.trainer, s.dataset
     flags = (F.RUNNING * s.running | F.PAUSED_BY_ALARM * s.nan_stop | F.DONE * s.done
              | F.HAS_STATS * (s.stats is not None) | F.HAS_TEST * t.has_test | F.EDITED * s.edited)
@@ -32,7 +33,7 @@ def frame(s) -> bytes:
     s.frame_id += 1
     s.dirty = False
     denses = [u.dense for u in s.units]
-    return F.encode_frame(F.Frame(
+    data = F.encode_frame(F.Frame(
         frame_id=s.frame_id, step=t.step, epoch=t.epoch, flags=flags, alarm=s.alarm,
         alarm_layer=s.alarm_layer, lr=float(t.optimizer.lr),
         shapes=[dense.W.value.shape for dense in denses],
@@ -41,8 +42,10 @@ def frame(s) -> bytes:
         stats=s.stats,
         params=[(dense.W.value, None if dense.b is None else dense.b.value, dense.W.grad,
                  None if dense.b is None else dense.b.grad) for dense in denses],
-        maps=maps(s), grid=s.grid, n_outputs=output_maps(d), handled=s.handled,
+        units=s.probe.unit_marks, maps=maps(s), grid=s.grid, n_outputs=output_maps(d), handled=s.handled,
     ))
+    s.replay.add(t.step, data)
+    return data
 
 
 def whole_set_metrics(s) -> tuple[float, float, float, float]:

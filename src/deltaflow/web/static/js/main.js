@@ -11,6 +11,7 @@ import { createNetwork } from "./network.js";
 import { downloadConfig, downloadModel, readHash, writeHash } from "./share.js";
 import { connect } from "./socket.js";
 import { createTabs } from "./tabs.js";
+import { createTimeline } from "./timeline.js";
 import { alarmText, dataView, featureInputs, layerName, outputMap, neuronMaps, statusText } from "./views.js";
 
 const $ = (id) => document.getElementById(id);
@@ -85,6 +86,7 @@ const network = createNetwork($("network"), {
     sendConfig(next);
   },
   onEditWeight(l, i, j, value) {
+    timeline.goLive(); // the edit is to today's weights: show them
     send({ type: "set_weight", layer: l, row: i, column: j, value });
   },
 });
@@ -96,9 +98,11 @@ const controls = createControls({
     send({ type: "speed", steps_per_frame: n });
   },
   onPlay() {
+    timeline.goLive();
     send({ type: app.state && app.state.running ? "pause" : "play" });
   },
   onStep() {
+    timeline.goLive();
     send({ type: "step", n: 1 });
   },
   onReset() {
@@ -167,6 +171,17 @@ const output = createOutputHeatmap($("output-heatmap"), {
 output.setOptions({ clickClass: 0 });
 const charts = createCharts($("numbers"), $("charts"));
 const gradflow = createGradflow($("gradflow"));
+// scrubbing pauses training and asks for a recorded frame; live frames wait (app.live) until back to live
+const timeline = createTimeline($("timeline"), {
+  onScrub(step) {
+    if (app.state && app.state.running) send({ type: "pause" });
+    if (app.state) app.state.running = false;
+    controls.setPlaying(false);
+    send({ type: "replay", step });
+  },
+  onLive: () => app.live && render(app.live),
+});
+$("step-count").after(timeline.badge);
 const maths = createMaths($("maths"), { onExplain: (index) => send({ type: "explain", split: "train", index }) });
 const lowerTabs = createTabs(document.querySelector(".lower [role=tablist]"));
 
@@ -179,7 +194,8 @@ $("settings-toggle").addEventListener("click", (e) => {
 
 function onState(s) {
   app.state = s;
-  app.pending = null; // a frame of the previous state, not drawn yet
+  app.pending = app.live = null; // a frame of the previous state, not drawn yet
+  timeline.reset();
   app.config = s.config;
   if (s.grid !== undefined) app.grid = s.grid;
   app.speed = s.speed.steps_per_frame;
@@ -205,7 +221,7 @@ function onState(s) {
   maths.setTrainSize(data.train.y.length);
   $("step-count").textContent = s.step.toLocaleString();
   $("epoch-count").textContent = String(s.epoch);
-  app.lastStep = -1;
+  app.lastStep = app.gradStep = -1;
   setAlarm(null);
   app.alarmDetail = "";
   writeHash(s.config, app.grid);
@@ -242,31 +258,35 @@ function render(f) {
   const s = app.state;
   if (!s) return;
   const { flags: FLAGS, alarms: ALARMS, vanishing_ratio: vanishingRatio } = app.hello.frame;
+  const replay = Boolean(f.flags & FLAGS.REPLAY); // a recorded frame: its past running state is not today's
   $("step-count").textContent = f.step.toLocaleString();
   $("epoch-count").textContent = String(f.epoch);
   $("lr-now").textContent = Number(f.lr.toPrecision(3)).toString();
-  const running = Boolean(f.flags & FLAGS.RUNNING);
-  s.running = running;
-  controls.setPlaying(running);
+  const running = !replay && Boolean(f.flags & FLAGS.RUNNING);
+  if (!replay) s.running = running;
+  if (!replay) controls.setPlaying(running);
   const maps = neuronMaps(f, s);
   network.update({ layers: f.layers, heatmaps: { neurons: maps } });
   output.update(outputMap(f, s));
   const m = f.metrics;
   const hasTest = Boolean(f.flags & FLAGS.HAS_TEST);
   const metrics = { trainLoss: m.train_loss, testLoss: hasTest ? m.test_loss : undefined, trainAcc: m.train_metric, testAcc: hasTest ? m.test_metric : undefined };
-  if (f.step !== app.lastStep) {
+  if (!replay && f.step !== app.lastStep) {
     charts.update(f.step, metrics);
-    if (f.flags & FLAGS.HAS_STATS) gradflow.update(f);
     app.lastStep = f.step;
   } else {
-    charts.show(metrics); // the same step again (e.g. an edited weight): new numbers, no new point
+    charts.show(metrics); // the same step again (e.g. an edited weight) or a replay: new numbers, no new point
+  }
+  if (f.flags & FLAGS.HAS_STATS && (replay || f.step !== app.gradStep)) {
+    gradflow.update(f);
+    app.gradStep = replay ? -1 : f.step; // back from a replay, the live frame is drawn again
   }
   const code = ALARMS[f.alarm] || "none";
   setAlarm(code === "none" ? null : alarmText(code, f, s, vanishingRatio, app.alarmDetail));
   $("status-line").textContent = statusText(f, s, FLAGS);
   const status = $("conn");
   status.dataset.done = String(Boolean(f.flags & FLAGS.DONE));
-  status.textContent = f.flags & FLAGS.DONE ? "done: all epochs trained" : f.flags & FLAGS.PAUSED_BY_ALARM ? "paused by the NaN alarm" : running ? "training" : "paused";
+  status.textContent = replay ? `replay of step ${f.step.toLocaleString()}` : f.flags & FLAGS.DONE ? "done: all epochs trained" : f.flags & FLAGS.PAUSED_BY_ALARM ? "paused by the NaN alarm" : running ? "training" : "paused";
 }
 
 function drawPending() {
@@ -274,8 +294,12 @@ function drawPending() {
   const f = app.pending;
   if (!f) return;
   app.pending = null;
-  render(f);
-  app.drawn += 1; // frames drawn, for benchmarks/bench_page.py
+  app.live = f;
+  timeline.setLive(f.step);
+  if (!timeline.replaying()) {
+    render(f);
+    app.drawn += 1; // frames drawn, for benchmarks/bench_page.py
+  }
   if (document.visibilityState === "visible") socket.ack(f.frameId);
 }
 
@@ -313,6 +337,7 @@ const socket = connect({
       onState(msg);
     } else if (msg.type === "error") {
       if (msg.about === "explain") maths.showError(msg.message);
+      if (msg.about === "replay") timeline.failed();
       showError(msg.message);
     } else if (msg.type === "full") {
       showError(msg.message || "the server is full; try again later");
@@ -321,9 +346,16 @@ const socket = connect({
     } else if (msg.type === "explain") {
       lowerTabs.select("tab-maths");
       maths.show(msg);
+    } else if (msg.type === "replay") {
+      timeline.answer(msg);
     }
   },
   onFrame(f) {
+    if (f.flags & app.hello.frame.flags.REPLAY) { // the answer to a replay: drawn if still wanted, never acked
+      if (timeline.replaying()) render(f);
+      timeline.shown();
+      return;
+    }
     app.lastId = f.frameId;
     if (!app.state || stale(f, app.state)) {
       app.dropped += 1;

@@ -3,10 +3,33 @@
 // constants (magic, version, header size, flags, stats, metrics) are hello's `frame`.
 
 /**
- * A binary frame (ArrayBuffer) → {frameId, step, epoch, flags, alarm, alarmLayer, lr, handled, shapes,
- * lossPoints: Float32Array(2P) of (step, loss), metrics: {name: v}, layers: [{...stats, nOut,
- * nIn, W, b, gW, gb}], grid, nOutputs, maps: [{w, h, values, lo, hi}] | null, curves: [Float32Array] | null}.
- * Every section starts on a 4-byte boundary, so the float sections are views, not copies.
+ * One quantised G×G map of a frame: q is the Uint8Array view of its G² cells in the frame's
+ * buffer (row-major, row 0 the top; no copy), value = lo + q/255·(hi − lo). `values`
+ * (Float32Array(G²)) is computed on first use and cached, so a painter that colours from `q`
+ * through a 256-entry lookup table never pays for it.
+ */
+class QuantisedMap {
+  constructor(q, G, lo, hi) {
+    Object.assign(this, { w: G, h: G, q, lo, hi });
+  }
+
+  get values() {
+    if (!this.cached) {
+      const { q, lo } = this, span = (this.hi - lo) / 255, v = new Float32Array(q.length);
+      for (let i = 0; i < q.length; i++) v[i] = lo + q[i] * span;
+      Object.defineProperty(this, "cached", { value: v });
+    }
+    return this.cached;
+  }
+}
+
+/**
+ * A binary frame (ArrayBuffer, version 2) → {frameId, step, epoch, flags, alarm, alarmLayer, lr,
+ * handled, shapes, lossPoints: Float32Array(2P) of (step, loss), metrics: {name: v}, layers: [{...stats,
+ * nOut, nIn, W, b, gW, gb}], units: [Uint8Array(nOut)] per unit layer (bits: hello's
+ * frame.unit_marks, saturated 1, dead 2), grid, nOutputs, maps: [QuantisedMap {w, h, q, lo, hi,
+ * values}] | null, curves: [Float32Array] | null}.
+ * Every section starts on a 4-byte boundary, so the sections are views, not copies.
  */
 export function decodeFrame(buffer, constants) {
   const { header_bytes: HEADER_BYTES, flags: FLAGS, stats, metrics } = constants;
@@ -46,16 +69,13 @@ export function decodeFrame(buffer, constants) {
     layer.gW = take(Float32Array, layer.nOut * layer.nIn);
     layer.gb = take(Float32Array, layer.nOut);
   }
+  f.units = f.layers.map((layer) => take(Uint8Array, layer.nOut));
+  pos += (4 - (pos % 4)) % 4;
   if (f.flags & FLAGS.MAPS) {
     const ranges = take(Float32Array, 2 * M);
     const q = take(Uint8Array, M * G * G);
     pos += (4 - (pos % 4)) % 4;
-    f.maps = Array.from({ length: M }, (_, k) => {
-      const lo = ranges[2 * k], hi = ranges[2 * k + 1], span = (hi - lo) / 255;
-      const values = new Float32Array(G * G);
-      for (let i = 0; i < G * G; i++) values[i] = lo + q[k * G * G + i] * span;
-      return { w: G, h: G, values, lo, hi };
-    });
+    f.maps = Array.from({ length: M }, (_, k) => new QuantisedMap(q.subarray(k * G * G, (k + 1) * G * G), G, ranges[2 * k], ranges[2 * k + 1]));
   } else if (f.flags & FLAGS.CURVES) {
     const c = take(Float32Array, M * G);
     f.curves = Array.from({ length: M }, (_, k) => c.subarray(k * G, (k + 1) * G));

@@ -84,8 +84,9 @@ function curveMap(c) {
   return { w: c.length, h: 1, values: c, lo, hi };
 }
 
-const signed = (m) => ({ ...m, values: m.values.map((p) => 2 * p - 1), lo: -1, hi: 1 });
-const flip = (m) => ({ ...m, values: m.values.map((v) => -v) });
+// derived maps carry their own values and no `q`: the frame's bytes quantise the original map
+const signed = (m) => ({ w: m.w, h: m.h, values: m.values.map((p) => 2 * p - 1), lo: -1, hi: 1 });
+const flip = (m) => ({ w: m.w, h: m.h, values: m.values.map((v) => -v), lo: -m.hi, hi: -m.lo });
 
 /** The output heatmap: K planes of class probabilities, one of P(class 1), or ŷ (plane or curve). */
 export function outputMap(f, s) {
@@ -122,7 +123,7 @@ export function alarmText(kind, f, s, vanishingRatio, detail = "") {
 /** The status line above the network when no alarm shows: what the run is doing and how
  * large its gradients are, in words (the same numbers as the gradient view). */
 export function statusText(f, s, FLAGS) {
-  const doing = f.flags & FLAGS.DONE ? "Done" : f.flags & FLAGS.RUNNING ? "Training" : "Paused";
+  const doing = f.flags & FLAGS.REPLAY ? "Replay (recorded)" : f.flags & FLAGS.DONE ? "Done" : f.flags & FLAGS.RUNNING ? "Training" : "Paused";
   const where = `${doing} · step ${f.step.toLocaleString()} · epoch ${f.epoch}`;
   if (!(f.flags & FLAGS.HAS_STATS)) return `${where} · each step: forward pass → loss → δ back from the output to layer 1 → weight update`;
   const g = f.layers.map((u) => u.grad_W_norm);
