@@ -1,6 +1,7 @@
 // The page: one session over one socket; the server's `state` rebuilds the views, each
 // binary frame updates them (newest frame wins, drawn once per animation frame, then acked).
-import { createCharts } from "./charts.js";
+import { createCharts, frameMetrics } from "./charts.js";
+import { createCompare } from "./compare.js";
 import { createControls } from "./controls.js";
 import { createDataPanel, csvName } from "./datapanel.js";
 import { setPath } from "./fields.js";
@@ -39,6 +40,7 @@ function showError(message) {
 
 function send(msg) {
   socket.send(msg);
+  compare.mirror(msg);
 }
 
 function sendConfig(config, grid = app.grid) {
@@ -166,6 +168,25 @@ const output = createOutputHeatmap($("output-heatmap"), {
 output.setOptions({ clickClass: 0 });
 const charts = createCharts($("numbers"), $("charts"));
 const gradflow = createGradflow($("gradflow"));
+const compare = createCompare(gradflow.compareSlot, {
+  config: () => app.config,
+  speed: () => app.speed,
+  running: () => Boolean(app.state && app.state.running),
+  restart() {
+    send({ type: "pause" });
+    send({ type: "reset" });
+  },
+  onStart: (label) => charts.setOverlay(label),
+  onFrame(f, flags, label) {
+    charts.overlay(f.step, frameMetrics(f, flags));
+    if (f.flags & flags.HAS_STATS) gradflow.compare(f, label);
+  },
+  onStop() {
+    charts.setOverlay(null);
+    gradflow.compare(null);
+  },
+  showError,
+});
 const maths = createMaths($("maths"), { onExplain: (index) => send({ type: "explain", split: "train", index }) });
 
 $("edge-grad").addEventListener("change", (e) => network.setEdgeMode(e.target.checked ? "grad" : "weight"));
@@ -203,6 +224,7 @@ function onState(s) {
   setAlarm(null);
   app.alarmDetail = "";
   writeHash(s.config, app.grid);
+  compare.sync(s.config);
 }
 
 /** hello's description of the data set `name` (undefined for an upload). */
@@ -245,9 +267,7 @@ function render(f) {
   const maps = neuronMaps(f, s);
   network.update({ layers: f.layers, heatmaps: { neurons: maps } });
   output.update(outputMap(f, s));
-  const m = f.metrics;
-  const hasTest = Boolean(f.flags & FLAGS.HAS_TEST);
-  const metrics = { trainLoss: m.train_loss, testLoss: hasTest ? m.test_loss : undefined, trainAcc: m.train_metric, testAcc: hasTest ? m.test_metric : undefined };
+  const metrics = frameMetrics(f, FLAGS);
   if (f.step !== app.lastStep) {
     charts.update(f.step, metrics);
     if (f.flags & FLAGS.HAS_STATS) gradflow.update(f);
@@ -326,4 +346,4 @@ const socket = connect({
   },
 });
 
-window.deltaflow = { app, send };
+window.deltaflow = { app, send, compare: compare.info };
