@@ -118,6 +118,10 @@ export function createLineChart({ title, yTitle, fixed = null, describe = (n) =>
     const x1 = Math.max(1, ...series.flatMap((s) => (s.points.length ? [s.points[s.points.length - 1][0]] : [])));
     const y = yRange(series);
     axes(ctx, w, h, x1, y);
+    // the axes in words, for screen readers and tests: what the canvas draws
+    const end = (e) => (y.log ? decade(e) : fmt(e, 2));
+    canvas.setAttribute("aria-label", `${heading.textContent}. x: step, 0 to ${x1}; y: ${yName}${y.log ? ", log scale" : ""}, ${end(y.lo)} to ${end(y.hi)}`);
+    canvas.dataset.yRange = `${y.lo},${y.hi}`;
     const X = (x) => PAD.left + (x / x1) * (w - PAD.left - PAD.right);
     const Y = (v) => {
       const t = (y.map(v) - y.lo) / (y.hi - y.lo);
@@ -143,7 +147,6 @@ export function createLineChart({ title, yTitle, fixed = null, describe = (n) =>
     },
     setTitles(t, yT) {
       heading.textContent = t;
-      canvas.setAttribute("aria-label", t);
       yName = yT;
     },
   };

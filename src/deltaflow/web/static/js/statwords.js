@@ -22,7 +22,7 @@ export const STATS = {
   sigma_prime_mean: {
     symbol: "mean σ′", short: "slope passed back",
     words: "the activation's average slope: the factor by which this layer scales δ on its way back (1 for a linear layer)",
-    formula: "mean over the batch and the layer's units of σ′(z⁽ˡ⁾)",
+    formula: "s⁽ˡ⁾ = (1/(B nₗ)) Σᵢⱼ σ′(z⁽ˡ⁾ᵢⱼ), the mean over the batch's B examples and the layer's nₗ units",
   },
   saturated_pct: {
     symbol: "saturated", short: "flat units",
