@@ -50,10 +50,13 @@ export function createCharts(numbersRoot, chartsRoot) {
   const metricText = (v) => (!Number.isFinite(v) ? "–" : classification ? `${(100 * v).toFixed(1)}%` : fmt(v, 4));
 
   function redraw() {
-    const runs = [{ h: history, tag: "", dashed: false }, ...(other ? [{ h: other.history, tag: ` (${other.label})`, dashed: true }] : [])];
-    const lines = (train, test, unit) => runs.flatMap((r) => [
-      { name: `train ${unit}${r.tag}`, colour: rgb(POS), dashed: r.dashed, points: r.h[train] },
-      { name: `test ${unit}${r.tag}`, colour: rgb(NEG), dashed: r.dashed, points: r.h[test] }]);
+    const lines = (train, test, unit) => [
+      { name: `train ${unit}`, colour: rgb(POS), points: history[train] },
+      { name: `test ${unit}`, colour: rgb(NEG), points: history[test] },
+      // the compared run: one legend entry for its two dashed curves
+      ...(other ? [
+        { name: `train ${unit} (${other.label})`, legend: `${other.label}: dashed`, colour: rgb(POS), dashed: true, points: other.history[train] },
+        { name: `test ${unit} (${other.label})`, legend: null, colour: rgb(NEG), dashed: true, points: other.history[test] }] : [])];
     loss.draw(lines("trainLoss", "testLoss", "loss"));
     acc.draw(lines("trainAcc", "testAcc", metricName));
   }

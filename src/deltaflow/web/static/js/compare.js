@@ -88,7 +88,8 @@ export function createCompare(slot, hooks) {
     info.change = id;
     info.done = false;
     hooks.restart();
-    caption.textContent = `Compared with: ${CHANGES[id].label} (dashed curves, ▮ markers on the bars)`;
+    caption.textContent = `vs ${CHANGES[id].label}`;
+    caption.title = `A copy of this run with ${CHANGES[id].label}, from the same seed and data: its curves are dashed, its ‖∂L/∂W‖ the dark markers on the bars`;
     idle.hidden = true;
     active.hidden = false;
     hooks.onStart(CHANGES[id].label);

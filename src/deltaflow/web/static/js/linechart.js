@@ -26,7 +26,7 @@ function ticks(a, b, n) {
 /**
  * createLineChart({title, yTitle, fixed: [lo, hi] | null, describe(node)}) →
  * {node, draw(series), resetRange(), setLog(on), setTitles(title, yTitle)}.
- * series: [{name, colour, dashed, points: [[step, value], …]}]
+ * series: [{name, colour, dashed, legend (its legend text; default name, null: none), points: [[step, value], …]}]
  */
 export function createLineChart({ title, yTitle, fixed = null, describe = (n) => n }) {
   const canvas = el("canvas", { class: "lc-canvas", role: "img", "aria-label": title });
@@ -53,7 +53,9 @@ export function createLineChart({ title, yTitle, fixed = null, describe = (n) =>
   }
 
   function showLegend(series) {
-    legend.replaceChildren(...series.map((s) => el("span", { class: `lc-key${s.dashed ? " dashed" : ""}`, style: `--c:${s.colour}`, text: s.name })));
+    // a series with `legend: null` shares the entry of the one before it (a compared run's test curve)
+    const keyed = series.filter((s) => s.legend !== null);
+    legend.replaceChildren(...keyed.map((s) => el("span", { class: `lc-key${s.dashed ? " dashed" : ""}`, style: `--c:${s.colour}`, text: s.legend ?? s.name })));
     canvas.dataset.series = JSON.stringify(series.filter((s) => s.points.length).map((s) => s.name));
   }
 
