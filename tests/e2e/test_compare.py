@@ -10,7 +10,7 @@ import urllib.request
 from deltaflow.training.config import RunConfig
 from deltaflow.training.trainer import fit
 
-from e2e_page import wait_config
+from e2e_page import upload_config
 
 RUN = {"data": {"name": "moons", "n_samples": 200}, "model": {"hidden": [6, 6], "activation": "sigmoid"},
        "optimizer": {"name": "adam", "lr": 0.02}, "batch_size": 20, "epochs": 3, "seed": 5}
@@ -32,10 +32,7 @@ def series(page, testid: str) -> list[str]:
 
 def test_compare_trains_a_changed_copy_and_both_histories_equal_fit(open_page, server_url, tmp_path):
     page = open_page()
-    upload = tmp_path / "run.json"
-    upload.write_text(RunConfig.from_dict(RUN).to_json())
-    page.get_by_test_id("upload-config").set_input_files(str(upload))
-    wait_config(page, RunConfig.from_dict(RUN).model_dump(mode="json"))
+    upload_config(page, RUN, tmp_path)
     page.get_by_test_id("speed").select_option("5")
     page.get_by_test_id("compare-change").select_option("relu_he")
     page.get_by_test_id("compare-start").click()
