@@ -34,6 +34,11 @@ def test_compare_trains_a_changed_copy_and_both_histories_equal_fit(open_page, s
     page = open_page()
     upload_config(page, RUN, tmp_path)
     page.get_by_test_id("speed").select_option("5")
+    # a change the run already has is no comparison: said, and nothing starts
+    page.get_by_test_id("compare-change").select_option("sigmoid")
+    page.get_by_test_id("compare-start").click()
+    assert "already has sigmoid" in page.get_by_test_id("error").text_content()
+    assert page.evaluate("() => window.deltaflow.compare.session") is None
     page.get_by_test_id("compare-change").select_option("relu_he")
     page.get_by_test_id("compare-start").click()
     page.wait_for_function("() => window.deltaflow.compare.config !== null")

@@ -71,6 +71,12 @@ def test_the_scales_only_widen_while_a_vanishing_run_trains(open_page):
     assert all(hi - lo >= MIN_DECADES for lo, hi in bars)
     assert len(maps) >= 40 and widen_only(maps), maps
     assert len(losses) >= 40 and widen_only(losses), losses
+    # the loss chart on a log axis: whole decades, said in its label
+    page.get_by_test_id("loss-log").check()
+    canvas = page.locator("[data-testid=loss-chart] canvas")
+    lo, hi = (float(v) for v in canvas.get_attribute("data-y-range").split(","))
+    assert lo == int(lo) and hi == int(hi) and hi > lo
+    assert "x: step" in canvas.get_attribute("aria-label") and "y: loss, log scale" in canvas.get_attribute("aria-label")
 
 
 def shown_gradients(page) -> list[float]:

@@ -84,6 +84,10 @@ export function createCompare(slot, hooks) {
   }
 
   function begin(id) {
+    const now = hooks.config();
+    if (JSON.stringify(CHANGES[id].apply(structuredClone(now))) === JSON.stringify(now)) {
+      return hooks.showError(`the run already has ${CHANGES[id].label}: choose another change to compare`);
+    }
     if (socket) end();
     info.change = id;
     info.done = false;
