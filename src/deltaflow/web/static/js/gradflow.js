@@ -4,11 +4,10 @@
 // 1 … L, L the output layer. A compared run (compare.js) adds a marker per layer.
 import { createDecades, decade } from "./decades.js";
 import { createGradmap } from "./gradmap.js";
-import { describe, STATS } from "./statwords.js";
-import { el, fmt, pct } from "./util.js";
+import { createGradtable } from "./gradtable.js";
+import { describe } from "./statwords.js";
+import { el, fmt } from "./util.js";
 
-const COLUMNS = ["W_norm", "delta_norm", "sigma_prime_mean", "saturated_pct", "dead_pct", "update_ratio"];
-const TESTID = { saturated_pct: "saturated", dead_pct: "dead", update_ratio: "update-ratio" };
 const MIN_DECADES = 4; // the bars' first range spans at least this many decades
 
 /** Layer l's short label (1-based), as the network diagram and the alarm banner number it. */
@@ -33,8 +32,8 @@ export function createGradflow(root) {
   const barsPane = el("div", { class: "gf-pane" },
     describe(el("p", { class: "gf-caption", text: "‖∂L/∂W‖: how strongly the loss reacts to each layer's weights" }), "grad_W_norm"),
     keys, barList, axis);
-  const table = el("table", { class: "gf-table", "data-testid": "grad-stats" });
-  const views = { bars: el("div", { class: "gf-split" }, barsPane, el("div", { class: "gf-pane" }, gradmap.node)), table: el("div", { class: "gf-tablebox", hidden: true }, table) };
+  const table = createGradtable();
+  const views = { bars: el("div", { class: "gf-split" }, barsPane, el("div", { class: "gf-pane" }, gradmap.node)), table: el("div", { class: "gf-tablebox", hidden: true }, table.node) };
   const tab = tabs((id) => {
     for (const [k, v] of Object.entries(views)) v.hidden = k !== id;
     for (const [k, b] of Object.entries(tab.buttons)) b.setAttribute("aria-pressed", String(k === id));
@@ -44,35 +43,26 @@ export function createGradflow(root) {
   const compareSlot = el("div", { class: "gf-compare" });
   root.replaceChildren(el("div", { class: "gf-view" }, el("div", { class: "gf-toolbar" }, tab.node, reset, compareSlot), views.bars, views.table));
 
-  let bars = [], cells = [], vanishing = 0, last = null, other = null;
+  let bars = [], vanishing = 0, last = null, other = null;
   // rows share the box's height: the labels' size follows the rows', not the reverse
-  new ResizeObserver(() => {
+  function fitRows() {
     const h = barList.clientHeight / Math.max(1, bars.length);
     root.style.setProperty("--gf-row", `${Math.max(6, Math.min(11, Math.floor(h - 1)))}px`);
-  }).observe(barList);
+  }
+  new ResizeObserver(fitRows).observe(barList);
 
-  function buildBars(L) {
-    bars = Array.from({ length: L }, (_, i) => {
+  function buildBars(names) {
+    const L = names.length;
+    bars = names.map((name, i) => {
       const l = i + 1;
       const fill = el("div", { class: "fill" });
       const marker = el("div", { class: "marker", hidden: true, "data-testid": `grad-compare-${l}` });
       const value = el("output", { "data-testid": `grad-norm-${l}`, text: "–" });
-      barList.append(el("div", { class: "gf-bar", "data-layer": String(l) },
+      barList.append(el("div", { class: "gf-bar", "data-layer": String(l), title: `layer ${l}: ${name}` },
         el("span", { class: "gf-label", text: layerLabel(l, L) }), el("div", { class: "track" }, fill, marker), value));
       return { fill, marker, value };
     });
     barList.style.gridTemplateRows = `repeat(${Math.max(1, L)}, minmax(0, 1fr))`;
-  }
-
-  function buildTable(names) {
-    const head = COLUMNS.map((k) => describe(el("th", {}, el("span", { text: STATS[k].symbol }), el("small", { text: STATS[k].short })), k));
-    const body = el("tbody");
-    cells = names.map((n, i) => {
-      const row = COLUMNS.map((k) => el("td", { "data-testid": `${TESTID[k] ?? k.replace(/_/g, "-")}-${i + 1}`, text: "–" }));
-      body.append(el("tr", { "data-layer": String(i + 1) }, el("th", { scope: "row", text: `${i + 1}${i + 1 === names.length ? " · output" : ""} ${n}` }), ...row));
-      return row;
-    });
-    table.replaceChildren(el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "layer" }), ...head)), body);
   }
 
   /** layerNames: one per unit layer; vanishingRatio: hello.frame.vanishing_ratio */
@@ -81,8 +71,9 @@ export function createGradflow(root) {
     last = null;
     scale.reset();
     barList.replaceChildren();
-    buildBars(layerNames.length);
-    buildTable(layerNames);
+    buildBars(layerNames);
+    fitRows();
+    table.build(layerNames);
     gradmap.build(layerNames.map((_, i) => String(i + 1)));
     showScale();
     showOther();
@@ -138,18 +129,7 @@ export function createGradflow(root) {
     if (frame.layers.length !== bars.length) return;
     last = frame;
     redraw();
-    frame.layers.forEach((s, l) => {
-      const c = cells[l];
-      c[0].textContent = fmt(s.W_norm);
-      c[1].textContent = fmt(s.delta_norm);
-      c[2].textContent = fmt(s.sigma_prime_mean);
-      c[3].textContent = pct(s.saturated_pct);
-      c[3].className = s.saturated_pct > 50 ? "warn" : "";
-      c[4].textContent = pct(s.dead_pct);
-      c[4].className = s.dead_pct > 50 ? "warn" : "";
-      c[5].textContent = fmt(s.update_ratio);
-      c[5].className = s.update_ratio > 1e-1 ? "warn" : "";
-    });
+    table.update(frame.layers);
     gradmap.push(frame.layers.map((s) => s.delta_norm));
   }
 

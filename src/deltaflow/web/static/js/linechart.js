@@ -23,6 +23,55 @@ function ticks(a, b, n) {
   return out;
 }
 
+/** The grid, tick values and axis titles of a w × h (CSS px) chart: x over steps 0 … x1, y over
+ * y = {lo, hi, log} (log: lo, hi are decades), titled `yName`. */
+function axes(ctx, w, h, x1, y, yName) {
+  ctx.font = "10px system-ui, sans-serif";
+  ctx.fillStyle = INK;
+  ctx.strokeStyle = GRID;
+  ctx.lineWidth = 1;
+  const yTicks = y.log ? ticks(y.lo, y.hi, 4).filter(Number.isInteger) : ticks(y.lo, y.hi, 4);
+  ctx.textAlign = "right";
+  ctx.textBaseline = "middle";
+  for (const t of yTicks) {
+    const Y = PAD.top + (1 - (t - y.lo) / (y.hi - y.lo)) * (h - PAD.top - PAD.bottom);
+    ctx.beginPath();
+    ctx.moveTo(PAD.left, Y);
+    ctx.lineTo(w - PAD.right, Y);
+    ctx.stroke();
+    ctx.fillText(y.log ? decade(t) : fmt(t, 2), PAD.left - 4, Y);
+  }
+  ctx.textAlign = "center";
+  ctx.textBaseline = "top";
+  for (const t of ticks(0, x1, Math.max(2, Math.floor((w - PAD.left) / 70)))) {
+    const X = PAD.left + (x1 > 0 ? t / x1 : 0) * (w - PAD.left - PAD.right);
+    ctx.fillText(t >= 1e4 ? `${t / 1e3}k` : String(t), X, h - PAD.bottom + 3);
+  }
+  ctx.fillText("step", PAD.left + (w - PAD.left - PAD.right) / 2, h - 11);
+  ctx.save();
+  ctx.translate(9, PAD.top + (h - PAD.top - PAD.bottom) / 2);
+  ctx.rotate(-Math.PI / 2);
+  ctx.fillText(`${yName}${y.log ? " (log)" : ""}`, 0, -5);
+  ctx.restore();
+}
+
+/** One series' polyline; X, Y map a step and a value to CSS px (Y: NaN to skip a point). */
+function line(ctx, s, X, Y) {
+  ctx.strokeStyle = s.colour;
+  ctx.lineWidth = 2;
+  ctx.setLineDash(s.dashed ? [5, 4] : []);
+  ctx.beginPath();
+  let started = false;
+  for (const [x, y] of s.points) {
+    const v = Y(y);
+    if (!Number.isFinite(v)) continue;
+    started ? ctx.lineTo(X(x), v) : ctx.moveTo(X(x), v);
+    started = true;
+  }
+  ctx.stroke();
+  ctx.setLineDash([]);
+}
+
 /**
  * createLineChart({title, yTitle, fixed: [lo, hi] | null, describe(node)}) →
  * {node, draw(series), resetRange(), setLog(on), setTitles(title, yTitle)}.
@@ -59,52 +108,6 @@ export function createLineChart({ title, yTitle, fixed = null, describe = (n) =>
     canvas.dataset.series = JSON.stringify(series.filter((s) => s.points.length).map((s) => s.name));
   }
 
-  function axes(ctx, w, h, x1, y) {
-    ctx.font = "10px system-ui, sans-serif";
-    ctx.fillStyle = INK;
-    ctx.strokeStyle = GRID;
-    ctx.lineWidth = 1;
-    const yTicks = y.log ? ticks(y.lo, y.hi, 4).filter(Number.isInteger) : ticks(y.lo, y.hi, 4);
-    ctx.textAlign = "right";
-    ctx.textBaseline = "middle";
-    for (const t of yTicks) {
-      const Y = PAD.top + (1 - (t - y.lo) / (y.hi - y.lo)) * (h - PAD.top - PAD.bottom);
-      ctx.beginPath();
-      ctx.moveTo(PAD.left, Y);
-      ctx.lineTo(w - PAD.right, Y);
-      ctx.stroke();
-      ctx.fillText(y.log ? decade(t) : fmt(t, 2), PAD.left - 4, Y);
-    }
-    ctx.textAlign = "center";
-    ctx.textBaseline = "top";
-    for (const t of ticks(0, x1, Math.max(2, Math.floor((w - PAD.left) / 70)))) {
-      const X = PAD.left + (x1 > 0 ? t / x1 : 0) * (w - PAD.left - PAD.right);
-      ctx.fillText(t >= 1e4 ? `${t / 1e3}k` : String(t), X, h - PAD.bottom + 3);
-    }
-    ctx.fillText("step", PAD.left + (w - PAD.left - PAD.right) / 2, h - 11);
-    ctx.save();
-    ctx.translate(9, PAD.top + (h - PAD.top - PAD.bottom) / 2);
-    ctx.rotate(-Math.PI / 2);
-    ctx.fillText(`${yName}${y.log ? " (log)" : ""}`, 0, -5);
-    ctx.restore();
-  }
-
-  function line(ctx, s, X, Y) {
-    ctx.strokeStyle = s.colour;
-    ctx.lineWidth = 2;
-    ctx.setLineDash(s.dashed ? [5, 4] : []);
-    ctx.beginPath();
-    let started = false;
-    for (const [x, y] of s.points) {
-      const v = Y(y);
-      if (!Number.isFinite(v)) continue;
-      started ? ctx.lineTo(X(x), v) : ctx.moveTo(X(x), v);
-      started = true;
-    }
-    ctx.stroke();
-    ctx.setLineDash([]);
-  }
-
   function draw(series) {
     last = series;
     showLegend(series);
@@ -119,7 +122,7 @@ export function createLineChart({ title, yTitle, fixed = null, describe = (n) =>
     ctx.clearRect(0, 0, w, h);
     const x1 = Math.max(1, ...series.flatMap((s) => (s.points.length ? [s.points[s.points.length - 1][0]] : [])));
     const y = yRange(series);
-    axes(ctx, w, h, x1, y);
+    axes(ctx, w, h, x1, y, yName);
     // the axes in words, for screen readers and tests: what the canvas draws
     const end = (e) => (y.log ? decade(e) : fmt(e, 2));
     canvas.setAttribute("aria-label", `${heading.textContent}. x: step, 0 to ${x1}; y: ${yName}${y.log ? ", log scale" : ""}, ${end(y.lo)} to ${end(y.hi)}`);
