@@ -28,7 +28,10 @@ export function createGradflow(root) {
   const hi = el("span", { "data-testid": "grad-scale-hi" });
   const axis = el("div", { class: "gf-axis" }, lo, describe(el("span", { class: "gf-xtitle", text: "‖∂L/∂W‖, log scale" }), "grad_W_norm"), hi);
   const otherKey = el("span", { class: "gf-key other", hidden: true });
-  const keys = el("div", { class: "gf-keys" }, el("span", { class: "gf-key this", text: "this run" }), otherKey);
+  const thisKey = el("span", { class: "gf-key this", text: "‖∂L/∂W‖" });
+  const lowKey = el("span", { class: "gf-key low" });
+  const keys = el("div", { class: "gf-keys" }, thisKey, lowKey,
+    el("span", { class: "gf-key bad", text: "not finite" }), otherKey);
   const barsPane = el("div", { class: "gf-pane" },
     describe(el("p", { class: "gf-caption", text: "‖∂L/∂W‖: how strongly the loss reacts to each layer's weights" }), "grad_W_norm"),
     keys, barList, axis);
@@ -68,6 +71,9 @@ export function createGradflow(root) {
   /** layerNames: one per unit layer; vanishingRatio: hello.frame.vanishing_ratio */
   function build(layerNames, vanishingRatio) {
     vanishing = vanishingRatio;
+    const L = layerNames.length;
+    lowKey.textContent = `< ${fmt(vanishing, 1)} × layer ${L}`;
+    lowKey.title = `vanishing: ‖∂L/∂W⁽ˡ⁾‖ < ${fmt(vanishing)} · ‖∂L/∂W⁽${L}⁾‖, the output layer's (the alarm's threshold)`;
     last = null;
     scale.reset();
     barList.replaceChildren();
@@ -99,6 +105,7 @@ export function createGradflow(root) {
 
   function showOther() {
     otherKey.hidden = !other;
+    thisKey.textContent = other ? "this run" : "‖∂L/∂W‖";
     if (other) otherKey.textContent = other.label;
     bars.forEach((b, l) => {
       const v = other && other.layers.length === bars.length ? other.layers[l].grad_W_norm : NaN;
