@@ -47,6 +47,9 @@ def test_compare_trains_a_changed_copy_and_both_histories_equal_fit(open_page, s
     assert other_sid and other_sid != main_sid
     assert "ReLU" in page.get_by_test_id("compare-caption").text_content()
 
+    # the main controls drive both runs: one step each, then play to the end
+    page.get_by_test_id("step").click()
+    page.wait_for_function("() => window.deltaflow.compare.step === 1 && document.querySelector('[data-testid=step-count]').textContent === '1'")
     page.get_by_test_id("play").click()
     page.wait_for_function("() => document.querySelector('[data-testid=connection]').dataset.done === 'true' && window.deltaflow.compare.done",
                            timeout=60_000)

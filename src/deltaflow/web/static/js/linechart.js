@@ -5,7 +5,7 @@
 import { createDecades, decade } from "./decades.js";
 import { el, fmt } from "./util.js";
 
-const PAD = { left: 44, right: 8, top: 6, bottom: 28 }; // CSS px around the plot: room for ticks
+const PAD = { left: 50, right: 8, top: 6, bottom: 28 }; // CSS px around the plot: room for ticks
 const INK = "#3d4a52", GRID = "#e3e8eb";
 
 /** The smallest of 1, 2, 5 × 10^k at or above v (> 0). */
@@ -39,7 +39,7 @@ function axes(ctx, w, h, x1, y, yName) {
     ctx.moveTo(PAD.left, Y);
     ctx.lineTo(w - PAD.right, Y);
     ctx.stroke();
-    ctx.fillText(y.log ? decade(t) : fmt(t, 2), PAD.left - 4, Y);
+    ctx.fillText(y.log ? decade(t) : fmt(t, 2).replace(/\.0(?=e|$)/, ""), PAD.left - 4, Y);
   }
   ctx.textAlign = "center";
   ctx.textBaseline = "top";
@@ -49,7 +49,7 @@ function axes(ctx, w, h, x1, y, yName) {
   }
   ctx.fillText("step", PAD.left + (w - PAD.left - PAD.right) / 2, h - 11);
   ctx.save();
-  ctx.translate(9, PAD.top + (h - PAD.top - PAD.bottom) / 2);
+  ctx.translate(7, PAD.top + (h - PAD.top - PAD.bottom) / 2);
   ctx.rotate(-Math.PI / 2);
   ctx.fillText(`${yName}${y.log ? " (log)" : ""}`, 0, -5);
   ctx.restore();
