@@ -23,6 +23,17 @@ def wait_config(page, expected: dict, timeout: float = 15.0) -> None:
         page.wait_for_timeout(50)
 
 
+def upload_config(page, run: dict, folder) -> None:
+    """Load RunConfig dict ``run`` into the page through its config upload (a file written to
+    ``folder``), until the page shows the server's state for it."""
+    from deltaflow.training.config import RunConfig
+
+    upload = folder / "run.json"
+    upload.write_text(RunConfig.from_dict(run).to_json())
+    page.get_by_test_id("upload-config").set_input_files(str(upload))
+    wait_config(page, RunConfig.from_dict(run).model_dump(mode="json"))
+
+
 def number(page, testid: str) -> float:
     """A number as the page shows it (e.g. '1.72e-13', '0.0431', '99.0%'), once it shows one
     ('–' until the first frame after a state is drawn)."""

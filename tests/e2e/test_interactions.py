@@ -17,7 +17,7 @@ from deltaflow.training.io import load_model
 from deltaflow.training.task import Task
 from deltaflow.training.trainer import fit
 
-from e2e_page import config_of, number, wait_config, wait_ready
+from e2e_page import config_of, number, upload_config, wait_config, wait_ready
 
 POS = (8, 119, 189)  # class 1's colour (util.js)
 SHOWN = 5e-4  # the page shows 4 significant digits: half a unit of the 4th, relative
@@ -179,10 +179,7 @@ def test_a_downloaded_config_gives_the_pages_numbers_through_fit(open_page, serv
     run = {"data": {"name": "moons", "n_samples": 200}, "model": {"hidden": [6], "activation": "tanh"},
            "optimizer": {"name": "adam", "lr": 0.02}, "batch_size": 20, "epochs": 4, "seed": 5}
     page = open_page()
-    upload = tmp_path / "run.json"
-    upload.write_text(RunConfig.from_dict(run).to_json())
-    page.get_by_test_id("upload-config").set_input_files(str(upload))
-    wait_config(page, RunConfig.from_dict(run).model_dump(mode="json"))
+    upload_config(page, run, tmp_path)
     page.get_by_test_id("speed").select_option("5")
     page.get_by_test_id("play").click()
     # the run stops by itself after its 4 whole epochs

@@ -1,103 +1,151 @@
-// The backpropagation visualiser: per-layer ‖∂L/∂W‖ on a log scale, a layer × time map of
-// log10‖δ‖, saturation and dead-unit percentages, update-to-weight ratios, and the alarms.
-import { clear, el, fmt, pct, sequential } from "./util.js";
+// The backpropagation visualiser's per-layer view: ‖∂L/∂W⁽ˡ⁾‖ as bars on a logarithmic scale
+// that only widens (decades.js), the layer × time map of ‖δ⁽ˡ⁾‖ (gradmap.js), and behind a tab
+// the table of every statistic. Layers are numbered as everywhere on the page: unit layers
+// 1 … L, L the output layer. A compared run (compare.js) adds a marker per layer.
+import { createDecades, decade } from "./decades.js";
+import { createGradmap } from "./gradmap.js";
+import { createGradtable } from "./gradtable.js";
+import { describe } from "./statwords.js";
+import { el, fmt } from "./util.js";
 
-const HISTORY = 240; // frames kept in the layer × time map
+const MIN_DECADES = 4; // the bars' first range spans at least this many decades
 
-const log10 = (v) => (v > 0 ? Math.log10(v) : -Infinity);
+/** Layer l's short label (1-based), as the network diagram and the alarm banner number it. */
+export const layerLabel = (l, L) => (l === L ? `W(${l}) · output` : `W(${l})`);
+
+function tabs(onSelect) {
+  const make = (id, text) => el("button", { type: "button", class: "gf-tab", "data-testid": `gf-tab-${id}`, "aria-pressed": String(id === "bars"), text, onclick: () => onSelect(id) });
+  const buttons = { bars: make("bars", "Bars + map"), table: make("table", "Table") };
+  return { node: el("div", { class: "gf-tabs", role: "group", "aria-label": "Gradient view" }, buttons.bars, buttons.table), buttons };
+}
+
+/** createGradflow(root) → {build(layerNames, vanishingRatio), update(frame), compare(frame|null, label), resetScale(), compareSlot}. */
 export function createGradflow(root) {
-  let names = [];
-  let bars = [];
-  let rows = [];
-  let deltas = []; // deltas[t][l] = log10‖δ^(l)‖
-  let vanishing = 0; // the server's threshold: first layer's ‖∂L/∂W‖ below this fraction of the last's
-  const map = el("canvas", { class: "delta-map", width: HISTORY, height: 1, "data-testid": "delta-map", "aria-label": "log10 of the delta norm per layer over time" });
-  const mapLegend = el("div", { class: "delta-legend" });
-  const barBox = el("div", { class: "bars", "data-testid": "grad-bars" });
-  const table = el("table", { class: "stats", "data-testid": "grad-stats" });
+  const scale = createDecades(MIN_DECADES);
+  const gradmap = createGradmap();
+  const barList = el("div", { class: "gf-bars", "data-testid": "grad-bars" });
+  const lo = el("span", { "data-testid": "grad-scale-lo" });
+  const hi = el("span", { "data-testid": "grad-scale-hi" });
+  const axis = el("div", { class: "gf-axis" }, lo, describe(el("span", { class: "gf-xtitle", text: "‖∂L/∂W‖, log scale" }), "grad_W_norm"), hi);
+  const otherKey = el("span", { class: "gf-key other", hidden: true });
+  const thisKey = el("span", { class: "gf-key this", text: "‖∂L/∂W‖" });
+  const lowKey = el("span", { class: "gf-key low" });
+  const keys = el("div", { class: "gf-keys" }, thisKey, lowKey,
+    el("span", { class: "gf-key bad", text: "not finite" }), otherKey);
+  const barsPane = el("div", { class: "gf-pane" },
+    describe(el("p", { class: "gf-caption", text: "‖∂L/∂W‖: how strongly the loss reacts to each layer's weights" }), "grad_W_norm"),
+    keys, barList, axis);
+  const table = createGradtable();
+  const views = { bars: el("div", { class: "gf-split" }, barsPane, el("div", { class: "gf-pane" }, gradmap.node)), table: el("div", { class: "gf-tablebox", hidden: true }, table.node) };
+  const tab = tabs((id) => {
+    for (const [k, v] of Object.entries(views)) v.hidden = k !== id;
+    for (const [k, b] of Object.entries(tab.buttons)) b.setAttribute("aria-pressed", String(k === id));
+  });
+  const reset = el("button", { type: "button", class: "gf-reset", "data-testid": "grad-reset-scale", text: "Reset scale",
+    title: "Fit the bars' and the map's scales to the current values; from then on they only widen again", onclick: () => resetScale() });
+  const compareSlot = el("div", { class: "gf-compare" });
+  root.replaceChildren(el("div", { class: "gf-view" }, el("div", { class: "gf-toolbar" }, tab.node, reset, compareSlot), views.bars, views.table));
+
+  let bars = [], vanishing = 0, last = null, other = null;
+  // rows share the box's height: the labels' size follows the rows', not the reverse
+  function fitRows() {
+    const h = barList.clientHeight / Math.max(1, bars.length);
+    root.style.setProperty("--gf-row", `${Math.max(6, Math.min(11, Math.floor(h - 1)))}px`);
+  }
+  new ResizeObserver(fitRows).observe(barList);
+
+  function buildBars(names) {
+    const L = names.length;
+    bars = names.map((name, i) => {
+      const l = i + 1;
+      const fill = el("div", { class: "fill" });
+      const marker = el("div", { class: "marker", hidden: true, "data-testid": `grad-compare-${l}` });
+      const value = el("output", { "data-testid": `grad-norm-${l}`, text: "–" });
+      barList.append(el("div", { class: "gf-bar", "data-layer": String(l), title: `layer ${l}: ${name}` },
+        el("span", { class: "gf-label", text: layerLabel(l, L) }), el("div", { class: "track" }, fill, marker), value));
+      return { fill, marker, value };
+    });
+    barList.style.gridTemplateRows = `repeat(${Math.max(1, L)}, minmax(0, 1fr))`;
+  }
 
   /** layerNames: one per unit layer; vanishingRatio: hello.frame.vanishing_ratio */
   function build(layerNames, vanishingRatio) {
-    names = layerNames;
     vanishing = vanishingRatio;
-    deltas = [];
-    clear(root);
-    clear(barBox);
-    bars = names.map((n, l) => {
-      const fill = el("div", { class: "fill" });
-      const value = el("output", { "data-testid": `grad-norm-${l + 1}`, text: "–" });
-      barBox.append(el("div", { class: "bar", title: n }, el("span", { text: `W(${l + 1})` }), el("div", { class: "track" }, fill), value));
-      return { fill, value };
+    const L = layerNames.length;
+    lowKey.textContent = `< ${fmt(vanishing, 1)} × layer ${L}`;
+    lowKey.title = `vanishing: ‖∂L/∂W⁽ˡ⁾‖ < ${fmt(vanishing)} · ‖∂L/∂W⁽${L}⁾‖, the output layer's (the alarm's threshold)`;
+    last = null;
+    scale.reset();
+    barList.replaceChildren();
+    buildBars(layerNames);
+    fitRows();
+    table.build(layerNames);
+    gradmap.build(layerNames.map((_, i) => String(i + 1)));
+    showScale();
+    showOther();
+  }
+
+  function showScale() {
+    lo.textContent = scale.empty ? "" : decade(scale.lo);
+    hi.textContent = scale.empty ? "" : decade(scale.hi);
+    barList.style.setProperty("--decades", String(scale.empty ? 1 : scale.hi - scale.lo));
+  }
+
+  function drawBars(layers) {
+    const g = layers.map((s) => s.grad_W_norm);
+    const top = g[g.length - 1];
+    layers.forEach((s, l) => {
+      const v = s.grad_W_norm, bad = !Number.isFinite(v) || s.nonfinite;
+      bars[l].fill.style.width = `${(bad ? 1 : scale.span(v)) * 100}%`;
+      bars[l].fill.className = `fill${bad ? " bad" : v < vanishing * top ? " low" : ""}`;
+      bars[l].value.textContent = fmt(v, 3);
+      bars[l].value.dataset.value = String(v);
     });
-    barBox.append(el("div", { class: "scale" }, el("span"), el("span", {}, el("span", { "data-testid": "grad-scale-lo" }), el("span", { "data-testid": "grad-scale-hi" })), el("span")));
-    clear(table);
-    table.append(el("thead", {}, el("tr", {}, ...["layer", "‖W‖", "‖δ‖", "mean σ′", "saturated", "dead", "update/weight"].map((t) => el("th", { text: t })))));
-    const body = el("tbody");
-    rows = names.map((n, l) => {
-      const cells = Array.from({ length: 6 }, () => el("td", { text: "–" }));
-      cells[3].dataset.testid = `saturated-${l + 1}`;
-      cells[4].dataset.testid = `dead-${l + 1}`;
-      cells[5].dataset.testid = `update-ratio-${l + 1}`;
-      body.append(el("tr", {}, el("td", { text: `${l + 1} ${n}` }), ...cells));
-      return cells;
+  }
+
+  function showOther() {
+    otherKey.hidden = !other;
+    thisKey.textContent = other ? "this run" : "‖∂L/∂W‖";
+    if (other) otherKey.textContent = other.label;
+    bars.forEach((b, l) => {
+      const v = other && other.layers.length === bars.length ? other.layers[l].grad_W_norm : NaN;
+      b.marker.hidden = !Number.isFinite(v);
+      if (!b.marker.hidden) {
+        b.marker.style.left = `${scale.span(v) * 100}%`;
+        b.marker.title = `${other.label}: ‖∂L/∂W‖ = ${fmt(v, 3)}`;
+      }
     });
-    table.append(body);
-    map.height = Math.max(1, names.length);
-    root.append(el("div", { class: "gf-grid" },
-      el("div", {}, el("h3", { text: "‖∂L/∂W‖ per layer (log scale)" }), barBox),
-      el("div", {}, el("h3", { text: "log₁₀‖δ‖: layers (top = input side) × time" }), map, mapLegend)),
-      el("h3", { text: "Layer statistics", style: "margin-top:10px" }), el("div", { class: "stats-box" }, table));
+  }
+
+  function redraw() {
+    // the scale takes both runs' values: the compared run's markers stay on the same axis
+    if (last) scale.fit(last.layers.map((s) => s.grad_W_norm));
+    if (other && other.layers.length === bars.length) scale.fit(other.layers.map((s) => s.grad_W_norm));
+    showScale();
+    if (last) drawBars(last.layers);
+    showOther();
+  }
+
+  function resetScale() {
+    scale.reset();
+    gradmap.resetScale();
+    redraw();
   }
 
   function update(frame) {
-    if (frame.layers.length !== names.length) return;
-    const g = frame.layers.map((s) => s.grad_W_norm);
-    const logs = g.map(log10).filter(Number.isFinite);
-    const hi = Math.ceil(Math.max(0, ...logs));
-    const lo = Math.min(hi - 6, Math.floor(Math.min(...logs, hi)));
-    frame.layers.forEach((s, l) => {
-      const v = s.grad_W_norm;
-      const t = Number.isFinite(v) ? (log10(v) - lo) / (hi - lo) : 1;
-      bars[l].fill.style.width = `${Math.max(0, Math.min(1, t)) * 100}%`;
-      bars[l].fill.className = `fill${!Number.isFinite(v) || s.nonfinite ? " bad" : v < vanishing * g[g.length - 1] ? " low" : ""}`;
-      bars[l].value.textContent = fmt(v, 3);
-      bars[l].value.dataset.value = String(v);
-      const c = rows[l];
-      c[0].textContent = fmt(s.W_norm);
-      c[1].textContent = fmt(s.delta_norm);
-      c[2].textContent = fmt(s.sigma_prime_mean);
-      c[3].textContent = pct(s.saturated_pct);
-      c[3].className = s.saturated_pct > 50 ? "warn" : "";
-      c[4].textContent = pct(s.dead_pct);
-      c[4].className = s.dead_pct > 50 ? "warn" : "";
-      c[5].textContent = fmt(s.update_ratio);
-      c[5].className = s.update_ratio > 1e-1 ? "warn" : "";
-    });
-    barBox.querySelector("[data-testid=grad-scale-lo]").textContent = `1e${lo}`;
-    barBox.querySelector("[data-testid=grad-scale-hi]").textContent = `1e${hi}`;
-    deltas.push(frame.layers.map((s) => log10(s.delta_norm)));
-    if (deltas.length > HISTORY) deltas.shift();
-    drawMap();
+    if (frame.layers.length !== bars.length) return;
+    last = frame;
+    redraw();
+    table.update(frame.layers);
+    gradmap.push(frame.layers.map((s) => s.delta_norm));
   }
 
-  function drawMap() {
-    const L = names.length;
-    const finite = deltas.flat().filter(Number.isFinite);
-    if (!finite.length) return;
-    const lo = Math.min(...finite), hi = Math.max(...finite, lo + 1);
-    const ctx = map.getContext("2d");
-    const img = ctx.createImageData(HISTORY, L);
-    const offset = HISTORY - deltas.length;
-    deltas.forEach((col, t) => col.forEach((v, l) => {
-      const c = Number.isFinite(v) ? sequential((v - lo) / (hi - lo)) : [179, 38, 30];
-      img.data.set([c[0], c[1], c[2], 255], 4 * (l * HISTORY + offset + t));
-    }));
-    ctx.putImageData(img, 0, 0);
-    mapLegend.textContent = "";
-    // lo, hi are log₁₀‖δ‖: the legend gives the norms themselves (1e-13.1 reads as no number)
-    const norm = (e) => (10 ** e).toExponential(1).replace("e+", "e");
-    mapLegend.append(el("span", { text: `dark: ‖δ‖ = ${norm(lo)}` }), el("span", { text: `← ${deltas.length} frames → now` }), el("span", { text: `bright: ‖δ‖ = ${norm(hi)}` }));
-  }
-
-  return { build, update };
+  return {
+    build, update, resetScale, compareSlot,
+    /** frame: the compared run's latest frame with statistics, or null to stop; label: its change */
+    compare(frame, label) {
+      other = frame ? { layers: frame.layers, label } : null;
+      redraw();
+    },
+  };
 }

@@ -1,6 +1,7 @@
 // The page: one session over one socket; the server's `state` rebuilds the views, each
 // binary frame updates them (newest frame wins, drawn once per animation frame, then acked).
-import { createCharts } from "./charts.js";
+import { createCharts, frameMetrics } from "./charts.js";
+import { createCompare } from "./compare.js";
 import { createControls } from "./controls.js";
 import { createDataPanel, csvName } from "./datapanel.js";
 import { setPath } from "./fields.js";
@@ -41,6 +42,7 @@ function showError(message) {
 
 function send(msg) {
   socket.send(msg);
+  compare.mirror(msg);
 }
 
 function sendConfig(config, grid = app.grid) {
@@ -182,6 +184,25 @@ const timeline = createTimeline($("timeline"), {
   onLive: () => app.live && render(app.live),
 });
 $("step-count").after(timeline.badge);
+const compare = createCompare(gradflow.compareSlot, {
+  config: () => app.config,
+  speed: () => app.speed,
+  running: () => Boolean(app.state && app.state.running),
+  restart() {
+    send({ type: "pause" });
+    send({ type: "reset" });
+  },
+  onStart: (label) => charts.setOverlay(label),
+  onFrame(f, flags, label) {
+    charts.overlay(f.step, frameMetrics(f, flags));
+    if (f.flags & flags.HAS_STATS) gradflow.compare(f, label);
+  },
+  onStop() {
+    charts.setOverlay(null);
+    gradflow.compare(null);
+  },
+  showError,
+});
 const maths = createMaths($("maths"), { onExplain: (index) => send({ type: "explain", split: "train", index }) });
 const lowerTabs = createTabs(document.querySelector(".lower [role=tablist]"));
 
@@ -225,6 +246,7 @@ function onState(s) {
   setAlarm(null);
   app.alarmDetail = "";
   writeHash(s.config, app.grid);
+  compare.sync(s.config);
 }
 
 /** hello's description of the data set `name` (undefined for an upload). */
@@ -268,9 +290,7 @@ function render(f) {
   const maps = neuronMaps(f, s);
   network.update({ layers: f.layers, heatmaps: { neurons: maps } });
   output.update(outputMap(f, s));
-  const m = f.metrics;
-  const hasTest = Boolean(f.flags & FLAGS.HAS_TEST);
-  const metrics = { trainLoss: m.train_loss, testLoss: hasTest ? m.test_loss : undefined, trainAcc: m.train_metric, testAcc: hasTest ? m.test_metric : undefined };
+  const metrics = frameMetrics(f, FLAGS);
   if (!replay && f.step !== app.lastStep) {
     charts.update(f.step, metrics);
     app.lastStep = f.step;
@@ -367,4 +387,4 @@ const socket = connect({
   },
 });
 
-window.deltaflow = { app, send };
+window.deltaflow = { app, send, compare: compare.info };
