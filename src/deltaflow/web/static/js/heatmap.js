@@ -1,134 +1,203 @@
 // The output view: the network's prediction over the input plane (or its curve for a 1-D
-// function) with the training points (white rim) and the test points (black rim).
-// A click adds a training point of the chosen class at that place.
-import { classRgb, diverging, el, fmt, rgb } from "./util.js";
+// function) with the training points (white rim) and the test points (dark rim), axes and a
+// legend; or, while a neuron is hovered, that neuron's map a(x) large. A click adds a point
+// of the chosen class; in pick mode it picks the nearest point as the example to explain.
+// Keyboard: the plot is focusable; arrows move a cursor, Enter adds or picks there.
+import { clear, el, fmt } from "./util.js";
+import { drawAxes, legend } from "./outaxes.js";
+import { createPainter } from "./outpaint.js";
+import { drawCurve, drawPoints, drawRing, nearest } from "./outpoints.js";
 
-const SIZE = 300;
+const MARGIN = { left: 40, right: 8, top: 6, bottom: 30 }; // room for tick values and axis names
 
 export function createOutputHeatmap(root, hooks) {
   const bg = el("canvas", { class: "bg", width: 1, height: 1 });
-  const fg = el("canvas", { class: "points", width: SIZE * 2, height: SIZE * 2, "data-testid": "output-heatmap", "aria-label": "Output heatmap: click to add a point" });
-  const axes = [el("span", { class: "axis", style: "left:2px;bottom:-14px" }), el("span", { class: "axis", style: "right:2px;bottom:-14px" })];
-  root.append(bg, fg, ...axes);
-  let data = null;
-  let output = null;
+  const fg = el("canvas", { class: "points", tabindex: 0, role: "application", "data-testid": "output-heatmap" });
+  // the caption floats over the plot, so showing a neuron's map moves nothing
+  const caption = el("div", { class: "out-caption", "data-testid": "output-caption", hidden: true });
+  const stage = el("div", { class: "out-stage" }, bg, fg, caption);
+  const legendBox = el("div", { class: "out-legend" });
+  const pickBtn = el("button", { type: "button", class: "pick", "aria-pressed": "false", "data-testid": "pick-mode", text: "Pick an example to explain" });
+  const live = el("span", { class: "visually-hidden", "aria-live": "polite", "data-testid": "output-live" });
+  root.classList.add("output-view");
+  root.append(stage, el("div", { class: "out-foot" }, legendBox, pickBtn), live);
+  const ctx = bg.getContext("2d");
+  const painter = createPainter();
   const options = { showTest: false, discretize: false, clickClass: 0 };
+  const view = { data: null, output: null, neuron: null, picking: false, explained: null, cursor: null, rect: null, legendKey: "" };
 
-  // data coordinates ↔ canvas pixels (in the 2× canvas)
-  const px = (x) => ((x - data.extent[0]) / (data.extent[1] - data.extent[0])) * SIZE * 2;
-  const py = (y) => (1 - (y - data.extent[2]) / (data.extent[3] - data.extent[2])) * SIZE * 2;
-
-  function paintBackground() {
-    if (!output || !data || data.oneD) {
-      bg.width = bg.height = 1;
-      bg.getContext("2d").clearRect(0, 0, 1, 1);
-      return;
-    }
-    const { w, h, k, values } = output;
-    bg.width = w;
-    bg.height = h;
-    const ctx = bg.getContext("2d");
-    const img = ctx.createImageData(w, h);
-    const n = w * h;
-    for (let i = 0; i < n; i++) {
-      let c;
-      if (k > 1) {
-        // K classes: the colour of the most probable class, paler where the network is unsure
-        let best = 0;
-        for (let q = 1; q < k; q++) if (values[q * n + i] > values[best * n + i]) best = q;
-        const p = values[best * n + i];
-        const conf = options.discretize ? 1 : Math.max(0, (p - 1 / k) / (1 - 1 / k));
-        c = classRgb(best).map((v) => Math.round(240 + (v - 240) * (0.15 + 0.75 * conf)));
-      } else {
-        let t = output.prob ? 2 * values[i] - 1 : values[i] / (Math.max(Math.abs(output.lo), Math.abs(output.hi)) || 1);
-        if (options.discretize) t = t >= 0 ? 1 : -1;
-        c = diverging(t * 0.85);
-      }
-      img.data.set([c[0], c[1], c[2], 255], 4 * i);
-    }
-    ctx.putImageData(img, 0, 0);
+  /** The plot square in CSS pixels of the stage, from the stage's own size. */
+  function layout() {
+    const w = stage.clientWidth, h = stage.clientHeight || w;
+    const side = Math.max(40, Math.min(w - MARGIN.left - MARGIN.right, h - MARGIN.top - MARGIN.bottom));
+    const x = MARGIN.left + Math.max(0, (w - MARGIN.left - MARGIN.right - side) / 2);
+    view.rect = { x, y: MARGIN.top, side };
+    Object.assign(bg.style, { left: `${x}px`, top: `${MARGIN.top}px`, width: `${side}px`, height: `${side}px` });
+    Object.assign(caption.style, { left: `${x + 4}px`, top: `${MARGIN.top + 4}px`, maxWidth: `${side - 8}px` });
+    const dpr = window.devicePixelRatio || 1;
+    fg.width = Math.round(w * dpr);
+    fg.height = Math.round(h * dpr);
+    paintFront();
   }
 
-  function pointColour(y) {
-    if (data.task === "classification") return rgb(classRgb(y));
-    return rgb(diverging(y / (data.yScale || 1)));
+  /** The data range shown: the input plane, or for a hovered 1-D neuron its own a(x) range. */
+  function extent() {
+    const d = view.data, nm = view.neuron;
+    if (d.oneD && nm) return [d.extent[0], d.extent[1], Math.min(nm.map.lo, 0) - 0.05, Math.max(nm.map.hi, 0) + 0.05];
+    return d.extent;
   }
 
-  function paintPoints() {
-    const ctx = fg.getContext("2d");
-    ctx.clearRect(0, 0, fg.width, fg.height);
-    if (!data) return;
-    if (data.oneD) return paintCurve(ctx);
-    const sets = [[data.train, "#fff"], ...(options.showTest ? [[data.test, "#000"]] : [])];
-    for (const [set, rim] of sets) {
-      for (let i = 0; i < set.y.length; i++) {
-        ctx.beginPath();
-        ctx.arc(px(set.x[2 * i]), py(set.x[2 * i + 1]), 5, 0, 2 * Math.PI);
-        ctx.fillStyle = pointColour(set.y[i]);
-        ctx.fill();
-        ctx.lineWidth = 1.5;
-        ctx.strokeStyle = rim;
-        ctx.stroke();
-      }
+  function paintBack() {
+    const { data: d, output: o, neuron: nm } = view;
+    const map = nm ? nm.map : o;
+    bg.hidden = !d || d.oneD || !map;
+    if (bg.hidden) return;
+    const planes = nm ? [nm.map] : o.planes;
+    if (bg.width !== planes[0].w || bg.height !== planes[0].h) (bg.width = planes[0].w), (bg.height = planes[0].h);
+    if (planes.length > 1) painter.paintClasses(ctx, planes, options.discretize);
+    else painter.paintSigned(ctx, planes[0], !nm && o.prob, !nm && options.discretize);
+  }
+
+  /** Axes, points, the explained example's ring and the keyboard cursor (CSS pixels × dpr). */
+  function paintFront() {
+    const g = fg.getContext("2d");
+    const dpr = fg.width / Math.max(1, stage.clientWidth);
+    g.setTransform(1, 0, 0, 1, 0, 0);
+    g.clearRect(0, 0, fg.width, fg.height);
+    if (!view.data || !view.rect) return;
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const d = view.data, r = view.rect, ex = extent();
+    drawAxes(g, r, ex, d.oneD ? ["x", view.neuron ? "a(x)" : "y"] : ["x₁", "x₂"]);
+    const at = (x, y) => [r.x + ((x - ex[0]) / (ex[1] - ex[0])) * r.side, r.y + (1 - (y - ex[2]) / (ex[3] - ex[2])) * r.side];
+    if (d.oneD) drawCurve(g, at, d, view.neuron ? view.neuron.map.values : view.output && view.output.values, options.showTest, !view.neuron);
+    else drawPoints(g, at, d, options.showTest);
+    if (!(d.oneD && view.neuron)) drawRing(g, at, d, view.explained); // a neuron's a(x) has its own vertical scale
+    if (view.cursor && document.activeElement === fg) {
+      const [cx, cy] = at(...view.cursor);
+      g.strokeStyle = "#111";
+      g.lineWidth = 1.5;
+      g.strokeRect(cx - 7, cy - 7, 14, 14);
+      g.beginPath();
+      g.moveTo(cx - 11, cy), g.lineTo(cx + 11, cy), g.moveTo(cx, cy - 11), g.lineTo(cx, cy + 11);
+      g.stroke();
     }
   }
 
-  function paintCurve(ctx) {
-    // a 1-D function: x on the horizontal axis, y vertically; points and the fitted curve
-    ctx.strokeStyle = "#e3e7ea";
-    ctx.beginPath();
-    ctx.moveTo(0, py(0));
-    ctx.lineTo(SIZE * 2, py(0));
-    ctx.stroke();
-    const sets = [[data.train, rgb(classRgb(1))], ...(options.showTest ? [[data.test, rgb(classRgb(0))]] : [])];
-    for (const [set, colour] of sets) {
-      ctx.fillStyle = colour;
-      for (let i = 0; i < set.y.length; i++) {
-        ctx.beginPath();
-        ctx.arc(px(set.x[i]), py(set.y[i]), 4, 0, 2 * Math.PI);
-        ctx.fill();
-      }
-    }
-    if (!output) return;
-    ctx.strokeStyle = "#183d4e";
-    ctx.lineWidth = 4;
-    ctx.beginPath();
-    for (let i = 0; i < output.w; i++) {
-      // curve point c is at x_lo + c·(x_hi − x_lo)/(G − 1), both ends included (protocol.py)
-      const x = data.extent[0] + (i / Math.max(1, output.w - 1)) * (data.extent[1] - data.extent[0]);
-      i ? ctx.lineTo(px(x), py(output.values[i])) : ctx.moveTo(px(x), py(output.values[i]));
-    }
-    ctx.stroke();
+  /** Caption and legend for what is shown; rebuilt only when their text changes. */
+  function showLegend() {
+    const { data: d, output: o, neuron: nm } = view;
+    caption.textContent = nm ? nm.caption : "";
+    caption.hidden = !nm;
+    if (!d) return;
+    const span = (m) => Math.max(Math.abs(m.lo), Math.abs(m.hi));
+    const spec = nm ? { kind: d.oneD ? "curve" : "value", title: "a(x)", span: span(nm.map) }
+      : d.oneD ? { kind: "curve", title: "prediction" }
+        : !o ? { kind: "none", title: "" }
+          : o.planes.length > 1 ? { kind: "classes", title: "most probable class", k: o.planes.length }
+            : o.prob ? { kind: "prob", title: "P(class 1)" }
+              : { kind: "value", title: "ŷ", span: span(o.planes[0]) };
+    const key = JSON.stringify({ ...spec, span: fmt(spec.span, 2) });
+    if (key === view.legendKey) return;
+    view.legendKey = key;
+    clear(legendBox).append(legend(spec));
+  }
+
+  function describe() {
+    fg.setAttribute("aria-label", view.picking
+      ? "Output plot, pick mode: click a point, or move the cursor with the arrow keys and press Enter, to explain the nearest point"
+      : "Output plot: click, or move the cursor with the arrow keys and press Enter, to add a point of the chosen class");
+  }
+
+  /** The data point under (x, y) in pick mode, else a new point there. */
+  function act(x, y) {
+    if (!view.data) return;
+    if (!view.picking) return hooks.onAddPoint(x, y, options.clickClass);
+    const ex = extent();
+    const hit = nearest(view.data, options.showTest, x, y, view.rect.side / (ex[1] - ex[0]), view.rect.side / (ex[3] - ex[2]));
+    if (!hit) return;
+    live.textContent = `picked ${hit.split} point #${hit.index}`;
+    hooks.onPick(hit.split, hit.index);
   }
 
   fg.addEventListener("click", (e) => {
-    if (!data) return;
-    const r = fg.getBoundingClientRect();
-    const u = (e.clientX - r.left) / r.width, v = (e.clientY - r.top) / r.height;
-    const x = data.extent[0] + u * (data.extent[1] - data.extent[0]);
-    const y = data.extent[3] - v * (data.extent[3] - data.extent[2]);
-    hooks.onAddPoint(x, y, options.clickClass);
+    if (!view.data) return;
+    const b = fg.getBoundingClientRect(), r = view.rect, ex = extent();
+    const u = (e.clientX - b.left - r.x) / r.side, v = (e.clientY - b.top - r.y) / r.side;
+    if (u < 0 || u > 1 || v < 0 || v > 1) return; // on the axes, not the plane
+    act(ex[0] + u * (ex[1] - ex[0]), ex[3] - v * (ex[3] - ex[2]));
   });
+
+  fg.addEventListener("keydown", (e) => {
+    if (!view.data) return;
+    const ex = extent(), big = e.shiftKey ? 5 : 1;
+    const steps = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
+    if (!view.cursor) view.cursor = [(ex[0] + ex[1]) / 2, (ex[2] + ex[3]) / 2];
+    if (steps[e.key]) {
+      const [dx, dy] = steps[e.key];
+      const clamp = (v, lo, hi) => Math.max(lo, Math.min(hi, v));
+      view.cursor = [clamp(view.cursor[0] + (dx * big * (ex[1] - ex[0])) / 40, ex[0], ex[1]), clamp(view.cursor[1] + (dy * big * (ex[3] - ex[2])) / 40, ex[2], ex[3])];
+      live.textContent = `cursor at ${fmt(view.cursor[0], 2)}, ${fmt(view.cursor[1], 2)}`;
+    } else if (e.key === "Enter" || e.key === " ") {
+      act(...view.cursor);
+    } else if (e.key === "Escape" && view.picking) {
+      setPicking(false);
+    } else {
+      return;
+    }
+    e.preventDefault();
+    paintFront();
+  });
+  fg.addEventListener("focus", paintFront);
+  fg.addEventListener("blur", paintFront);
+
+  function setPicking(on) {
+    view.picking = on;
+    pickBtn.setAttribute("aria-pressed", String(on));
+    pickBtn.textContent = on ? "Picking: click a point (Esc ends)" : "Pick an example to explain";
+    root.classList.toggle("picking", on);
+    describe();
+  }
+  pickBtn.addEventListener("click", () => setPicking(!view.picking));
+  describe();
+  new ResizeObserver(layout).observe(stage);
 
   return {
     /** d: {task, oneD, nClasses, extent: [x0, x1, y0, y1], train: {x, y}, test: {x, y}, yScale} */
     setData(d) {
-      data = d;
-      axes[0].textContent = fmt(d.extent[0], 2);
-      axes[1].textContent = fmt(d.extent[1], 2);
-      paintBackground();
-      paintPoints();
+      view.data = d;
+      view.explained = null; // the indices may name other points now
+      view.cursor = null;
+      showLegend();
+      paintBack();
+      paintFront();
     },
-    /** hm: {w, h, k, values, lo, hi, prob}: k planes of class probabilities, or one value plane */
+    /** hm: {w, h, planes: [{w, h, q | values, lo, hi}] (K planes of P(class k), or one), prob}
+     * for a plane; {w, h: 1, values} for a 1-D curve; null: nothing to draw. */
     update(hm) {
-      output = hm;
-      paintBackground();
-      if (data && data.oneD) paintPoints();
+      view.output = hm;
+      if (view.neuron) return;
+      showLegend();
+      paintBack();
+      if (view.data && view.data.oneD) paintFront();
+    },
+    /** map: a neuron's {w, h, q | values, lo, hi} drawn large with `caption` ("layer 2,
+     * neuron 3: a(x)"), or null to show the prediction again. */
+    showNeuronMap(map, caption = "") {
+      const was = view.neuron;
+      view.neuron = map ? { map, caption } : null;
+      showLegend();
+      paintBack();
+      if (view.data && (view.data.oneD || !was !== !map)) paintFront();
+    },
+    /** The example "show the maths" explains ({split, index}), ringed on the plot; or null. */
+    setExplained(ex) {
+      view.explained = ex;
+      paintFront();
     },
     setOptions(next) {
       Object.assign(options, next);
-      paintBackground();
-      paintPoints();
+      paintBack();
+      paintFront();
     },
   };
 }
