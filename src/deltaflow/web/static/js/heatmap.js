@@ -165,6 +165,7 @@ export function createOutputHeatmap(root, hooks) {
     /** d: {task, oneD, nClasses, extent: [x0, x1, y0, y1], train: {x, y}, test: {x, y}, yScale} */
     setData(d) {
       view.data = d;
+      view.output = view.neuron = null; // maps of the previous network until the next frame
       view.explained = null; // the indices may name other points now
       view.cursor = null;
       showLegend();
