@@ -3,24 +3,28 @@
 // legend; or, while a neuron is hovered, that neuron's map a(x) large. A click adds a point
 // of the chosen class; in pick mode it picks the nearest point as the example to explain.
 // Keyboard: the plot is focusable; arrows move a cursor, Enter adds or picks there.
-import { clear, el, fmt } from "./util.js";
+import { clear, el, fmt, svgEl } from "./util.js";
 import { drawAxes, legend } from "./outaxes.js";
 import { createPainter } from "./outpaint.js";
 import { drawCurve, drawPoints, drawRing, nearest } from "./outpoints.js";
 
-const MARGIN = { left: 40, right: 8, top: 6, bottom: 30 }; // room for tick values and axis names
+const MARGIN = { left: 40, right: 8, top: 6, bottom: 28 }; // room for tick values, axis names, the pick toggle
 
 export function createOutputHeatmap(root, hooks) {
   const bg = el("canvas", { class: "bg", width: 1, height: 1 });
   const fg = el("canvas", { class: "points", tabindex: 0, role: "application", "data-testid": "output-heatmap" });
+  const pickBtn = el("button", { type: "button", class: "pick", "aria-pressed": "false", "aria-label": "Pick an example to explain",
+    title: "Pick an example to explain: a click on the plot picks the nearest point for “Show the maths”", "data-testid": "pick-mode" },
+    el("svg", { viewBox: "0 0 16 16", width: 12, height: 12, "aria-hidden": "true" },
+      svgEl("circle", { cx: 8, cy: 8, r: 5, fill: "none", stroke: "currentColor", "stroke-width": 1.6 }),
+      svgEl("path", { d: "M8 0v5M8 11v5M0 8h5M11 8h5", stroke: "currentColor", "stroke-width": 1.6 })), " pick");
   // the caption floats over the plot, so showing a neuron's map moves nothing
   const caption = el("div", { class: "out-caption", "data-testid": "output-caption", hidden: true });
-  const stage = el("div", { class: "out-stage" }, bg, fg, caption);
+  const stage = el("div", { class: "out-stage" }, bg, fg, caption, pickBtn);
   const legendBox = el("div", { class: "out-legend" });
-  const pickBtn = el("button", { type: "button", class: "pick", "aria-pressed": "false", "data-testid": "pick-mode", text: "Pick an example to explain" });
   const live = el("span", { class: "visually-hidden", "aria-live": "polite", "data-testid": "output-live" });
   root.classList.add("output-view");
-  root.append(stage, el("div", { class: "out-foot" }, legendBox, pickBtn), live);
+  root.append(stage, legendBox, live);
   const ctx = bg.getContext("2d");
   const painter = createPainter();
   const options = { showTest: false, discretize: false, clickClass: 0 };
@@ -34,6 +38,7 @@ export function createOutputHeatmap(root, hooks) {
     view.rect = { x, y: MARGIN.top, side };
     Object.assign(bg.style, { left: `${x}px`, top: `${MARGIN.top}px`, width: `${side}px`, height: `${side}px` });
     Object.assign(caption.style, { left: `${x + 4}px`, top: `${MARGIN.top + 4}px`, maxWidth: `${side - 8}px` });
+    Object.assign(pickBtn.style, { left: `${Math.max(0, x - MARGIN.left)}px`, top: `${MARGIN.top + side + 2}px` });
     const dpr = window.devicePixelRatio || 1;
     fg.width = Math.round(w * dpr);
     fg.height = Math.round(h * dpr);
@@ -86,14 +91,14 @@ export function createOutputHeatmap(root, hooks) {
   /** Caption and legend for what is shown; rebuilt only when their text changes. */
   function showLegend() {
     const { data: d, output: o, neuron: nm } = view;
-    caption.textContent = nm ? nm.caption : "";
-    caption.hidden = !nm;
+    caption.textContent = nm ? nm.caption : view.picking ? "pick mode: click a point" : "";
+    caption.hidden = !caption.textContent;
     if (!d) return;
     const span = (m) => Math.max(Math.abs(m.lo), Math.abs(m.hi));
-    const spec = nm ? { kind: d.oneD ? "curve" : "value", title: "a(x)", span: span(nm.map) }
-      : d.oneD ? { kind: "curve", title: "prediction" }
+    const spec = nm ? { kind: d.oneD ? "curve" : "value", title: "a(x)", span: span(nm.map), curve: "a(x)" }
+      : d.oneD ? { kind: "curve", title: "prediction", curve: "ŷ(x)" }
         : !o ? { kind: "none", title: "" }
-          : o.planes.length > 1 ? { kind: "classes", title: "most probable class", k: o.planes.length }
+          : o.planes.length > 1 ? { kind: "classes", title: "", k: o.planes.length }
             : o.prob ? { kind: "prob", title: "P(class 1)" }
               : { kind: "value", title: "ŷ", span: span(o.planes[0]) };
     const key = JSON.stringify({ ...spec, span: fmt(spec.span, 2) });
@@ -153,9 +158,9 @@ export function createOutputHeatmap(root, hooks) {
   function setPicking(on) {
     view.picking = on;
     pickBtn.setAttribute("aria-pressed", String(on));
-    pickBtn.textContent = on ? "Picking: click a point (Esc ends)" : "Pick an example to explain";
     root.classList.toggle("picking", on);
     describe();
+    showLegend();
   }
   pickBtn.addEventListener("click", () => setPicking(!view.picking));
   describe();

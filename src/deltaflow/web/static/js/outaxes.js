@@ -8,7 +8,7 @@ const INK = "#3d4a52"; // axis text: 9:1 on white
 export function ticks(lo, hi, n = 5) {
   if (!(hi > lo)) return [lo];
   const raw = (hi - lo) / n, p = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((s) => s * p).find((s) => s >= raw);
+  const step = [1, 2, 5, 10].map((s) => s * p).find((s) => s >= raw / 1.5);
   const out = [];
   for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
   return out;
@@ -27,7 +27,7 @@ export function drawAxes(ctx, r, ex, names) {
   ctx.textAlign = "center";
   ctx.textBaseline = "top";
   ctx.beginPath();
-  for (const v of ticks(ex[0], ex[1], r.side / 60)) {
+  for (const v of ticks(ex[0], ex[1], Math.max(3, r.side / 60))) {
     const x = r.x + ((v - ex[0]) / (ex[1] - ex[0])) * r.side;
     ctx.moveTo(x, r.y + r.side);
     ctx.lineTo(x, r.y + r.side + 4);
@@ -35,7 +35,7 @@ export function drawAxes(ctx, r, ex, names) {
   }
   ctx.textAlign = "right";
   ctx.textBaseline = "middle";
-  for (const v of ticks(ex[2], ex[3], r.side / 50)) {
+  for (const v of ticks(ex[2], ex[3], Math.max(3, r.side / 50))) {
     const y = r.y + (1 - (v - ex[2]) / (ex[3] - ex[2])) * r.side;
     ctx.moveTo(r.x, y);
     ctx.lineTo(r.x - 4, y);
@@ -45,7 +45,9 @@ export function drawAxes(ctx, r, ex, names) {
   ctx.font = "italic 12px serif";
   ctx.textAlign = "center";
   ctx.textBaseline = "top";
-  ctx.fillText(names[0], r.x + r.side / 2, r.y + r.side + 16);
+  ctx.textAlign = "right";
+  ctx.fillText(names[0], r.x + r.side, r.y + r.side + 14); // at the end of the axis, under its last tick
+  ctx.textAlign = "center";
   ctx.save();
   ctx.translate(r.x - 30, r.y + r.side / 2);
   ctx.rotate(-Math.PI / 2);
@@ -61,16 +63,17 @@ const bar = (lo, hi) => {
 
 /**
  * The legend of what the view shows. kind: "prob" (P(class 1) of two classes), "classes"
- * (K), "value" (a signed value: ŷ or a neuron's a(x), ±`span`), "curve" (a 1-D function).
+ * (K), "value" (a signed value: ŷ or a neuron's a(x), ±`span`), "curve" (a 1-D function
+ * named `curve`).
  */
-export function legend({ kind, title, k = 2, span = 1 }) {
+export function legend({ kind, title, k = 2, span = 1, curve = "" }) {
   const parts = [el("span", { class: "title", text: title })];
-  if (kind === "prob") parts.push(el("span", { text: "class 0" }), bar("P = 0", "1"), el("span", { text: "class 1" }));
+  if (kind === "prob") parts.push(el("span", { text: "class 0" }), bar("0", "1"), el("span", { text: "class 1" }));
   if (kind === "value") parts.push(bar(fmt(-span, 2).replace("-", "−"), fmt(span, 2)));
   if (kind === "classes") {
     for (let c = 0; c < k; c++) parts.push(el("span", { class: "swatch" }, el("i", { style: `background: ${rgb(classRgb(c))}` }), `class ${c}`));
-    parts.push(el("span", { class: "muted", text: "paler: less sure" }));
+    parts.push(el("span", { class: "muted", text: "(paler: less sure)" }));
   }
-  if (kind === "curve") parts.push(el("span", { class: "swatch" }, el("i", { class: "line" }), "ŷ(x)"));
+  if (kind === "curve") parts.push(el("span", { class: "swatch" }, el("i", { class: "line" }), curve));
   return el("div", { class: "legend-row", "data-testid": "output-legend" }, ...parts);
 }
