@@ -61,12 +61,19 @@ def _on_screen(page, x1, x2) -> tuple[float, float]:
 
 
 RING_PIXELS = """([cx, cy]) => {
-    // the front canvas's pixels at distance 9 (the ring's radius) right, left, below and above
+    // the front canvas at distance 9 (the ring's radius) right, left, below and above: the
+    // darkest pixel of the 3×3 around each place (the ring's edges are antialiased)
     const c = document.querySelector('[data-testid=output-heatmap]');
     const b = c.getBoundingClientRect(), s = c.width / b.width;
     const g = c.getContext('2d');
-    return [[9, 0], [-9, 0], [0, 9], [0, -9]].map(([dx, dy]) =>
-        Array.from(g.getImageData(Math.round((cx - b.left + dx) * s), Math.round((cy - b.top + dy) * s), 1, 1).data));
+    return [[9, 0], [-9, 0], [0, 9], [0, -9]].map(([dx, dy]) => {
+        const d = g.getImageData(Math.round((cx - b.left + dx) * s) - 1, Math.round((cy - b.top + dy) * s) - 1, 3, 3).data;
+        let best = [255, 255, 255, 0];
+        for (let k = 0; k < d.length; k += 4) {
+            if (d[k + 3] === 255 && Math.max(d[k], d[k + 1], d[k + 2]) < Math.max(...best.slice(0, 3))) best = Array.from(d.slice(k, k + 4));
+        }
+        return best;
+    });
 }"""
 
 
