@@ -38,6 +38,13 @@ def _wait_reply(page, replies):
     return replies[0]
 
 
+def _show_maths(page) -> None:
+    """Bring the maths panel forward where the page holds it in a tab."""
+    tab = page.get_by_test_id("tab-maths")
+    if tab.count():
+        tab.click()
+
+
 def _isolated_point(page) -> int:
     """The training point farthest from its nearest neighbour (so a click on it is unambiguous)."""
     return page.evaluate("""() => {
@@ -143,6 +150,7 @@ def test_stepping_through_the_maths_lights_each_layer(open_page):
         window.litLayers = [];
         n.highlightLayer = (l) => { window.litLayers.push(l); if (real) real.call(n, l); };
     }""")
+    _show_maths(page)
     page.get_by_test_id("maths-index").fill("2")
     page.get_by_test_id("explain").click()
     page.get_by_test_id("maths-title").wait_for()
@@ -158,6 +166,7 @@ def test_stepping_through_the_maths_lights_each_layer(open_page):
 
 def test_equations_are_typeset_in_mathml_with_numbers_coloured_by_sign(open_page):
     page = open_page()
+    _show_maths(page)
     page.get_by_test_id("explain").click()
     page.get_by_test_id("maths-title").wait_for()
     page.get_by_test_id("maths-next").click()  # forward pass, layer 1
