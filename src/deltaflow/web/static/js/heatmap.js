@@ -9,7 +9,7 @@ import { bindInput } from "./outinput.js";
 import { createPainter } from "./outpaint.js";
 import { drawCurve, drawPoints, drawRing, nearest } from "./outpoints.js";
 
-const MARGIN = { left: 40, right: 8, top: 6, bottom: 28 }; // room for tick values, axis names, the pick toggle
+const MARGIN = { left: 40, right: 8, top: 6, bottom: 31 }; // room for tick values, axis names, the pick toggle
 
 /** The view's elements and state: everything the functions below draw from. */
 function build(root, hooks) {
@@ -42,7 +42,7 @@ function layout(v) {
   v.rect = { x, y: MARGIN.top, side };
   Object.assign(v.bg.style, { left: `${x}px`, top: `${MARGIN.top}px`, width: `${side}px`, height: `${side}px` });
   Object.assign(v.caption.style, { left: `${x + 4}px`, top: `${MARGIN.top + 4}px`, maxWidth: `${side - 8}px` });
-  Object.assign(v.pickBtn.style, { left: `${Math.max(0, x - MARGIN.left)}px`, top: `${MARGIN.top + side + 2}px` });
+  Object.assign(v.pickBtn.style, { left: `${Math.max(0, x - MARGIN.left)}px`, top: `${MARGIN.top + side + 7}px` }); // below the lowest tick value
   const dpr = window.devicePixelRatio || 1;
   v.fg.width = Math.round(w * dpr);
   v.fg.height = Math.round(h * dpr);

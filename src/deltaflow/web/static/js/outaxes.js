@@ -27,7 +27,7 @@ export function drawAxes(ctx, r, ex, names) {
   ctx.textAlign = "center";
   ctx.textBaseline = "top";
   ctx.beginPath();
-  for (const v of ticks(ex[0], ex[1], Math.max(3, r.side / 60))) {
+  for (const v of ticks(ex[0], ex[1], Math.max(3, r.side / 50))) {
     const x = r.x + ((v - ex[0]) / (ex[1] - ex[0])) * r.side;
     ctx.moveTo(x, r.y + r.side);
     ctx.lineTo(x, r.y + r.side + 4);
