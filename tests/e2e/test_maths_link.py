@@ -123,6 +123,14 @@ def test_keyboard_only_pick_explains_the_point_nearest_the_cursor(open_page):
     replies = _explain_replies(page)
     page.reload()
     page.wait_for_function("() => window.deltaflow && window.deltaflow.app.state && window.deltaflow.app.lastId > 0")
+    # outside pick mode Enter adds a point of the chosen class where the cursor is (first: the centre)
+    n = page.evaluate("() => window.deltaflow.app.state.data.train.x.length")
+    page.get_by_test_id("output-heatmap").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("(n) => window.deltaflow.app.state.data.train.x.length === n + 1", arg=n)
+    ext = page.evaluate("() => window.deltaflow.app.state.extent")
+    added = page.evaluate("() => window.deltaflow.app.state.data.train.x.at(-1)")
+    assert added == pytest.approx([sum(ext["x1"]) / 2, sum(ext["x2"]) / 2], abs=1e-3)
     page.get_by_test_id("pick-mode").focus()
     page.keyboard.press("Enter")
     plot = page.get_by_test_id("output-heatmap")
@@ -133,7 +141,6 @@ def test_keyboard_only_pick_explains_the_point_nearest_the_cursor(open_page):
         page.keyboard.press(key)
     page.keyboard.press("Enter")
     reply = _wait_reply(page, replies)
-    ext = page.evaluate("() => window.deltaflow.app.state.extent")
     (a, b), (c, d) = ext["x1"], ext["x2"]
     cursor = ((a + b) / 2 + 6 * (b - a) / 40, (c + d) / 2 + 4 * (d - c) / 40)
     train = page.evaluate("() => window.deltaflow.app.state.data.train.x")
@@ -193,6 +200,8 @@ def test_equations_are_typeset_in_mathml_with_numbers_coloured_by_sign(open_page
     page.get_by_test_id("maths-next").click()
     page.get_by_test_id("maths-next").click()  # the loss: L = −Σ_k y_k log(ŷ_k)
     assert body.locator("math msub").count() >= 1
+    page.get_by_test_id("maths-next").click()  # backward, layer 3: ∂L/∂W⁽³⁾ = δ⁽³⁾ (a⁽²⁾)ᵀ
+    assert body.locator("math mfrac").count() >= 1
 
 
 def _contrast(a, b) -> float:
@@ -259,3 +268,40 @@ def test_the_output_view_sizes_itself_from_its_container_with_axes_and_legend(op
     legend = page.get_by_test_id("output-legend").text_content()
     assert "P(class 1)" in legend and "class 0" in legend
     assert page.get_by_test_id("pick-mode").bounding_box()["height"] >= 24
+
+
+CLASS_AGREEMENT = """async () => {
+    // each sampled pixel of the plot against the class its K planes make most probable: the
+    // pixel is that class's colour mixed towards a light grey, 240 + (c − 240)·m, so the
+    // class whose colour fits the pixel with one mix m for all three channels is the one shown
+    const { classRgb } = await import('/static/js/util.js');
+    const bg = document.querySelector('#output-heatmap canvas.bg'), g = bg.getContext('2d');
+    const planes = window.deltaflow.app.maps.at(-1), K = planes.length, G = bg.width;
+    let agree = 0, n = 0;
+    for (let i = 0; i < G * G; i += 7) {
+        const p = planes.map((m) => (m.values[i] + 1) / 2);  // the output column shows 2p − 1
+        const best = p.indexOf(Math.max(...p));
+        const second = Math.max(...p.filter((_, k) => k !== best));
+        if (p[best] - second < 0.02) continue;  // a near tie: the 8-bit maps may rank it either way
+        const px = g.getImageData(i % G, Math.floor(i / G), 1, 1).data;
+        const fit = (k) => { const c = classRgb(k); const m = [0, 1, 2].map((j) => (px[j] - 240) / (c[j] - 240 || 1e-9));
+            return Math.max(...m) - Math.min(...m); };
+        const shown = [...Array(K).keys()].reduce((a, k) => (fit(k) < fit(a) ? k : a), 0);
+        n += 1; agree += shown === best ? 1 : 0;
+    }
+    return [agree, n];
+}"""
+
+
+def test_k_classes_are_painted_in_the_colour_of_the_most_probable_class(open_page):
+    page = open_page()
+    page.evaluate("""() => { const d = window.deltaflow, c = structuredClone(d.app.config);
+        c.data.name = 'spiral3'; c.loss = null; d.send({type: 'config', config: c, grid: d.app.grid}); }""")
+    page.wait_for_function("() => window.deltaflow.app.config.data.name === 'spiral3' && window.deltaflow.app.maps?.at(-1)?.length === 3")
+    step = page.evaluate("() => window.deltaflow.app.lastId")
+    page.get_by_test_id("step").click()
+    page.wait_for_function("(n) => window.deltaflow.app.lastId > n", arg=step)
+    agree, n = page.evaluate(CLASS_AGREEMENT)
+    assert n > 20 and agree >= 0.95 * n, (agree, n)
+    legend = page.get_by_test_id("output-legend").text_content()
+    assert all(f"class {k}" in legend for k in range(3))
