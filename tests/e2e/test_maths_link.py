@@ -305,3 +305,27 @@ def test_k_classes_are_painted_in_the_colour_of_the_most_probable_class(open_pag
     assert n > 20 and agree >= 0.95 * n, (agree, n)
     legend = page.get_by_test_id("output-legend").text_content()
     assert all(f"class {k}" in legend for k in range(3))
+
+
+@pytest.mark.parametrize("dataset", ["plane", "sin", "spiral3"])
+def test_every_stage_is_typeset_for_each_loss(open_page, dataset):
+    """Mean squared error (plane, sin x) and K-class cross-entropy: every stage's equations
+    parse into MathML, and every quantity shows its numbers (uncaught page errors fail)."""
+    page = open_page()
+    page.evaluate("""(name) => { const d = window.deltaflow, c = structuredClone(d.app.config);
+        c.data.name = name; c.loss = null; Object.assign(c.data, {noise: null, n_samples: null, features: null});
+        d.send({type: 'config', config: c, grid: name === 'sin' ? d.app.hello.defaults.curve_grid : d.app.grid}); }""", dataset)
+    page.wait_for_function("(name) => window.deltaflow.app.config.data.name === name", arg=dataset)
+    _show_maths(page)
+    page.get_by_test_id("explain").click()
+    page.get_by_test_id("maths-title").wait_for()
+    total = int(page.get_by_test_id("maths-stage").text_content().split("/")[1])
+    for k in range(total):
+        title = page.locator("[data-testid=maths-title] math")
+        assert title.count() == 1 and title.locator("mi").count() >= 1, k
+        quantities = page.get_by_test_id("maths-quantity")
+        assert quantities.count() >= 1
+        for q in range(quantities.count()):
+            assert quantities.nth(q).locator("mn").count() >= 1, (k, q)
+        if k < total - 1:
+            page.get_by_test_id("maths-next").click()

@@ -50,6 +50,7 @@ function sequence(text, i, close) {
 /** One operand at text[i]: a group, a number, a word or letter, or an operator. */
 function primary(text, i) {
   const c = text[i];
+  if (c === undefined) return [m("mrow"), i]; // a script sign at the very end: nothing to raise
   if (c === "(") {
     const [inner, j] = sequence(text, i + 1, ")");
     return [m("mrow", {}, op("("), ...inner, op(")")), j];
