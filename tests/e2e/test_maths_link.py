@@ -329,3 +329,18 @@ def test_every_stage_is_typeset_for_each_loss(open_page, dataset):
             assert quantities.nth(q).locator("mn").count() >= 1, (k, q)
         if k < total - 1:
             page.get_by_test_id("maths-next").click()
+
+
+def test_the_plot_keeps_its_place_when_the_legend_or_caption_changes(open_page):
+    """No layout shift: the plot square stays put from the first state through frames, a
+    hovered neuron, pick mode and the K-class legend."""
+    page = open_page()
+    first = page.locator(PLOT).bounding_box()
+    page.evaluate("() => window.deltaflow.hoverNeuron(1, 0)")
+    page.get_by_test_id("pick-mode").click()
+    page.evaluate("() => window.deltaflow.hoverNeuron(null)")
+    page.evaluate("""() => { const d = window.deltaflow, c = structuredClone(d.app.config);
+        c.data.name = 'spiral3'; c.loss = null; d.send({type: 'config', config: c, grid: d.app.grid}); }""")
+    page.wait_for_function("() => window.deltaflow.app.maps?.at(-1)?.length === 3")
+    page.wait_for_function("() => document.querySelector('[data-testid=output-legend]').textContent.includes('class 2')")
+    assert page.locator(PLOT).bounding_box() == first
