@@ -42,12 +42,20 @@ def server_model(server_url, page, tmp_path):
     return load_model(path)
 
 
+def plot_box(page) -> dict:
+    """The output's plot square (the input plane) in page pixels: the box of its background."""
+    return page.locator("#output-heatmap canvas.bg").bounding_box()
+
+
 def pixel(page, u: float, v: float) -> tuple[int, int, int]:
-    """The colour of the output's points layer at (u, v), fractions of its width and height."""
+    """The colour of the output's points layer at (u, v), fractions of the plot's width and height."""
     return tuple(page.evaluate(
         """([u, v]) => {
-            const c = document.querySelector("[data-testid=output-heatmap]");
-            const d = c.getContext("2d").getImageData(Math.floor(u * c.width), Math.floor(v * c.height), 1, 1).data;
+            const c = document.querySelector("[data-testid=output-heatmap]"), b = c.getBoundingClientRect();
+            const p = document.querySelector("#output-heatmap canvas.bg").getBoundingClientRect();
+            const s = c.width / b.width;
+            const x = Math.floor((p.left - b.left + u * p.width) * s), y = Math.floor((p.top - b.top + v * p.height) * s);
+            const d = c.getContext("2d").getImageData(x, y, 1, 1).data;
             return [d[0], d[1], d[2]];
         }""", [u, v]))
 
@@ -71,9 +79,8 @@ def test_a_click_on_the_output_adds_a_point_of_the_chosen_class(open_page):
     u, v = 0.92, 0.08  # a corner the spiral leaves empty
     assert pixel(page, u, v) != POS
     page.get_by_test_id("click-class").select_option("1")
-    canvas = page.get_by_test_id("output-heatmap")
-    box = canvas.bounding_box()
-    canvas.click(position={"x": u * box["width"], "y": v * box["height"]})
+    box = plot_box(page)
+    page.mouse.click(box["x"] + u * box["width"], box["y"] + v * box["height"])
     page.wait_for_function("(n) => window.deltaflow.app.state.data.train.x.length === n + 1", arg=n)
     d = state(page)["data"]  # the server's data set, as its state reply sent it
     (px, py), label = d["train"]["x"][-1], d["train"]["y"][-1]

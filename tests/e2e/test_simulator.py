@@ -216,5 +216,7 @@ def test_show_the_maths_steps_through_one_example(open_page, split):
     assert total == 1 + 3 + 1 + 3 + 1  # input, forward ×3, loss, backward ×3, ∂L/∂x
     page.get_by_test_id("maths-next").click()
     body = page.get_by_test_id("maths-body").text_content()
-    assert "z^(1)" in body and "W^(1)" in body
-    assert not math.isnan(float(page.locator("[data-testid=maths-body] .matrix td").first.text_content()))
+    assert "z(1)" in body and "W(1)" in body  # z⁽¹⁾, W⁽¹⁾ typeset: MathML msup reads as "z(1)"
+    assert page.locator("[data-testid=maths-body] msup").count() > 0
+    assert not math.isnan(float(page.locator("[data-testid=maths-body] mtable mn").first.text_content().replace("−", "-")))
+

@@ -91,6 +91,7 @@ const network = createNetwork($("network"), {
     timeline.goLive(); // the edit is to today's weights: show them
     send({ type: "set_weight", layer: l, row: i, column: j, value });
   },
+  onHoverNeuron: hoverNeuron,
 });
 
 const controls = createControls({
@@ -169,6 +170,7 @@ const output = createOutputHeatmap($("output-heatmap"), {
     else if (d.dims === 1) send({ type: "add_point", x1: x, value: y });
     else showError("points of a 2-D regression set cannot be added by clicking (they need a value)");
   },
+  onPick: (split, index) => send({ type: "explain", split, index }),
 });
 output.setOptions({ clickClass: 0 });
 const charts = createCharts($("numbers"), $("charts"));
@@ -203,7 +205,10 @@ const compare = createCompare(gradflow.compareSlot, {
   },
   showError,
 });
-const maths = createMaths($("maths"), { onExplain: (index) => send({ type: "explain", split: "train", index }) });
+const maths = createMaths($("maths"), {
+  onExplain: (index) => send({ type: "explain", split: "train", index }),
+  onLayer: (l) => network.highlightLayer?.(l),
+});
 const lowerTabs = createTabs(document.querySelector(".lower [role=tablist]"));
 
 $("edge-grad").addEventListener("change", (e) => network.setEdgeMode(e.target.checked ? "grad" : "weight"));
@@ -228,8 +233,9 @@ function onState(s) {
   dataPanel.sync(s.config, { task: s.data.task, nClasses: s.data.n_classes, clickClass: app.clickClass,
     noise: info?.noise ?? 0, maxNoise: info?.max_noise ?? null });
   output.setOptions({ clickClass: app.clickClass });
+  app.inputs = featureInputs(s, data.extent, app.hello.features);
   network.setArchitecture({
-    inputs: featureInputs(s, data.extent, app.hello.features),
+    inputs: app.inputs,
     togglable: s.data.dims === 2 && s.config.data.name !== "csv",
     hidden: s.network.layers.slice(0, -1).map((u) => u.n_out),
     activations: s.network.layers.slice(0, -1).map((u) => u.activation),
@@ -247,6 +253,22 @@ function onState(s) {
   app.alarmDetail = "";
   writeHash(s.config, app.grid);
   compare.sync(s.config);
+}
+
+/** Neuron j of unit layer c (0 = the inputs) is hovered, or none (c = null). */
+function hoverNeuron(c, j) {
+  app.hover = c === null || c === undefined ? null : { c, j };
+  showHovered();
+}
+
+/** The hovered neuron's map a(x) large in the output view, or the prediction again when
+ * none is hovered; redrawn with every frame while it is hovered. */
+function showHovered() {
+  const h = app.hover;
+  const map = !h ? null : h.c === 0 ? app.inputs[h.j]?.heatmap : app.maps?.[h.c - 1]?.[h.j];
+  if (!map) return output.showNeuronMap(null);
+  const last = h.c === app.state.network.layers.length;
+  output.showNeuronMap(map, h.c === 0 ? `input ${app.inputs[h.j].label}` : `layer ${h.c}${last ? " · output" : ""}, neuron ${h.j + 1}: a(x)`);
 }
 
 /** hello's description of the data set `name` (undefined for an upload). */
@@ -288,8 +310,10 @@ function render(f) {
   if (!replay) s.running = running;
   if (!replay) controls.setPlaying(running);
   const maps = neuronMaps(f, s);
+  app.maps = maps;
   network.update({ layers: f.layers, heatmaps: { neurons: maps } });
   output.update(outputMap(f, s));
+  if (app.hover) showHovered();
   const metrics = frameMetrics(f, FLAGS);
   if (!replay && f.step !== app.lastStep) {
     charts.update(f.step, metrics);
@@ -366,6 +390,7 @@ const socket = connect({
     } else if (msg.type === "explain") {
       lowerTabs.select("tab-maths");
       maths.show(msg);
+      output.setExplained({ split: msg.split, index: msg.index });
     } else if (msg.type === "replay") {
       timeline.answer(msg);
     }
@@ -387,4 +412,4 @@ const socket = connect({
   },
 });
 
-window.deltaflow = { app, send, compare: compare.info };
+window.deltaflow = { app, send, output, network, hoverNeuron, compare: compare.info };

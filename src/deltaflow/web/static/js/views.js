@@ -88,19 +88,12 @@ function curveMap(c) {
 const signed = (m) => ({ w: m.w, h: m.h, values: m.values.map((p) => 2 * p - 1), lo: -1, hi: 1 });
 const flip = (m) => ({ w: m.w, h: m.h, values: m.values.map((v) => -v), lo: -m.hi, hi: -m.lo });
 
-/** The output heatmap: K planes of class probabilities, one of P(class 1), or ŷ (plane or curve). */
+/** The output view's map: a plane's {w, h, planes, prob} (the K maps of P(class k), or the
+ * one map of P(class 1) or ŷ: the frame's own maps, not copied), or a 1-D set's curve {w, h: 1, values}. */
 export function outputMap(f, s) {
-  const K = f.nOutputs;
-  if (f.curves) return { w: f.grid, h: 1, k: 1, values: f.curves[0], lo: 0, hi: 0, prob: false };
+  if (f.curves) return { w: f.grid, h: 1, values: f.curves[0] };
   if (!f.maps) return null;
-  const G = f.grid;
-  if (K > 1) {
-    const values = new Float32Array(K * G * G);
-    for (let q = 0; q < K; q++) values.set(f.maps[q].values, q * G * G);
-    return { w: G, h: G, k: K, values, lo: 0, hi: 1, prob: true };
-  }
-  const m = f.maps[0];
-  return { w: G, h: G, k: 1, values: m.values, lo: m.lo, hi: m.hi, prob: s.data.task === "classification" };
+  return { w: f.grid, h: f.grid, planes: f.maps.slice(0, f.nOutputs), prob: s.data.task === "classification" };
 }
 
 /** The alarm banner: {kind, layer (1-based), text} naming the layer the server named;
