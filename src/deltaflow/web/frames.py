@@ -13,7 +13,9 @@ views of the buffer directly. Header, 48 bytes (``HEADER`` struct ``<4sHHIIIHhfI
      6     uint16   flags: RUNNING 1, PAUSED_BY_ALARM 2 (a NaN stopped training), DONE 4
                     (epochs/steps reached), HAS_STATS 8 (a step has run), MAPS 16 (2-D
                     heatmaps follow), CURVES 32 (1-D curves follow), HAS_TEST 64, EDITED 128
-                    (data or weights edited: fit(config) no longer reproduces the session)
+                    (data or weights edited: fit(config) no longer reproduces the session),
+                    SLOWED 512 (the simulator runs one step per frame, a few frames a second,
+                    because the gradients grow fast: ``ticks.grew``)
      8     uint32   frame id (1, 2, 3, … per session; ``ack`` names it)
     12     uint32   step (optimiser steps so far)
     16     uint32   epoch (completed epochs)
@@ -64,7 +66,9 @@ Alarms (computed on the server each frame, from the stats)
 ----------------------------------------------------------
 vanishing: ‖∂L/∂W^(1)‖ < VANISHING_RATIO (1e−4) · ‖∂L/∂W^(L)‖ (layer 0 named).
 exploding: some ‖∂L/∂W^(l)‖ > EXPLODING_NORM (1e3), or ‖∂L/∂W^(1)‖ > EXPLODING_RATIO (1e4) ·
-‖∂L/∂W^(L)‖ (the layer of the largest norm named).
+‖∂L/∂W^(L)‖ (the layer of the largest norm named). A norm over EXPLODING_NORM is exploding even
+when the first layer's is tiny beside the last's: a blow-up saturates or kills units on its way,
+so the vanishing rule would otherwise fire first.
 nan: a loss, gradient or weight became non-finite; training pauses (PAUSED_BY_ALARM), the
 weights go back to the start of that epoch (as ``fit`` does) and the layer where it began
 is named; the alarm stays until ``reset``, ``config`` or ``regenerate``.
@@ -86,9 +90,10 @@ assert HEADER.size == 48
 
 # frame flags
 RUNNING, PAUSED_BY_ALARM, DONE, HAS_STATS, MAPS, CURVES, HAS_TEST, EDITED = (1 << i for i in range(8))
+SLOWED = 1 << 9
 FLAGS = {
     "RUNNING": RUNNING, "PAUSED_BY_ALARM": PAUSED_BY_ALARM, "DONE": DONE, "HAS_STATS": HAS_STATS,
-    "MAPS": MAPS, "CURVES": CURVES, "HAS_TEST": HAS_TEST, "EDITED": EDITED,
+    "MAPS": MAPS, "CURVES": CURVES, "HAS_TEST": HAS_TEST, "EDITED": EDITED, "SLOWED": SLOWED,
 }
 # alarm codes
 ALARM_NONE, ALARM_VANISHING, ALARM_EXPLODING, ALARM_NAN = 0, 1, 2, 3

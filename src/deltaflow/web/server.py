@@ -6,8 +6,8 @@ request and socket passes ``guard`` first (Host, Origin, access token). The prot
 described in ``deltaflow.web.protocol``.
 
 Each socket runs two tasks: the receive loop applies client messages (in a worker thread,
-under the session's lock) and replies; the pump trains one tick per 1/max_fps seconds while
-playing or stepping and sends the newest state as a frame when the client has credit. Ticks
+under the session's lock) and replies; the pump trains one tick per 1/max_fps seconds (1/SLOWED_FPS in
+``ticks``' slow mode) while playing or stepping and sends the newest state as a frame when the client has credit. Ticks
 and frames run on the registry's ``Scheduler`` (training threads of their own, shared fairly
 between sessions), never in the default executor that serves messages, ``hello`` and
 downloads. Sends go through one lock, so a JSON reply never interleaves with a frame.
@@ -36,7 +36,7 @@ from deltaflow.nn.activations import ACTIVATIONS
 from deltaflow.training.config import ModelConfig, OptimizerConfig, RunConfig, ScheduleConfig
 from deltaflow.data import DATASETS, FEATURES
 from deltaflow.nn.init import INITIALIZERS
-from deltaflow.web import frames
+from deltaflow.web import frames, ticks
 from deltaflow.web import protocol as P
 from deltaflow.web.admission import Ledger
 from deltaflow.web.guard import CLOSE_FORBIDDEN, WILDCARDS, Guard, GuardMiddleware, is_loopback, url
@@ -196,7 +196,8 @@ class Connection:
             ticked = now >= next_tick
             framed = None
             if ticked:
-                next_tick = max(next_tick + self.interval, now)
+                slow = s.slowed and not s.pending  # a step a tick, slow enough to watch
+                next_tick = max(next_tick + (1.0 / ticks.SLOWED_FPS if slow else self.interval), now)
                 if s.running or s.pending:
                     # at full speed, train until the frame has just time to go out before the next
                     # tick; the frame is built in the same worker call, with no second hand-over

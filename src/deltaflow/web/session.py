@@ -89,6 +89,8 @@ class Session:
         self.done = ticks.finished(self)
         self.alarm, self.alarm_layer = F.ALARM_NONE, -1
         self.nan_stop = False
+        # slow mode near an alarm (``ticks.grew``): the running level of ‖g‖, calm steps since growth
+        self.slowed, self.norm_level, self.calm = False, math.nan, 0
         if not keep_edits:
             self.added = 0
         self.edited = self.added > 0  # weight edits end here; added points stay with the data
@@ -147,12 +149,13 @@ class Session:
 
     def train_tick(self, budget: float) -> None:
         """One tick of training: the pending steps of ``step`` messages, else while playing
-        ``steps_per_frame`` steps, or (0) as many as fit in ``budget`` seconds; in every case
-        none after ``limits.tick_budget_s`` seconds (the rest waits for the next ticks)."""
+        ``steps_per_frame`` steps (one in slow mode, ``ticks.grew``), or (0) as many as fit in
+        ``budget`` seconds; in every case none after ``limits.tick_budget_s`` seconds (the rest
+        waits for the next ticks)."""
         with self.lock:
             if self.halted or not (self.running or self.pending):
                 return
-            n = self.pending or self.steps_per_frame or math.inf
+            n = self.pending or (1 if self.slowed else self.steps_per_frame) or math.inf
             seconds = self.limits.tick_budget_s if n < math.inf else min(budget, self.limits.tick_budget_s)
             t0 = time.perf_counter()
             try:

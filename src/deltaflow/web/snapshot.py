@@ -27,7 +27,8 @@ def frame(s) -> bytes:
     """Session ``s``'s newest state encoded as a frame (under its lock)."""
     t, d = s.trainer, s.dataset
     flags = (F.RUNNING * s.running | F.PAUSED_BY_ALARM * s.nan_stop | F.DONE * s.done
-             | F.HAS_STATS * (s.stats is not None) | F.HAS_TEST * t.has_test | F.EDITED * s.edited)
+             | F.HAS_STATS * (s.stats is not None) | F.HAS_TEST * t.has_test | F.EDITED * s.edited
+             | F.SLOWED * s.slowed)
     train_loss, test_loss, train_metric, test_metric = whole_set_metrics(s)
     s.frame_id += 1
     s.dirty = False
