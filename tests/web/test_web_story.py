@@ -32,7 +32,7 @@ def play(s: Session, ticks_: int):
         messages, data = s.messages_and_frame()
         f = F.decode_frame(data)
         yield messages, f
-        if f["flags"] & F.PAUSED_BY_ALARM:
+        if f["flags"] & (F.PAUSED_BY_ALARM | F.AT_PAUSE):
             return
 
 
@@ -106,3 +106,61 @@ def test_the_exploding_preset_raises_no_vanishing_alarm_before_its_nan():
     s = Session(UNTIMED, RunConfig.from_dict(BY_NAME["exploding"]["config"]))
     alarms = [f["alarm"] for _, f in play(s, 50)]
     assert alarms[-1] == F.ALARM_NAN and F.ALARM_VANISHING not in alarms
+
+
+def configure(s: Session, preset: dict, **extra) -> dict:
+    (state,) = s.handle(json.dumps({"type": "config", "config": preset["config"], "grid": 8,
+                                    "pause_at": preset["pause_at"], **extra}))
+    return state
+
+
+@pytest.mark.parametrize("preset", [p for p in PRESETS if p["pause_at"] is not None], ids=lambda p: p["name"])
+def test_each_presets_pause_at_stops_at_exactly_that_step(preset):
+    s = Session(Limits())  # timed ticks, as the server runs them: the moment does not depend on where they end
+    state = configure(s, preset)
+    assert state["pause_at"] == preset["pause_at"] and not s.at_pause
+    s.steps_per_frame = 7  # ticks of 7 steps do not land on the moment by themselves
+    frames = [f for _, f in play(s, preset["pause_at"])]
+    moment = [f for f in frames if f["flags"] & F.AT_PAUSE]
+    assert moment and moment[0]["step"] == preset["pause_at"] == s.trainer.step
+    assert not moment[0]["flags"] & F.RUNNING and not s.running
+    assert all(f["step"] < preset["pause_at"] for f in frames[: frames.index(moment[0])])
+    assert math.isfinite(float(np.nanmax(moment[0]["stats"]["update_ratio"])))  # the moment's step was marked
+    s.handle(json.dumps({"type": "play"}))
+    s.train_tick(0.0)
+    f = F.decode_frame(s.messages_and_frame()[1])
+    assert f["step"] > preset["pause_at"] and not f["flags"] & F.AT_PAUSE  # play goes on past it
+
+
+def test_a_step_message_stops_at_the_moment_and_reset_keeps_it():
+    preset = BY_NAME["xor_hidden"]
+    s = Session(UNTIMED)
+    configure(s, preset, pause_at=5)
+    s.handle(json.dumps({"type": "step", "n": 9}))
+    s.train_tick(0.0)
+    assert s.trainer.step == 5 and s.at_pause and s.pending == 0
+    (state,) = s.handle(json.dumps({"type": "reset"}))
+    assert state["pause_at"] == 5 and not s.at_pause and state["step"] == 0
+    s.handle(json.dumps({"type": "step", "n": 3}))
+    s.train_tick(0.0)
+    assert s.trainer.step == 3 and not s.at_pause
+    (state,) = s.handle(json.dumps({"type": "config", "config": preset["config"]}))
+    assert state["pause_at"] is None  # a config without it has no moment
+
+
+@pytest.mark.parametrize("bad", [0, -3, 1.5, "300", 2**32])
+def test_a_bad_pause_at_is_an_error_naming_it_and_the_session_goes_on(bad):
+    s = Session(Limits())
+    (reply,) = s.handle(json.dumps({"type": "config", "config": BY_NAME["xor_hidden"]["config"], "pause_at": bad}))
+    assert reply["type"] == "error" and "pause_at" in reply["message"] and s.pause_at is None
+
+
+def test_every_presets_story_names_only_the_fields_the_page_fills():
+    from string import Formatter
+
+    from deltaflow.web.presets import MOMENT_FIELDS
+
+    for p in PRESETS:
+        assert len(p["story"]) > 80 and p["moment"]
+        fields = {name for _, name, _, _ in Formatter().parse(p["moment"]) if name}
+        assert "step" in fields and fields <= set(MOMENT_FIELDS), p["name"]

@@ -15,7 +15,8 @@ views of the buffer directly. Header, 48 bytes (``HEADER`` struct ``<4sHHIIIHhfI
                     heatmaps follow), CURVES 32 (1-D curves follow), HAS_TEST 64, EDITED 128
                     (data or weights edited: fit(config) no longer reproduces the session),
                     SLOWED 512 (the simulator runs one step per frame, a few frames a second,
-                    because the gradients grow fast: ``ticks.grew``)
+                    because the gradients grow fast: ``ticks.grew``), AT_PAUSE 1024 (paused
+                    right after the ``config`` message's ``pause_at`` step, a preset's moment)
      8     uint32   frame id (1, 2, 3, … per session; ``ack`` names it)
     12     uint32   step (optimiser steps so far)
     16     uint32   epoch (completed epochs)
@@ -90,10 +91,11 @@ assert HEADER.size == 48
 
 # frame flags
 RUNNING, PAUSED_BY_ALARM, DONE, HAS_STATS, MAPS, CURVES, HAS_TEST, EDITED = (1 << i for i in range(8))
-SLOWED = 1 << 9
+SLOWED, AT_PAUSE = 1 << 9, 1 << 10
 FLAGS = {
     "RUNNING": RUNNING, "PAUSED_BY_ALARM": PAUSED_BY_ALARM, "DONE": DONE, "HAS_STATS": HAS_STATS,
     "MAPS": MAPS, "CURVES": CURVES, "HAS_TEST": HAS_TEST, "EDITED": EDITED, "SLOWED": SLOWED,
+    "AT_PAUSE": AT_PAUSE,
 }
 # alarm codes
 ALARM_NONE, ALARM_VANISHING, ALARM_EXPLODING, ALARM_NAN = 0, 1, 2, 3

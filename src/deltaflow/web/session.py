@@ -66,6 +66,7 @@ class Session:
         self.upload_dir: tempfile.TemporaryDirectory | None = None
         self.upload_path: Path | None = None
         self.grid = DEFAULT_GRID
+        self.pause_at: int | None = None  # the ``config`` message's step to pause after (a preset's moment)
         self.probe = None
         self.metrics_cache = None  # (trainer, time, values) of the last whole-set measurement
         self.edited, self.added = False, 0
@@ -89,6 +90,7 @@ class Session:
         self.done = ticks.finished(self)
         self.alarm, self.alarm_layer = F.ALARM_NONE, -1
         self.nan_stop = False
+        self.at_pause = False  # paused after step ``pause_at``, until the next play or step
         # slow mode near an alarm (``ticks.grew``): the running level of ‖g‖, calm steps since growth
         self.slowed, self.norm_level, self.calm = False, math.nan, 0
         if not keep_edits:
@@ -166,7 +168,7 @@ class Session:
                 self.outbox.append(error(f"training failed ({type(exc).__name__}: {exc}); paused"))
                 return
             if self.pending:
-                self.pending = 0 if self.done or self.nan_stop else self.pending - done
+                self.pending = 0 if self.done or self.nan_stop or self.at_pause else self.pending - done
             if done:
                 self.step_time = 0.8 * self.step_time + 0.2 * (time.perf_counter() - t0) / done
 

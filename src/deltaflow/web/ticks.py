@@ -48,13 +48,16 @@ def train(s, n: float, deadline: float = math.inf) -> int:
     Returns the steps run. The budget is checked between steps: the step expected to end past
     the deadline (at ``s.step_time`` a step) is the last, so the probe marks it and the tick's
     statistics have its update ratio. While playing, a step whose gradient norm ``grew`` fast
-    ends the tick too (its update ratio is NaN: it was not marked)."""
+    ends the tick too (its update ratio is NaN: it was not marked). Step ``s.pause_at`` (a
+    preset's key moment) ends it and pauses: ``s.at_pause``."""
     t, done, last = s.trainer, 0, False
     watch = not s.pending  # the n steps a ``step`` message asked for all run
     max_steps = s.train_config.steps if s.train_config.steps is not None else math.inf
     clock, last_start = time.perf_counter, deadline - s.step_time  # one call a step, nothing else
+    moment = s.pause_at - 1 if s.pause_at is not None else -1  # the step count before that step
     while done < n and not (s.done or s.nan_stop or s.halted):
-        last = done == n - 1 or clock() >= last_start
+        at_moment = t.step == moment
+        last = done == n - 1 or at_moment or clock() >= last_start
         if last:
             s.probe.mark()  # for the last step's update ratio
         if s.epoch_steps is None:
@@ -68,6 +71,8 @@ def train(s, n: float, deadline: float = math.inf) -> int:
                 stop_on_nan(s)
             elif finished(s):
                 s.done, s.running = True, False
+        if at_moment and not s.nan_stop:
+            s.running, s.at_pause = False, True
         if (grew(s, t.last_grad_norm) and watch) or last:
             break
     if done:
