@@ -55,6 +55,21 @@ def test_the_exploding_preset_slows_down_and_draws_its_gradients_growing_before_
     assert last["step"] == steps[-1] + 1 and not last["flags"] & F.SLOWED  # paused: no pace to keep
 
 
+def test_the_opening_run_converges_within_ten_seconds_of_frames_and_is_never_slowed():
+    """At the default speed (steps_per_frame steps a frame, max_fps frames a second), 10 s of
+    frames reach ≥ 90% test accuracy; the run never enters the slow mode. Counted in ticks."""
+    s = Session(UNTIMED)
+    s.handle(json.dumps({"type": "play"}))
+    frames = int(UNTIMED.max_fps * 10)
+    for _ in range(frames):
+        s.train_tick(0.0)
+        assert not s.slowed, s.trainer.step
+    assert s.trainer.step == frames * DEFAULT_STEPS_PER_FRAME
+    s.running = False  # a paused frame measures the network it shows
+    f = F.decode_frame(s.messages_and_frame()[1])
+    assert not f["flags"] & F.SLOWED and f["metrics"]["test_metric"] >= 0.9
+
+
 def test_a_step_message_runs_all_its_steps_even_when_the_gradients_grow():
     s = Session(UNTIMED, RunConfig.from_dict(BY_NAME["exploding"]["config"]))
     s.handle(json.dumps({"type": "step", "n": 6}))

@@ -66,8 +66,8 @@ PRESETS: list[dict] = [
             "δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾)ᵀδ⁽ˡ⁺¹⁾ ⊙ σ′(z⁽ˡ⁾), so δ⁽¹⁾ and ∂L/∂W⁽¹⁾ = δ⁽¹⁾(a⁽⁰⁾)ᵀ carry a product of "
             "20 factors σ′(z) ≤ 1/4: (1/4)²⁰ ≈ 10⁻¹². The first layers barely move and the output "
             "map stays flat.",
-            300, "After {step} steps ‖∂L/∂W⁽¹⁾‖ = {grad_first} is {grad_ratio} × ‖∂L/∂W⁽{layers}⁾‖ = {grad_last}, "
-                 "and the test accuracy is {test_metric}: the first layers have not learned."),
+            300, "After {step} steps layer 1's ‖∂L/∂W‖ = {grad_first} is {grad_ratio} × layer {layers}'s "
+                 "({grad_last}), and the test accuracy is {test_metric}: the first layers have not learned."),
         grid=24,
         data={"name": "circle"}, model={"hidden": _DEEP, "activation": "sigmoid"},
         optimizer={"name": "sgd", "lr": 0.1}, batch_size=10, epochs=300,
@@ -80,7 +80,7 @@ PRESETS: list[dict] = [
             "Compare the same two bars as in the sigmoid preset. ReLU's σ′(z) is 1 where a unit is "
             "active, and He's initialisation (Var W = 2/n_in) keeps the size of a⁽ˡ⁾ and δ⁽ˡ⁾ from "
             "layer to layer, so the product of 20 factors neither vanishes nor explodes.",
-            300, "After {step} steps ‖∂L/∂W⁽¹⁾‖ is {grad_ratio} × ‖∂L/∂W⁽{layers}⁾‖ (about 10⁻¹² with "
+            300, "After {step} steps layer 1's ‖∂L/∂W‖ is {grad_ratio} × layer {layers}'s (about 10⁻¹³ with "
                  "sigmoid), and the test accuracy is {test_metric}."),
         grid=24,
         data={"name": "circle"}, model={"hidden": _DEEP, "activation": "relu", "init": "he_normal"},
@@ -93,8 +93,8 @@ PRESETS: list[dict] = [
             "Compare layer 1 with layer 21 once more: the same 20 sigmoid layers, but BatchNorm "
             "rescales each z⁽ˡ⁾ to mean 0 and variance 1 over the batch, where σ′ is near its largest, "
             "and its backward pass divides δ by the batch's spread, making up for the factors σ′ ≤ 1/4.",
-            600, "After {step} steps ‖∂L/∂W⁽¹⁾‖ is {grad_ratio} × ‖∂L/∂W⁽{layers}⁾‖, and the test accuracy "
-                 "is {test_metric}: the depth learns."),
+            600, "After {step} steps layer 1's ‖∂L/∂W‖ is {grad_ratio} × layer {layers}'s, and the test "
+                 "accuracy is {test_metric}: the depth learns."),
         grid=24,
         data={"name": "circle"}, model={"hidden": _DEEP, "activation": "sigmoid", "norm": "batch"},
         optimizer={"name": "sgd", "lr": 0.1}, batch_size=10, epochs=300,

@@ -41,7 +41,7 @@ export function createStory(note, hooks) {
   const said = el("strong", { class: "moment", "data-testid": "preset-moment" });
   const text = el("span", { class: "story", "data-testid": "preset-story" });
   const body = el("span", { class: "story-text" }, said, text);
-  const more = el("button", { type: "button", class: "story-more", "aria-expanded": "false", text: "more", hidden: true });
+  const more = el("button", { type: "button", class: "story-more", "aria-expanded": "false", "aria-label": "the whole story: what to watch and why", "data-testid": "preset-more", text: "more", hidden: true });
   more.addEventListener("click", () => {
     const open = note.classList.toggle("open");
     more.setAttribute("aria-expanded", String(open));
@@ -53,9 +53,10 @@ export function createStory(note, hooks) {
   let peak = NaN;
   let reached = false;
 
-  // "more" only when the clamped text hides some of the story
+  // "more" only when some of the story is hidden: clamped, or (at the moment) folded away
   const fit = () => {
-    more.hidden = !note.classList.contains("open") && body.scrollHeight <= body.clientHeight + 1;
+    const folded = note.dataset.moment === "shown" || body.scrollHeight > body.clientHeight + 1;
+    more.hidden = !note.classList.contains("open") && !folded;
   };
   new ResizeObserver(fit).observe(note);
 
@@ -64,7 +65,7 @@ export function createStory(note, hooks) {
     peak = NaN;
     reached = false;
     said.textContent = "";
-    text.textContent = p ? `${p.description} ${p.story}` : "";
+    text.textContent = p ? p.story : "";
     note.hidden = !p;
     note.dataset.preset = p ? p.name : "";
     note.dataset.moment = "";
