@@ -41,6 +41,12 @@ def test_a_preset_shows_its_story_and_stops_at_its_moment_with_the_pages_numbers
     assert re.fullmatch(r"\d+(\.\d)?%", accuracy)
     expected = preset["moment"].format(step=step, test_metric=accuracy)
     assert said.strip() == f"What you saw: {expected}"
+    # the sentence takes the story's place; "more" brings the story back
+    more = page.get_by_test_id("preset-more")
+    assert page.get_by_test_id("preset-story").is_hidden() and more.get_attribute("aria-expanded") == "false"
+    more.focus()
+    page.keyboard.press("Enter")
+    assert page.get_by_test_id("preset-story").is_visible() and more.get_attribute("aria-expanded") == "true"
     # play goes on past the moment, and the sentence stays
     page.get_by_test_id("play").click()
     page.wait_for_function(f"() => Number(document.querySelector('[data-testid=step-count]').textContent.replace(/,/g, '')) > {preset['pause_at']}")
