@@ -179,3 +179,20 @@ def test_every_presets_story_names_only_the_fields_the_page_fills():
         assert len(p["story"]) > 80 and p["moment"]
         fields = {name for _, name, _, _ in Formatter().parse(p["moment"]) if name}
         assert "step" in fields and fields <= set(MOMENT_FIELDS), p["name"]
+
+
+def test_a_step_that_overflows_to_an_infinite_norm_pauses_at_the_nan_alarm_not_slowed(monkeypatch):
+    s = Session(UNTIMED, RunConfig.from_dict(BY_NAME["exploding"]["config"]))
+    s.handle(json.dumps({"type": "play"}))
+    step = s.trainer.train_step
+
+    def overflowing(X, target):  # the 3rd step's gradient overflows (the loss is still finite)
+        value, norm = step(X, target)
+        if s.trainer.step == 3:
+            s.trainer.last_grad_norm = norm = math.inf
+        return value, norm
+
+    monkeypatch.setattr(s.trainer, "train_step", overflowing)
+    s.train_tick(0.0)
+    f = F.decode_frame(s.messages_and_frame()[1])
+    assert f["flags"] & F.PAUSED_BY_ALARM and f["step"] == 3 and not f["flags"] & F.SLOWED and not s.slowed

@@ -73,7 +73,8 @@ def train(s, n: float, deadline: float = math.inf) -> int:
                 s.done, s.running = True, False
         if at_moment and not s.nan_stop:
             s.running, s.at_pause = False, True
-        if (grew(s, t.last_grad_norm) and watch) or last:
+        fast = not s.nan_stop and grew(s, t.last_grad_norm)  # an infinite g is the NaN alarm's
+        if last or (fast and watch):
             break
     if done:
         measure(s, marked=last)
