@@ -16,7 +16,7 @@ export function momentValues(f, peak, testMetric) {
   const g = f.layers.map((u) => u.grad_W_norm);
   const L = g.length;
   return {
-    step: f.step.toLocaleString("en"), test_metric: testMetric, layers: String(L),
+    step: f.step.toLocaleString(), test_metric: testMetric, layers: String(L),
     grad_first: fmt(g[0]), grad_last: fmt(g[L - 1]), grad_ratio: fmt(g[0] / g[L - 1]),
     alarm_layer: String(f.alarmLayer + 1), peak_grad_norm: fmt(peak),
   };
