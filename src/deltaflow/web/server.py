@@ -196,8 +196,7 @@ class Connection:
             ticked = now >= next_tick
             framed = None
             if ticked:
-                slow = s.slowed and not s.pending  # a step a tick, slow enough to watch
-                next_tick = max(next_tick + (1.0 / ticks.SLOWED_FPS if slow else self.interval), now)
+                next_tick = max(next_tick + self.interval, now)
                 if s.running or s.pending:
                     # at full speed, train until the frame has just time to go out before the next
                     # tick; the frame is built in the same worker call, with no second hand-over
@@ -205,6 +204,8 @@ class Connection:
                     framed = await self.scheduler.run(s.id, s.train_tick_and_frame, budget)
                     if framed is not None:
                         frame_time = 0.8 * frame_time + 0.2 * framed[2]
+                    if s.slowed and not s.pending:  # a step a tick, slow enough to watch: from this tick on
+                        next_tick = max(next_tick, now + 1.0 / ticks.SLOWED_FPS)
             # one frame per tick while training; news between ticks (a step, an edit) waits out the interval
             if framed is None and s.can_send() and (ticked or loop.time() - last_frame >= self.interval):
                 t0 = loop.time()
