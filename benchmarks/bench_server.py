@@ -7,7 +7,7 @@ Starts ``deltaflow serve`` (uvicorn on 127.0.0.1, a free port) in a child proces
 client's decoding does not share the server's interpreter. Every client acknowledges every
 frame as the page does.
 
-``--mode throughput`` (default): one client sets the default network (2-8-8-2 tanh, batch 10)
+``--mode throughput`` (default): one client sets the default network (2-8-8-2 tanh, batch 20)
 on a data set, plays at full speed (``steps_per_frame`` 0) and measures for ``--seconds``:
 
     examples/s   (steps trained × batch size) / wall time, from the frames' step counter
@@ -17,7 +17,7 @@ on a data set, plays at full speed (``steps_per_frame`` 0) and measures for ``--
 
 ``--mode fairness``: 7 heavy sessions (``HEAVY``: 32 hidden layers of 64, batch 256) each send
 ``{"type": "step", "n": 60}`` again as soon as the frame showing the last one comes; beside
-them one light session plays the default network (10 steps a frame) for ``--seconds``:
+them one light session plays the default network (at the default speed) for ``--seconds``:
 
     light frames/s   its frames / wall time, and the longest gap between two of them
     heavy steps/s    the steps the heavy sessions' frames show, all together
@@ -139,7 +139,7 @@ async def heavy(url: str, stop: asyncio.Event, steps: list[int]) -> None:
 
 
 async def light(url: str, seconds: float) -> dict:
-    """The default network playing (10 steps a frame): its frames per second and longest gap."""
+    """The default network playing at the default speed: its frames per second and longest gap."""
     c = await Client.open(url)
     try:
         await c.configure({**c.hello["defaults"]["config"], "epochs": c.hello["limits"]["max_epochs"]}, 64)

@@ -170,6 +170,8 @@ class Trainer:
         self.history: dict[str, list] = {k: [] for k in columns if self.has_test or not k.startswith("test_")}
         self.step = 0
         self.epoch = 0
+        # ‖g‖ of the last train_step, before clipping: the simulator watches it for fast growth
+        self.last_grad_norm = math.nan
         self.stop_reason, self.message = "completed", ""
         # after a divergence: the index in net.layers of the first non-finite layer (None: the loss)
         self.nonfinite_layer: int | None = None
@@ -208,6 +210,7 @@ class Trainer:
         if math.isfinite(value) and math.isfinite(norm):
             self.optimizer.step()
         self.step += 1
+        self.last_grad_norm = norm
         return value, norm
 
     def evaluate(self, X: np.ndarray, y: np.ndarray, target) -> tuple[float, float]:

@@ -16,8 +16,9 @@ views of the buffer directly. Header, 48 bytes (``HEADER`` struct ``<4sHHIIIHhfI
                     (data or weights edited: fit(config) no longer reproduces the session),
                     REPLAY 256 (a frame of the session's history, sent in answer to ``replay``:
                     outside the flow control, the client never acks it and it uses no
-                    credit), SLOWED 512 (the simulator runs one step per frame because the
-                    gradients grow fast)
+                    credit), SLOWED 512 (the simulator runs one step per frame, a few frames a
+                    second, because the gradients grow fast: ``ticks.grew``), AT_PAUSE 1024
+                    (paused right after the ``config`` message's ``pause_at`` step, a preset's moment)
      8     uint32   frame id (1, 2, 3, … per session; ``ack`` names it; a REPLAY frame keeps
                     the id it was first sent with)
     12     uint32   step (optimiser steps so far)
@@ -75,7 +76,9 @@ Alarms (computed on the server each frame, from the stats)
 ----------------------------------------------------------
 vanishing: ‖∂L/∂W^(1)‖ < VANISHING_RATIO (1e−4) · ‖∂L/∂W^(L)‖ (layer 0 named).
 exploding: some ‖∂L/∂W^(l)‖ > EXPLODING_NORM (1e3), or ‖∂L/∂W^(1)‖ > EXPLODING_RATIO (1e4) ·
-‖∂L/∂W^(L)‖ (the layer of the largest norm named).
+‖∂L/∂W^(L)‖ (the layer of the largest norm named). A norm over EXPLODING_NORM is exploding even
+when the first layer's is tiny beside the last's: a blow-up saturates or kills units on its way,
+so the vanishing rule would otherwise fire first.
 nan: a loss, gradient or weight became non-finite; training pauses (PAUSED_BY_ALARM), the
 weights go back to the start of that epoch (as ``fit`` does) and the layer where it began
 is named; the alarm stays until ``reset``, ``config`` or ``regenerate``.
@@ -96,10 +99,11 @@ HEADER = struct.Struct("<4sHHIIIHhfIHHHHHHI")
 assert HEADER.size == 48
 
 # frame flags
-RUNNING, PAUSED_BY_ALARM, DONE, HAS_STATS, MAPS, CURVES, HAS_TEST, EDITED, REPLAY, SLOWED = (1 << i for i in range(10))
+RUNNING, PAUSED_BY_ALARM, DONE, HAS_STATS, MAPS, CURVES, HAS_TEST, EDITED, REPLAY, SLOWED, AT_PAUSE = (1 << i for i in range(11))
 FLAGS = {
     "RUNNING": RUNNING, "PAUSED_BY_ALARM": PAUSED_BY_ALARM, "DONE": DONE, "HAS_STATS": HAS_STATS,
     "MAPS": MAPS, "CURVES": CURVES, "HAS_TEST": HAS_TEST, "EDITED": EDITED, "REPLAY": REPLAY, "SLOWED": SLOWED,
+    "AT_PAUSE": AT_PAUSE,
 }
 FLAGS_OFFSET = 6  # of the uint16 flags in the header (``as_replay`` patches it)
 # the bits of a unit's byte in the units section (the probe's own marks)

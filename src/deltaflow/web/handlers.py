@@ -44,11 +44,13 @@ def dispatch(s, text) -> tuple[str | None, list[dict]]:
 
 def on_config(s, msg) -> list[dict]:
     apply(s, RunConfig.from_dict(msg.config), msg.grid)
+    s.pause_at = msg.pause_at  # after the build: a refused config keeps the old moment
     return [s.state()]
 
 
 def on_import_config(s, msg) -> list[dict]:
     apply(s, RunConfig.from_json(msg.text), msg.grid)
+    s.pause_at = None
     return [s.state()]
 
 
@@ -63,6 +65,7 @@ def apply(s, config: RunConfig, grid: int | None) -> None:
 def on_play(s, msg):
     check_can_train(s)
     s.running, s.pending = True, 0  # playing trains on: the steps of a step are no longer counted
+    s.at_pause = False
     s.dirty = True
 
 
@@ -77,7 +80,7 @@ def on_step(s, msg):
     if msg.n > s.limits.max_step:
         raise ValueError(f"n={msg.n} is over the limit of {s.limits.max_step} steps per message")
     check_can_train(s)
-    s.running = False
+    s.running, s.at_pause = False, False
     s.pending += msg.n
 
 

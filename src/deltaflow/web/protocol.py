@@ -35,9 +35,12 @@ objects, of unknown type, with a missing, extra or wrongly typed field (types ar
 lives on unchanged (a playing one keeps playing). A binary message gets an ``error``; a text
 frame that is not UTF-8 is closed by the server (1007).
 
-``{"type": "config", "config": {...RunConfig...}, "grid": 64}``
+``{"type": "config", "config": {...RunConfig...}, "grid": 64, "pause_at": 300}``
     A full ``deltaflow.training.config.RunConfig`` dict (missing keys take RunConfig's defaults) and
-    the simulator-only ``grid`` (G of the heatmaps, 0 for none; omitted: keep the current).
+    the simulator-only ``grid`` (G of the heatmaps, 0 for none; omitted: keep the current) and
+    ``pause_at`` (a step ≥ 1, a preset's key moment: training, played or stepped, pauses right
+    after that step, with frame flag ``AT_PAUSE`` until the next ``play`` or ``step``; kept
+    through ``reset`` and ``regenerate``; omitted: none).
     Rebuilds data and network from the seed (a playing session goes on playing); replies
     ``state``, then a frame (at step 0 unless playing).
     Data sets the simulator can draw: the 2-D toy sets and the 1-D functions of
@@ -99,7 +102,8 @@ Strict JSON: a number that is NaN or ±inf (a diverged loss in ``history``, say)
             "features", "activations", "initializers", "norms", "optimizers", "schedules",
             "losses", "close_codes", "frame"}``: sent once, first. ``defaults`` = ``{"config",
             "grid" (G for 2-D maps), "curve_grid" (G for 1-D curves), "speed"}``;
-            ``presets`` = list of ``{"name", "title", "description", "config", "grid"}``;
+            ``presets`` = list of ``{"name", "title", "description", "config", "grid", "story",
+            "pause_at", "moment"}`` (the story's text, key step and sentence: see ``presets``);
             ``datasets`` = the drawable sets, ``{"name", "task", "kind", "description",
             "n_samples", "noise", "max_noise"}``; the name lists are the config's choices as the engine's
             registries hold them (``activations``: the trainable ones, each once);
@@ -107,7 +111,8 @@ Strict JSON: a number that is NaN or ±inf (a diverged loss in ``history``, say)
             ``frame`` repeats ``frames``' constants (magic, flags, alarms, stats, metrics,
             alarm thresholds). The page builds its menus and checks from these.
 ``state``   the session after a change: ``config`` (normalised RunConfig dict), ``grid``,
-            ``speed``, ``running``, ``done``, ``edited``, ``step``, ``epoch``, ``handled`` (client
+            ``speed``, ``running``, ``done``, ``edited``, ``pause_at`` (the config message's, or
+            null), ``step``, ``epoch``, ``handled`` (client
             messages other than ``ack`` handled, the one this state answers included: a frame
             whose header ``handled`` is smaller was built before this state and shows an older
             network, so a client drops it), ``history``
@@ -169,6 +174,7 @@ class ConfigMsg(_Message):
     type: Literal["config"]
     config: dict
     grid: int | None = Field(None, ge=0)
+    pause_at: int | None = Field(None, ge=1, le=2**32 - 1)  # a frame's step is a uint32
 
 
 class ImportConfigMsg(_Message):

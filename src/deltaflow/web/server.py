@@ -6,8 +6,8 @@ request and socket passes ``guard`` first (Host, Origin, access token). The prot
 described in ``deltaflow.web.protocol``.
 
 Each socket runs two tasks: the receive loop applies client messages (in a worker thread,
-under the session's lock) and replies; the pump trains one tick per 1/max_fps seconds while
-playing or stepping and sends the newest state as a frame when the client has credit. Ticks
+under the session's lock) and replies; the pump trains one tick per 1/max_fps seconds (1/SLOWED_FPS in
+``ticks``' slow mode) while playing or stepping and sends the newest state as a frame when the client has credit. Ticks
 and frames run on the registry's ``Scheduler`` (training threads of their own, shared fairly
 between sessions), never in the default executor that serves messages, ``hello`` and
 downloads. Sends go through one lock, so a JSON reply never interleaves with a frame.
@@ -36,7 +36,7 @@ from deltaflow.nn.activations import ACTIVATIONS
 from deltaflow.training.config import ModelConfig, OptimizerConfig, RunConfig, ScheduleConfig
 from deltaflow.data import DATASETS, FEATURES
 from deltaflow.nn.init import INITIALIZERS
-from deltaflow.web import frames
+from deltaflow.web import frames, ticks
 from deltaflow.web import protocol as P
 from deltaflow.web.admission import Ledger
 from deltaflow.web.guard import CLOSE_FORBIDDEN, WILDCARDS, Guard, GuardMiddleware, is_loopback, url
@@ -208,6 +208,8 @@ class Connection:
                     framed = await self.scheduler.run(s.id, s.train_tick_and_frame, budget)
                     if framed is not None:
                         frame_time = 0.8 * frame_time + 0.2 * framed[2]
+                    if s.slowed and not s.pending:  # a step a tick, slow enough to watch: from this tick on
+                        next_tick = max(next_tick, now + 1.0 / ticks.SLOWED_FPS)
             # one frame per tick while training; news between ticks (a step, an edit) waits out the interval
             if framed is None and s.can_send() and (ticked or loop.time() - last_frame >= self.interval):
                 t0 = loop.time()

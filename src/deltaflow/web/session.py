@@ -67,6 +67,7 @@ class Session:
         self.upload_dir: tempfile.TemporaryDirectory | None = None
         self.upload_path: Path | None = None
         self.grid = DEFAULT_GRID
+        self.pause_at: int | None = None  # the ``config`` message's step to pause after (a preset's moment)
         self.probe = None
         self.metrics_cache = None  # (trainer, time, values) of the last whole-set measurement
         self.edited, self.added = False, 0
@@ -91,6 +92,9 @@ class Session:
         self.done = ticks.finished(self)
         self.alarm, self.alarm_layer = F.ALARM_NONE, -1
         self.nan_stop = False
+        self.at_pause = False  # paused after step ``pause_at``, until the next play or step
+        # slow mode near an alarm (``ticks.grew``): the running level of ‖g‖, calm steps since growth
+        self.slowed, self.norm_level, self.calm = False, math.nan, 0
         if not keep_edits:
             self.added = 0
         self.edited = self.added > 0  # weight edits end here; added points stay with the data
@@ -151,12 +155,13 @@ class Session:
 
     def train_tick(self, budget: float) -> None:
         """One tick of training: the pending steps of ``step`` messages, else while playing
-        ``steps_per_frame`` steps, or (0) as many as fit in ``budget`` seconds; in every case
-        none after ``limits.tick_budget_s`` seconds (the rest waits for the next ticks)."""
+        ``steps_per_frame`` steps (one in slow mode, ``ticks.grew``), or (0) as many as fit in
+        ``budget`` seconds; in every case none after ``limits.tick_budget_s`` seconds (the rest
+        waits for the next ticks)."""
         with self.lock:
             if self.halted or not (self.running or self.pending):
                 return
-            n = self.pending or self.steps_per_frame or math.inf
+            n = self.pending or (1 if self.slowed else self.steps_per_frame) or math.inf
             seconds = self.limits.tick_budget_s if n < math.inf else min(budget, self.limits.tick_budget_s)
             t0 = time.perf_counter()
             try:
@@ -167,7 +172,7 @@ class Session:
                 self.outbox.append(error(f"training failed ({type(exc).__name__}: {exc}); paused"))
                 return
             if self.pending:
-                self.pending = 0 if self.done or self.nan_stop else self.pending - done
+                self.pending = 0 if self.done or self.nan_stop or self.at_pause else self.pending - done
             if done:
                 self.step_time = 0.8 * self.step_time + 0.2 * (time.perf_counter() - t0) / done
 

@@ -28,7 +28,8 @@ def frame(s) -> bytes:
     history."""
     t, d = s.trainer, s.dataset
     flags = (F.RUNNING * s.running | F.PAUSED_BY_ALARM * s.nan_stop | F.DONE * s.done
-             | F.HAS_STATS * (s.stats is not None) | F.HAS_TEST * t.has_test | F.EDITED * s.edited)
+             | F.HAS_STATS * (s.stats is not None) | F.HAS_TEST * t.has_test | F.EDITED * s.edited
+             | F.SLOWED * s.slowed | F.AT_PAUSE * s.at_pause)
     train_loss, test_loss, train_metric, test_metric = whole_set_metrics(s)
     s.frame_id += 1
     s.dirty = False
@@ -87,7 +88,7 @@ def state(s) -> dict:
         "config": s.config.model_dump(mode="json"),
         "grid": s.grid,
         "speed": {"steps_per_frame": s.steps_per_frame},
-        "running": s.running, "done": s.done, "edited": s.edited,
+        "running": s.running, "done": s.done, "edited": s.edited, "pause_at": s.pause_at,
         "step": t.step, "epoch": t.epoch, "handled": s.handled,
         "history": {k: to_json_ready([float(v) for v in vs[-P.STATE_HISTORY_ROWS:]]) for k, vs in t.history.items()},
         "network": network(s),

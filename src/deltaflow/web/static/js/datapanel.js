@@ -2,6 +2,7 @@
 // CSV upload, the presets, and sharing (config file and link, trained model).
 import { rangeField, selectField } from "./fields.js";
 import { label } from "./labels.js";
+import { createStory } from "./story.js";
 import { classRgb, clear, el, rgb } from "./util.js";
 
 /** A file's name as the server takes it for an upload: `<stem>.csv`, the stem of at most 64
@@ -50,7 +51,12 @@ export function createDataPanel(hooks) {
     el("button", { type: "button", text: "Download model (.npz)", "data-testid": "download-model", onclick: () => hooks.onDownloadModel() }),
     el("button", { type: "button", text: "Copy link to this setup", "data-testid": "copy-link", onclick: () => hooks.onCopyLink() }));
 
+  const story = createStory(document.getElementById("preset-note"), {
+    testMetric: () => document.querySelector("[data-testid=test-acc]")?.textContent ?? "–",
+  });
+
   return {
+    story,
     setDatasets(datasets) {
       clear(grid);
       buttons.clear();
@@ -76,12 +82,11 @@ export function createDataPanel(hooks) {
     },
     setPresets(presets) {
       const box = clear(document.getElementById("presets"));
-      const note = document.getElementById("preset-note");
       for (const p of presets) {
         const b = el("button", { type: "button", "data-testid": `preset-${p.name}`, title: p.description || "", "aria-pressed": "false", text: p.title || p.name });
         b.addEventListener("click", () => {
           box.querySelectorAll("button").forEach((o) => o.setAttribute("aria-pressed", String(o === b)));
-          note.textContent = p.description || "";
+          story.start(p);
           hooks.onPreset(p);
         });
         box.append(b);

@@ -45,9 +45,9 @@ function send(msg) {
   compare.mirror(msg);
 }
 
-function sendConfig(config, grid = app.grid) {
+function sendConfig(config, grid = app.grid, pauseAt = null) {
   showError("");
-  send({ type: "config", config, grid: fitGrid(grid) });
+  send({ type: "config", config, grid: fitGrid(grid), ...(pauseAt ? { pause_at: pauseAt } : {}) });
 }
 
 /** A grid the server accepts: 0 (no maps) or within its limits (a preset may ask for more). */
@@ -155,7 +155,7 @@ const dataPanel = createDataPanel({
   },
   onPreset(p) {
     if (p.grid !== undefined && p.grid !== null) app.grid = p.grid;
-    sendConfig(p.config, app.grid);
+    sendConfig(p.config, app.grid, p.pause_at);
   },
   onDownloadConfig: () => downloadConfig(app.config),
   onUploadConfig: (text) => send({ type: "import_config", text, grid: fitGrid(app.grid) }),
@@ -223,6 +223,7 @@ function onState(s) {
   app.pending = app.live = null; // a frame of the previous state, not drawn yet
   timeline.reset();
   app.config = s.config;
+  dataPanel.story.state(s);
   if (s.grid !== undefined) app.grid = s.grid;
   app.speed = s.speed.steps_per_frame;
   const data = dataView(s);
@@ -326,11 +327,13 @@ function render(f) {
     app.gradStep = replay ? -1 : f.step; // back from a replay, the live frame is drawn again
   }
   const code = ALARMS[f.alarm] || "none";
-  setAlarm(code === "none" ? null : alarmText(code, f, s, vanishingRatio, app.alarmDetail));
+  const slowed = !replay && Boolean(f.flags & FLAGS.SLOWED);
+  setAlarm(code === "none" && !slowed ? null : alarmText(code, f, s, vanishingRatio, app.alarmDetail, slowed));
   $("status-line").textContent = statusText(f, s, FLAGS);
+  if (!replay) dataPanel.story.frame(f, FLAGS);
   const status = $("conn");
   status.dataset.done = String(Boolean(f.flags & FLAGS.DONE));
-  status.textContent = replay ? `replay of step ${f.step.toLocaleString()}` : f.flags & FLAGS.DONE ? "done: all epochs trained" : f.flags & FLAGS.PAUSED_BY_ALARM ? "paused by the NaN alarm" : running ? "training" : "paused";
+  status.textContent = replay ? `replay of step ${f.step.toLocaleString()}` : f.flags & FLAGS.DONE ? "done: all epochs trained" : f.flags & FLAGS.PAUSED_BY_ALARM ? "paused by the NaN alarm" : f.flags & FLAGS.AT_PAUSE ? "paused at the preset's key moment" : running ? "training" : "paused";
 }
 
 function drawPending() {

@@ -96,9 +96,20 @@ export function outputMap(f, s) {
   return { w: f.grid, h: f.grid, planes: f.maps.slice(0, f.nOutputs), prob: s.data.task === "classification" };
 }
 
+/** Why the frames come slowly (frame flag SLOWED): the server's slow mode near an alarm. */
+const SLOWED_TEXT = "Slowed down to one step per frame: the gradient norm ‖g‖ = ‖∂L/∂θ‖ is growing fast, as it does just before gradients explode.";
+
 /** The alarm banner: {kind, layer (1-based), text} naming the layer the server named;
- * `vanishingRatio` is the server's threshold (hello.frame). */
-export function alarmText(kind, f, s, vanishingRatio, detail = "") {
+ * `vanishingRatio` is the server's threshold (hello.frame). `slowed` (frame flag SLOWED) adds
+ * why training slowed down; with kind "none" it is the whole banner. */
+export function alarmText(kind, f, s, vanishingRatio, detail = "", slowed = false) {
+  if (kind === "none") return { kind: "slowed", layer: 0, text: `${SLOWED_TEXT} Now ‖g‖ = ${fmt(f.metrics.grad_norm)}.` };
+  const alarm = alarmOf(kind, f, s, vanishingRatio, detail);
+  if (slowed) alarm.text += ` ${SLOWED_TEXT}`;
+  return alarm;
+}
+
+function alarmOf(kind, f, s, vanishingRatio, detail) {
   const l = f.alarmLayer;
   const units = s.network.layers;
   const name = l >= 0 && units[l] ? `layer ${l + 1} (${layerName(units[l])})` : "an unknown layer";
