@@ -7,6 +7,7 @@ import { setPath } from "./fields.js";
 import { createGradflow } from "./gradflow.js";
 import { createOutputHeatmap } from "./heatmap.js";
 import { createMaths } from "./maths.js";
+import { createModeToggle } from "./netmode.js";
 import { createNetwork } from "./network.js";
 import { downloadConfig, downloadModel, readHash, writeHash } from "./share.js";
 import { connect } from "./socket.js";
@@ -85,6 +86,13 @@ const network = createNetwork($("network"), {
   },
   onEditWeight(l, i, j, value) {
     send({ type: "set_weight", layer: l, row: i, column: j, value });
+  },
+  onEditBias(l, i, value) {
+    send({ type: "set_weight", layer: l, row: i, bias: true, value });
+  },
+  onHoverNeuron(c, j) {
+    app.hoverNeuron = c === null ? null : [c, j];
+    showHoveredMap(app.frame && neuronMaps(app.frame, app.state));
   },
 });
 
@@ -168,8 +176,17 @@ const charts = createCharts($("numbers"), $("charts"));
 const gradflow = createGradflow($("gradflow"));
 const maths = createMaths($("maths"), { onExplain: (index) => send({ type: "explain", split: "train", index }) });
 
-$("edge-grad").addEventListener("change", (e) => network.setEdgeMode(e.target.checked ? "grad" : "weight"));
-window.addEventListener("resize", () => network.resize());
+const netMode = createModeToggle($("net-mode"), (mode) => {
+  netMode.set(mode);
+  network.setMode(mode);
+});
+netMode.set("forward");
+
+/** The hovered neuron's map, large in the output view (none when no neuron is hovered). */
+function showHoveredMap(maps) {
+  const h = app.hoverNeuron;
+  if (output.showNeuronMap) output.showNeuronMap(h && maps && maps[h[0] - 1] ? maps[h[0] - 1][h[1]] || null : null);
+}
 
 function onState(s) {
   app.state = s;
@@ -189,7 +206,7 @@ function onState(s) {
     inputs: featureInputs(s, data.extent, app.hello.features),
     togglable: s.data.dims === 2 && s.config.data.name !== "csv",
     hidden: s.network.layers.slice(0, -1).map((u) => u.n_out),
-    activations: s.network.layers.slice(0, -1).map((u) => u.activation),
+    activations: s.network.layers.map((u) => u.activation),
     activationChoices: app.hello.activations,
     nOut: s.network.n_out,
   });
@@ -243,7 +260,9 @@ function render(f) {
   s.running = running;
   controls.setPlaying(running);
   const maps = neuronMaps(f, s);
-  network.update({ layers: f.layers, heatmaps: { neurons: maps } });
+  app.frame = f;
+  network.update({ step: f.step, layers: f.layers, heatmaps: { neurons: maps }, units: f.units });
+  if (app.hoverNeuron) showHoveredMap(maps);
   output.update(outputMap(f, s));
   const m = f.metrics;
   const hasTest = Boolean(f.flags & FLAGS.HAS_TEST);

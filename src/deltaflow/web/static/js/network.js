@@ -1,129 +1,135 @@
-// The network view: input features, hidden layers and outputs as columns of neurons, each
-// neuron showing its activation a_j(x) over the input plane; edges coloured by sign and
-// sized by |w| (or by |∂L/∂w| at a toggle). Hover shows a value, click edits a weight.
+// The network view: input features, hidden layers and outputs as columns of neurons fitted
+// into the container. Two tools (netmode.js): the Neural Network Simulator (a_j(x) in each
+// neuron, edges by w) and the Backpropagation Visualiser (edges by |∂L/∂w|, neurons by
+// |∂L/∂b_j|, ‖δ⁽ˡ⁾‖ under each column, the backward pass animated). Edges are one canvas
+// (netedges.js), hit-tested by geometry (netlayout.js); neurons are focusable elements.
 import { label } from "./labels.js";
-import { clear, diverging, el, fmt, paintHeatmap, rgb, svgEl } from "./util.js";
+import { BACKWARD_TINTS, createEdges, logScale, tintLevel } from "./netedges.js";
+import { moveFrom, openEditor } from "./netkeys.js";
+import { edgeAt, layout } from "./netlayout.js";
+import { legend } from "./netmode.js";
+import { createPulse } from "./netpulse.js";
+import { clear, el, fmt, paintHeatmap } from "./util.js";
 
-const HEAD = 62; // room above the columns for the +/− buttons and the activation menu
-const LABEL = 64; // room left of the feature column for the feature names
 const MAX_EDGES = 4096; // per pair of layers; beyond this the edges are not drawn
+const REACH = 5; // px from an edge that still hovers or clicks it
+const SATURATED = 1, DEAD = 2; // the bits of a frame's units[l][j]
 
 /**
- * root: the container. hooks: {onToggleFeature(name), onNeurons(l, delta), onActivation(l, name),
- * onEditWeight(l, i, j, value), tooltip: {show(text, event), hide()}}.
+ * root: the container (the view fills its box and redraws when the box changes).
+ * hooks: {onToggleFeature(name), onNeurons(l, delta), onActivation(l, name), onEditWeight(l, i, j, v),
+ * onEditBias(l, i, v), onHoverNeuron(c, j) / onHoverNeuron(null), tooltip: {show(text, {clientX, clientY}), hide()}}
+ * (l: unit layer from 0, as the server's messages; c: column, 0 = the inputs, c = unit layer c).
  */
 export function createNetwork(root, hooks) {
-  let arch = null;
-  let geometry = null;
-  let edges = []; // edges[l][i * nIn + j]: the path from input j to neuron i of unit layer l
-  let canvases = []; // canvases[c][j]: the heatmap canvas of neuron j in column c
-  let lastFrame = null;
-  let edgeMode = "weight";
+  let arch = null, g = null, from = [], drawn = [], edges = null;
+  let nodes = [], canvases = [], tints = [], marks = [], dnorms = [];
+  let lastFrame = null, mode = "forward", lastStep = -1;
+  let hover = null; // {c, j} | {l, i, j}, with the pointer's {clientX, clientY}
+  let focus = [0, 0], highlighted = null;
+  const edgeCanvas = el("canvas", { class: "edges", "aria-hidden": "true", "data-testid": "edge-canvas" });
+  const pulse = createPulse(el("canvas", { class: "pulse", "aria-hidden": "true" }), (c) => {
+    dnorms.forEach((d, k) => d && d.box.classList.toggle("lit", k === c));
+  });
+  root.setAttribute("role", "group");
+  root.setAttribute("aria-label", "Network: arrow keys move between neurons; Enter toggles a feature or edits a neuron's weights");
 
-  function layout() {
-    const cols = [arch.inputs.length, ...arch.hidden, arch.nOut];
-    // below ~38 px a column's +/− buttons and activation menu overlap the next: scroll instead
-    const width = Math.max(root.clientWidth, LABEL + 40 + (cols.length - 1) * 38);
-    const tallest = Math.max(...cols);
-    const height = Math.max(300, Math.min(520, tallest * 34));
-    const step = (width - LABEL - 40) / Math.max(1, cols.length - 1);
-    const size = Math.max(6, Math.min(30, Math.floor((height - 10) / (tallest * 1.22)), Math.floor(step * 0.62)));
-    const pitch = Math.max(size * 1.22, Math.min(size + 14, (height - 10) / tallest));
-    const x = cols.map((_, c) => LABEL + 10 + c * step);
-    const y = cols.map((n) => Array.from({ length: n }, (_, j) => HEAD + (height - n * pitch) / 2 + (j + 0.5) * pitch));
-    return { cols, width, height: height + HEAD, size, x, y, step };
+  function columns() {
+    return [arch.inputs.length, ...arch.hidden, arch.nOut];
   }
 
   function build() {
+    pulse.stop();
     clear(root);
-    geometry = layout();
-    const g = geometry;
-    root.style.height = `${g.height + 6}px`;
-    const svg = svgEl("svg", { class: "edges", width: g.width, height: g.height });
-    root.append(svg);
-    edges = [];
+    const cols = columns();
+    const foot = (root.clientWidth < 560 ? 40 : 26) + (mode === "backward" ? 30 : 0);
+    g = layout(cols, root.clientWidth || 600, root.clientHeight || 360, foot);
+    const active = arch.inputs.map((f, j) => (f.active ? j : -1)).filter((j) => j >= 0);
+    from = cols.slice(0, -1).map((n, l) => (l === 0 ? active : [...Array(n).keys()]));
+    drawn = from.map((f, l) => f.length * cols[l + 1] <= MAX_EDGES);
+    edges = createEdges(edgeCanvas, g, from, drawn);
+    root.append(edgeCanvas, pulse.canvas);
+    pulse.setGeometry(g, edges);
+    pulse.highlight(highlighted);
+    root.classList.toggle("backward", mode === "backward");
+    nodes = [];
     canvases = [];
-    const active = arch.inputs.map((f, j) => ({ ...f, j })).filter((f) => f.active);
-    // unit layer l connects column l (its inputs) to column l + 1; the first takes active features only
-    for (let l = 0; l < g.cols.length - 1; l++) {
-      const from = l === 0 ? active.map((f) => f.j) : [...Array(g.cols[l]).keys()];
-      const nOut = g.cols[l + 1];
-      const paths = new Array(nOut * from.length);
-      if (nOut * from.length <= MAX_EDGES) {
-        for (let i = 0; i < nOut; i++) {
-          from.forEach((src, j) => {
-            const x1 = g.x[l] + g.size / 2, y1 = g.y[l][src];
-            const x2 = g.x[l + 1] - g.size / 2, y2 = g.y[l + 1][i];
-            const mx = (x1 + x2) / 2;
-            const p = svgEl("path", {
-              d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`,
-              "data-testid": `edge-${l + 1}-${i}-${j}`, stroke: "#ccc", "stroke-width": 1,
-            });
-            p.addEventListener("mousemove", (e) => hooks.tooltip.show(edgeText(l, i, j), e));
-            p.addEventListener("mouseleave", () => hooks.tooltip.hide());
-            p.addEventListener("click", (e) => editWeight(l, i, j, e));
-            svg.append(p);
-            paths[i * from.length + j] = p;
-          });
-        }
-      }
-      edges.push(paths);
-    }
-    g.cols.forEach((n, c) => buildColumn(c, n));
+    tints = [];
+    marks = [];
+    dnorms = [];
+    cols.forEach((n, c) => buildColumn(c, n));
+    root.append(legend(mode, () => pulse.play()));
+    if (focus[0] >= cols.length || focus[1] >= cols[focus[0]]) focus = [0, 0];
+    nodes[focus[0]][focus[1]].tabIndex = 0;
     if (lastFrame) update(lastFrame);
   }
 
   function buildColumn(c, n) {
-    const g = geometry;
     const last = c === g.cols.length - 1;
     const col = el("div", { class: "col", "data-testid": c === 0 ? "feature-col" : last ? "output-col" : `layer-col-${c}` });
     root.append(col);
     col.append(columnHead(c, n, last));
+    nodes[c] = [];
     canvases[c] = [];
+    tints[c] = [];
+    marks[c] = new Uint8Array(n);
     for (let j = 0; j < n; j++) {
       const feature = c === 0 ? arch.inputs[j] : null;
       const node = el("div", {
         class: `neuron${feature ? " feature" : ""}${feature && !feature.active ? " off" : ""}`,
         style: `left:${g.x[c]}px;top:${g.y[c][j]}px;width:${g.size}px;height:${g.size}px`,
         "data-testid": feature ? `feature-${feature.name}` : `neuron-${c}-${j}`,
+        role: feature ? "switch" : "button", tabindex: "-1", "aria-haspopup": feature ? null : "dialog",
+        "aria-checked": feature ? String(feature.active) : null,
       });
+      node.dataset.c = String(c);
+      node.dataset.j = String(j);
       const canvas = el("canvas", { width: 1, height: 1 });
-      node.append(canvas);
-      canvases[c].push(canvas);
+      const tint = el("span", { class: "tint" });
+      node.append(canvas, tint);
       if (feature) {
         node.append(el("span", { class: "label", text: feature.label }));
-        node.setAttribute("role", "switch");
-        node.setAttribute("aria-checked", String(feature.active));
-        node.setAttribute("aria-label", `feature ${feature.label}`);
-        node.tabIndex = 0;
         if (feature.heatmap) paintHeatmap(canvas, feature.heatmap);
-        if (arch.togglable) {
-          node.addEventListener("click", () => hooks.onToggleFeature(feature.name));
-          node.addEventListener("keydown", (e) => (e.key === " " || e.key === "Enter") && hooks.onToggleFeature(feature.name));
-        }
       }
-      node.addEventListener("mousemove", (e) => hooks.tooltip.show(neuronText(c, j), e));
-      node.addEventListener("mouseleave", () => hooks.tooltip.hide());
+      nodes[c].push(node);
+      canvases[c].push(canvas);
+      tints[c].push(tint);
+      node.setAttribute("aria-label", neuronLabel(c, j));
       root.append(node);
     }
+    if (c > 0 && mode === "backward") dnorms[c] = deltaNorm(c);
+  }
+
+  /** ‖δ⁽ᶜ⁾‖ as a number and a bar on the fixed log scale, under column c. */
+  function deltaNorm(c) {
+    const value = el("output", { "data-testid": `delta-norm-${c}`, text: "–" });
+    const fill = el("i");
+    const last = c === g.cols.length - 1, width = Math.max(12, Math.min(64, g.step - 2));
+    const box = el("div", { class: `dnorm${last ? " out" : ""}`, style: `left:${g.x[c]}px;top:${g.bottom + 4}px;width:${width}px`,
+      title: `‖δ⁽${c}⁾‖: the norm of layer ${c}'s error signal δ = ∂L/∂z, for the batch (fixed log scale)` },
+    value, el("span", { class: "dbar" }, fill));
+    root.append(box);
+    return { box, value, fill };
   }
 
   function columnHead(c, n, last) {
-    const x = geometry.x[c];
-    const narrow = geometry.step < 72;
-    const head = el("div", { class: `col-head${narrow ? " narrow" : ""}`, style: `left:${x}px;width:${Math.min(96, geometry.step - 4)}px` });
+    const tiny = g.mode === "tiny", narrow = g.mode !== "wide";
+    const width = last ? Math.max(g.step - 4, 40) : Math.min(96, g.step - 4);
+    const head = el("div", { class: `col-head ${g.mode}${last ? " out" : ""}`, style: `left:${g.x[c]}px;width:${width}px` });
     if (c === 0) {
-      head.append(el("b", { text: arch.togglable ? "features" : "inputs" }), el("span", { text: `${arch.inputs.filter((f) => f.active).length} on` }));
+      head.append(el("b", { text: arch.togglable ? "features" : "inputs" }), el("span", { text: `${from[0].length} on` }));
     } else if (last) {
-      head.append(el("b", { text: "output" }), el("span", { text: `${n} unit${n > 1 ? "s" : ""}` }));
+      head.append(el("b", { text: narrow ? `${c} · out` : `layer ${c} · output`, title: `layer ${c} · output` }), el("span", { text: tiny ? String(n) : `${n} unit${n > 1 ? "s" : ""}` }));
+    } else if (tiny) {
+      head.append(el("b", { text: String(c), title: `layer ${c}: ${n} neurons, ${arch.activations[c - 1]}` }), el("span", { text: String(n) }));
     } else {
-      const l = c; // hidden layer number, 1-based
       const pm = el("div", { class: "pm" },
-        el("button", { type: "button", "aria-label": `Add a neuron to layer ${l}`, "data-testid": `add-neuron-${l}`, text: "+", onclick: () => hooks.onNeurons(l, 1) }),
-        el("button", { type: "button", "aria-label": `Remove a neuron from layer ${l}`, "data-testid": `remove-neuron-${l}`, text: "−", onclick: () => hooks.onNeurons(l, -1) }));
-      const select = el("select", { "aria-label": `Activation of layer ${l}`, "data-testid": `activation-${l}`, onchange: (e) => hooks.onActivation(l, e.target.value) },
-        ...arch.activationChoices.map((v) => el("option", { value: v, text: label("activations", v), selected: v === arch.activations[l - 1] })));
-      head.append(pm, el("span", { "data-testid": `width-${l}`, title: `${n} neurons`, text: narrow ? String(n) : `${n} neuron${n > 1 ? "s" : ""}` }), select);
+        el("button", { type: "button", "aria-label": `Remove a neuron from layer ${c}`, "data-testid": `remove-neuron-${c}`, text: "−", onclick: () => hooks.onNeurons(c, -1) }),
+        el("span", { "data-testid": `width-${c}`, title: `${n} neurons`, text: narrow ? String(n) : `${n} neuron${n > 1 ? "s" : ""}` }),
+        el("button", { type: "button", "aria-label": `Add a neuron to layer ${c}`, "data-testid": `add-neuron-${c}`, text: "+", onclick: () => hooks.onNeurons(c, 1) }));
+      const select = el("select", { "aria-label": `Activation of layer ${c}`, "data-testid": `activation-${c}`, onchange: (e) => hooks.onActivation(c, e.target.value) },
+        ...arch.activationChoices.map((v) => el("option", { value: v, text: label("activations", v), selected: v === arch.activations[c - 1] })));
+      head.append(el("b", { text: narrow ? String(c) : `layer ${c}`, title: `layer ${c}` }), pm, select);
     }
     return head;
   }
@@ -133,10 +139,27 @@ export function createNetwork(root, hooks) {
     return layer ? layer[key] : null;
   }
 
+  function markText(c, j) {
+    const m = c > 0 && marks[c] ? marks[c][j] : 0;
+    return m & DEAD ? "dead (z ≤ 0 for the whole batch)" : m & SATURATED ? "saturated (σ′ ≈ 0)" : "";
+  }
+
+  function neuronName(c, j) {
+    return c === g.cols.length - 1 ? `layer ${c} · output, unit ${j + 1}` : `layer ${c}, neuron ${j + 1}`;
+  }
+
+  function neuronLabel(c, j) {
+    if (c === 0) {
+      const f = arch.inputs[j];
+      return `feature ${f.label}, ${f.active ? "on" : "off"}${arch.togglable ? "; Enter toggles it" : ""}`;
+    }
+    const b = param(c - 1, "b"), mark = markText(c, j);
+    return `${neuronName(c, j)}, ${arch.activations[c - 1]}, b = ${b ? fmt(b[j], 4) : "–"}${mark ? `, ${mark}` : ""}; Enter edits its weights`;
+  }
+
   function edgeText(l, i, j) {
-    const nIn = edges[l].length / geometry.cols[l + 1];
+    const k = i * from[l].length + j;
     const W = param(l, "W"), gW = param(l, "gW");
-    const k = i * nIn + j;
     return `W(${l + 1})[${i + 1},${j + 1}] = ${W ? fmt(W[k], 4) : "–"}\n∂L/∂w = ${gW ? fmt(gW[k], 3) : "–"}\nclick to edit`;
   }
 
@@ -145,76 +168,174 @@ export function createNetwork(root, hooks) {
       const f = arch.inputs[j];
       return `${f.label}${arch.togglable ? (f.active ? " (on; click to remove)" : " (off; click to add)") : ""}`;
     }
-    const l = c - 1;
-    const b = param(l, "b"), gb = param(l, "gb");
-    const name = c === geometry.cols.length - 1 ? `output ${j + 1}` : `layer ${c}, neuron ${j + 1}`;
-    return `${name}\nb = ${b ? fmt(b[j], 4) : "–"}\n∂L/∂b = ${gb ? fmt(gb[j], 3) : "–"}`;
+    const b = param(c - 1, "b"), gb = param(c - 1, "gb");
+    const map = lastFrame && lastFrame.heatmaps && lastFrame.heatmaps.neurons && lastFrame.heatmaps.neurons[c - 1];
+    const hm = map && map[j], mark = markText(c, j);
+    return `${neuronName(c, j)}\nb = ${b ? fmt(b[j], 4) : "–"}\n∂L/∂b = δ (batch mean) = ${gb ? fmt(gb[j], 3) : "–"}` +
+      `${hm ? `\na(x) from ${fmt(hm.lo, 3)} to ${fmt(hm.hi, 3)} over the plane` : ""}${mark ? `\n${mark}` : ""}`;
   }
 
   function editWeight(l, i, j, event) {
     hooks.tooltip.hide();
     const W = param(l, "W");
-    const nIn = edges[l].length / geometry.cols[l + 1];
-    const input = el("input", { type: "number", step: "any", "aria-label": "New weight value", "data-testid": "weight-input", value: W ? W[i * nIn + j] : 0 });
-    const box = el("form", { class: "editor", style: `left:${event.clientX + 8}px;top:${event.clientY + 8}px` },
-      el("label", { text: `W(${l + 1})[${i + 1},${j + 1}] ` }), input, el("button", { type: "submit", text: "set" }));
-    const close = () => box.remove();
-    box.addEventListener("submit", (e) => {
-      e.preventDefault();
-      const v = Number(input.value);
-      if (Number.isFinite(v)) hooks.onEditWeight(l, i, j, v);
-      close();
-    });
-    input.addEventListener("keydown", (e) => e.key === "Escape" && close());
-    input.addEventListener("blur", () => setTimeout(close, 150));
-    document.body.append(box);
-    input.select();
+    openEditor({ title: "Edit a weight", x: event.clientX + 8, y: event.clientY + 8,
+      rows: [{ label: `W(${l + 1})[${i + 1},${j + 1}]`, value: W ? W[i * from[l].length + j] : 0, testid: "weight-input", onSet: (v) => hooks.onEditWeight(l, i, j, v) }] });
   }
 
-  function update(frame) {
-    lastFrame = frame;
-    if (!geometry) return;
-    const grads = edgeMode === "grad";
-    let gmax = 0;
-    if (grads) for (const layer of frame.layers) if (layer.gW) for (const v of layer.gW) gmax = Math.max(gmax, Math.abs(v) || 0);
-    frame.layers.forEach((layer, l) => {
-      const paths = edges[l];
-      const values = grads ? layer.gW : layer.W;
-      if (!paths || !values || values.length !== paths.length) return;
-      for (let k = 0; k < paths.length; k++) {
-        const p = paths[k];
-        if (!p) continue;
-        const v = values[k];
-        // weights on a linear scale; gradients on a 5-decade log scale so vanishing shows as thin edges
-        const s = grads ? Math.max(0, 1 + Math.log10(Math.abs(v) / gmax || 1e-12) / 5) : Math.min(1, Math.abs(v) / 2);
-        p.setAttribute("stroke", Number.isFinite(v) ? rgb(diverging(v >= 0 ? 0.35 + 0.65 * s : -0.35 - 0.65 * s)) : "#b3261e");
-        p.setAttribute("stroke-width", (0.4 + 5 * s).toFixed(2));
-        p.setAttribute("stroke-opacity", (0.35 + 0.65 * s).toFixed(2));
-      }
-    });
+  /** The editor of neuron j of column c ≥ 1: its incoming weights W⁽ᶜ⁾[j, ·] and its bias. */
+  function editNeuron(c, j) {
+    hooks.tooltip.hide();
+    const l = c - 1, W = param(l, "W"), b = param(l, "b"), nIn = from[l].length;
+    const source = (k) => (l === 0 ? ` (${arch.inputs[from[0][k]].label})` : "");
+    const rows = from[l].map((_, k) => ({ label: `W(${c})[${j + 1},${k + 1}]${source(k)}`, value: W ? W[j * nIn + k] : 0, testid: `weight-input-${k}`, onSet: (v) => hooks.onEditWeight(l, j, k, v) }));
+    rows.push({ label: `b(${c})[${j + 1}]`, value: b ? b[j] : 0, testid: "bias-input", onSet: (v) => hooks.onEditBias(l, j, v) });
+    const r = nodes[c][j].getBoundingClientRect();
+    openEditor({ title: `${neuronName(c, j)}: incoming weights and bias`, rows, x: r.right + 8, y: r.top, onClose: () => nodes[c] && nodes[c][j] && nodes[c][j].focus() });
+  }
+
+  function pointer(e) {
+    const node = e.target.closest && e.target.closest(".neuron");
+    if (node) return { c: Number(node.dataset.c), j: Number(node.dataset.j) };
+    if (e.target !== root && e.target !== edgeCanvas) return null; // a head's buttons and menus
+    const r = root.getBoundingClientRect();
+    return edgeAt(g, from, drawn, e.clientX - r.left, e.clientY - r.top, REACH);
+  }
+
+  function setHover(next, e) {
+    const neuron = (h) => (h && h.c !== undefined && h.c > 0 ? h : null);
+    const was = neuron(hover), now = neuron(next);
+    if ((was && was.c) !== (now && now.c) || (was && was.j) !== (now && now.j)) hooks.onHoverNeuron(now ? now.c : null, now ? now.j : undefined);
+    hover = next ? { ...next, clientX: e.clientX, clientY: e.clientY } : null;
+    root.classList.toggle("on-edge", Boolean(next && next.l !== undefined));
+    showTooltip();
+  }
+
+  function showTooltip() {
+    if (!hover) return hooks.tooltip.hide();
+    hooks.tooltip.show(hover.l !== undefined ? edgeText(hover.l, hover.i, hover.j) : neuronText(hover.c, hover.j), hover);
+  }
+
+  root.addEventListener("mousemove", (e) => g && setHover(pointer(e), e));
+  root.addEventListener("mouseleave", (e) => setHover(null, e));
+  root.addEventListener("click", (e) => {
+    const hit = g && pointer(e);
+    if (!hit) return;
+    if (hit.l !== undefined) editWeight(hit.l, hit.i, hit.j, e);
+    else if (hit.c === 0 && arch.togglable) hooks.onToggleFeature(arch.inputs[hit.j].name);
+  });
+  root.addEventListener("keydown", (e) => {
+    const node = e.target.closest && e.target.closest(".neuron");
+    if (!node) return;
+    const c = Number(node.dataset.c), j = Number(node.dataset.j);
+    const next = moveFrom(e.key, c, j, g.cols);
+    if (next) {
+      e.preventDefault();
+      moveFocus(next);
+    } else if (e.key === "Enter" || (e.key === " " && c === 0)) {
+      e.preventDefault();
+      if (c > 0) editNeuron(c, j);
+      else if (arch.togglable) hooks.onToggleFeature(arch.inputs[j].name);
+    }
+  });
+  root.addEventListener("focusin", (e) => {
+    const node = e.target.closest && e.target.closest(".neuron");
+    if (node) node.setAttribute("aria-label", neuronLabel(Number(node.dataset.c), Number(node.dataset.j)));
+  });
+
+  function moveFocus([c, j]) {
+    nodes[focus[0]][focus[1]].tabIndex = -1;
+    focus = [c, j];
+    nodes[c][j].tabIndex = 0;
+    nodes[c][j].focus();
+  }
+
+  function paintMaps(frame) {
     const maps = frame.heatmaps && frame.heatmaps.neurons;
-    if (maps) {
-      maps.forEach((layerMaps, l) => {
-        const cs = canvases[l + 1];
-        if (cs) layerMaps.forEach((hm, j) => hm && cs[j] && paintHeatmap(cs[j], hm));
-      });
+    if (!maps) return;
+    for (let l = 0; l < maps.length; l++) {
+      const cs = canvases[l + 1], layerMaps = maps[l];
+      if (!cs || !layerMaps) continue;
+      for (let j = 0; j < layerMaps.length; j++) if (layerMaps[j] && cs[j]) paintHeatmap(cs[j], layerMaps[j]);
     }
   }
 
+  function paintBackward(frame) {
+    for (let l = 0; l < frame.layers.length; l++) {
+      const c = l + 1, gb = frame.layers[l].gb, ts = tints[c];
+      if (!ts) continue;
+      for (let j = 0; j < ts.length; j++) {
+        const colour = gb && Number.isFinite(gb[j]) ? BACKWARD_TINTS[tintLevel(gb[j])] : "#b3261e";
+        if (ts[j].style.backgroundColor !== colour) ts[j].style.backgroundColor = colour;
+      }
+      const d = dnorms[c], v = frame.layers[l].delta_norm;
+      if (!d) continue;
+      d.value.textContent = fmt(v, 2);
+      d.value.dataset.value = String(v);
+      d.fill.style.width = `${(Number.isFinite(v) ? logScale(v) : 1) * 100}%`;
+      d.fill.classList.toggle("bad", !Number.isFinite(v));
+    }
+  }
+
+  /** units[l]: Uint8Array(n_out) of unit layer l, bit 1 saturated, bit 2 dead (absent: no marks). */
+  function paintMarks(units) {
+    for (let c = 1; c < g.cols.length; c++) {
+      const u = units && units[c - 1], m = marks[c];
+      for (let j = 0; j < m.length; j++) {
+        const v = u && j < u.length ? u[j] : 0;
+        if (v === m[j]) continue;
+        m[j] = v;
+        nodes[c][j].classList.toggle("sat", Boolean(v & SATURATED) && !(v & DEAD));
+        nodes[c][j].classList.toggle("dead", Boolean(v & DEAD));
+        nodes[c][j].setAttribute("aria-label", neuronLabel(c, j));
+      }
+    }
+  }
+
+  /** frame: {step, layers: [{W, b, gW, gb, delta_norm, …}], heatmaps: {neurons: [l][j] maps}, units?} */
+  function update(frame) {
+    lastFrame = frame;
+    if (!g) return;
+    edges.draw(frame.layers, mode);
+    if (mode === "backward") paintBackward(frame);
+    else paintMaps(frame);
+    paintMarks(frame.units);
+    if (hover) showTooltip();
+    if (document.activeElement && document.activeElement.dataset && document.activeElement.parentNode === root && document.activeElement.dataset.c) {
+      const a = document.activeElement;
+      a.setAttribute("aria-label", neuronLabel(Number(a.dataset.c), Number(a.dataset.j)));
+    }
+    if (mode === "backward" && frame.step > lastStep && lastStep >= 0) pulse.play();
+    lastStep = frame.step;
+  }
+
+  let pending = false;
+  new ResizeObserver(() => {
+    if (pending || !arch) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      if (g && (Math.round(g.width) !== root.clientWidth || Math.round(g.height) !== root.clientHeight)) build();
+    });
+  }).observe(root);
+
   return {
-    /** arch: {inputs: [{name, label, active, heatmap}], togglable, hidden: [widths], activations,
-     *  activationChoices (hello's), nOut} */
+    /** arch: {inputs: [{name, label, active, heatmap}], togglable, hidden: [widths], activations (one per
+     *  unit layer, the output's last), activationChoices (hello's), nOut} */
     setArchitecture(next) {
       arch = next;
+      lastStep = -1;
       build();
     },
     update,
-    setEdgeMode(mode) {
-      edgeMode = mode;
-      if (lastFrame) update(lastFrame);
-    },
-    resize() {
+    /** "forward" (Neural Network Simulator) or "backward" (Backpropagation Visualiser). */
+    setMode(next) {
+      mode = next;
       if (arch) build();
+    },
+    /** Highlight unit layer l's column and its incoming edges (l from 1; 0 = the inputs), or none (null). */
+    highlightLayer(l) {
+      highlighted = l;
+      pulse.highlight(l);
     },
   };
 }

@@ -64,28 +64,51 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-export const svgEl = (tag, attrs = {}) => el(tag, { ...attrs, svg: true });
+// the diverging scale tabulated once, as packed RGBA pixels (the byte order of ImageData on a
+// little-endian machine, which every browser runs on): PALETTE[k] = diverging((k − 256) / 255)
+const PALETTE = new Uint32Array(512);
+for (let k = 0; k < 512; k++) {
+  const [r, g, b] = diverging((k - 256) / 255);
+  PALETTE[k] = ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0;
+}
+const LUT = new Uint32Array(256); // byte q → pixel, refilled per map (its lo, hi)
+const buffers = new WeakMap(); // canvas → {ctx, img, px}: one ImageData per canvas, reused
+
+/** t in [-1, 1] → its PALETTE index; NaN → the middle grey. */
+function paletteIndex(t) {
+  const k = Math.round(t * 255) + 256;
+  if (!(k >= 1)) return k < 1 ? 1 : 256;
+  return k > 511 ? 511 : k;
+}
 
 /**
- * Paint a heatmap {w, h, values: Float32Array|Uint8Array, lo, hi} into a canvas of w×h
- * pixels; row 0 is the top of the plane (largest x₂). `colour(t)` maps [-1, 1] → rgb.
+ * Paint a heatmap {w, h, q?: Uint8Array(w·h), values: Float32Array(w·h), lo, hi} into a canvas
+ * of w×h pixels, orange (−) … grey … blue (+) on the symmetric range ±max(|lo|, |hi|); row 0
+ * is the top of the plane (largest x₂). With the quantised bytes q (value = lo + q·(hi − lo)/255)
+ * each pixel is one lookup in a 256-entry table; without them (curves) one in the palette.
+ * Allocates nothing once the canvas has its buffer.
  */
-export function paintHeatmap(canvas, hm, colour = diverging) {
-  if (canvas.width !== hm.w || canvas.height !== hm.h) {
+export function paintHeatmap(canvas, hm) {
+  let buf = buffers.get(canvas);
+  if (!buf || buf.img.width !== hm.w || buf.img.height !== hm.h) {
     canvas.width = hm.w;
     canvas.height = hm.h;
+    const ctx = canvas.getContext("2d");
+    const img = ctx.createImageData(hm.w, hm.h);
+    buf = { ctx, img, px: new Uint32Array(img.data.buffer) };
+    buffers.set(canvas, buf);
   }
-  const ctx = canvas.getContext("2d");
-  const img = ctx.createImageData(hm.w, hm.h);
+  const n = hm.w * hm.h, px = buf.px;
   const span = Math.max(Math.abs(hm.lo), Math.abs(hm.hi)) || 1;
-  for (let i = 0; i < hm.w * hm.h; i++) {
-    const c = colour(hm.values[i] / span);
-    img.data[4 * i] = c[0];
-    img.data[4 * i + 1] = c[1];
-    img.data[4 * i + 2] = c[2];
-    img.data[4 * i + 3] = 255;
+  if (hm.q) {
+    const step = (hm.hi - hm.lo) / 255, q = hm.q;
+    for (let k = 0; k < 256; k++) LUT[k] = PALETTE[paletteIndex((hm.lo + k * step) / span)];
+    for (let i = 0; i < n; i++) px[i] = LUT[q[i]];
+  } else {
+    const v = hm.values;
+    for (let i = 0; i < n; i++) px[i] = PALETTE[paletteIndex(v[i] / span)];
   }
-  ctx.putImageData(img, 0, 0);
+  buf.ctx.putImageData(buf.img, 0, 0);
 }
 
 export function clear(node) {
