@@ -345,4 +345,4 @@ const socket = connect({
   },
 });
 
-window.deltaflow = { app, send };
+window.deltaflow = { app, send, network };

@@ -8,7 +8,10 @@ export const LOG_HI = 2; // … to 10², the same decades every frame (never re-
 const LEVELS = 16;
 const NONFINITE = 2 * LEVELS; // the last bucket: NaN or ±∞, drawn red
 const BUCKETS = 2 * LEVELS + 1;
-const BAD = "#b3261e";
+// above this many edges, every edge is a 1 px opaque line (its alpha blended into white beforehand):
+// a wider or translucent stroke costs the rasteriser 5–10× more, and thousands of edges are a mesh
+// in which width no longer reads anyway (the 20-layer presets draw ~5000)
+const THIN_EDGES = 1500;
 // light grey → violet → dark purple: small gradients fade into the page, large ones stand out
 const RAMP = [[222, 226, 230], [150, 112, 190], [72, 22, 118]];
 
@@ -26,17 +29,25 @@ export function magnitudeRgb(t) {
 }
 
 // style of each bucket, computed once: forward bucket 2·level + (w ≥ 0), backward bucket = level
-const styleOf = (colour, width, alpha) => ({ colour, width, alpha });
-const FORWARD = Array.from({ length: BUCKETS }, (_, b) => {
-  if (b === NONFINITE) return styleOf(BAD, 2, 1);
+// (thin: the style of a dense network, 1 px and opaque, the colour blended into white by its alpha)
+const styleOf = (c, width, alpha, thin) => (thin
+  ? { colour: rgb(c.map((v) => Math.round(255 + (v - 255) * alpha))), width: 1, alpha: 1 }
+  : { colour: rgb(c), width, alpha });
+const BAD_RGB = [179, 38, 30];
+const forwardStyles = (thin) => Array.from({ length: BUCKETS }, (_, b) => {
+  if (b === NONFINITE) return styleOf(BAD_RGB, 2, 1, thin);
   const s = (b >> 1) / (LEVELS - 1), sign = b & 1 ? 1 : -1;
-  return styleOf(rgb(diverging(sign * (0.35 + 0.65 * s))), 0.4 + 5 * s, 0.35 + 0.65 * s);
+  return styleOf(diverging(sign * (0.35 + 0.65 * s)), 0.4 + 5 * s, 0.35 + 0.65 * s, thin);
 });
-const BACKWARD = Array.from({ length: BUCKETS }, (_, b) => {
-  if (b === NONFINITE) return styleOf(BAD, 2, 1);
+const backwardStyles = (thin) => Array.from({ length: BUCKETS }, (_, b) => {
+  if (b === NONFINITE) return styleOf(BAD_RGB, 2, 1, thin);
   const t = Math.min(1, b / (LEVELS - 1));
-  return styleOf(rgb(magnitudeRgb(t)), 0.4 + 4.6 * t, 0.35 + 0.65 * t);
+  return styleOf(magnitudeRgb(t), 0.4 + 4.6 * t, 0.35 + 0.65 * t, thin);
 });
+const STYLES = {
+  forward: [forwardStyles(false), forwardStyles(true)],
+  backward: [backwardStyles(false), backwardStyles(true)],
+};
 /** The backward ramp as CSS colours by level, for the neurons' tints: BACKWARD_TINTS[level(v)]. */
 export const BACKWARD_TINTS = Array.from({ length: LEVELS }, (_, b) => rgb(magnitudeRgb(b / (LEVELS - 1))));
 export const tintLevel = (v) => Math.round(logScale(Math.abs(v)) * (LEVELS - 1));
@@ -109,7 +120,7 @@ export function createEdges(canvas, g, from, drawn) {
     for (let b = 0; b < BUCKETS; b++) start[b + 1] += start[b];
     for (let b = 0; b < BUCKETS; b++) next[b] = start[b];
     for (let e = 0; e < E; e++) if (bucket[e] < BUCKETS) order[next[bucket[e]]++] = e;
-    const styles = backward ? BACKWARD : FORWARD;
+    const styles = STYLES[backward ? "backward" : "forward"][E > THIN_EDGES ? 1 : 0];
     for (let b = 0; b < BUCKETS; b++) {
       if (start[b + 1] === start[b]) continue;
       ctx.beginPath();

@@ -3,11 +3,11 @@
 
 const RIGHT = 30; // room right of the output column for its head
 const HEAD = 62; // room above the columns for a head: layer name, −/+ buttons, activation menu
-const HEAD_TINY = 28; // a head without controls (columns too narrow for buttons)
+const HEAD_TINY = 30; // a head without controls (columns too narrow for buttons): number, width
 
 /** Column heads by the room a column has: "wide" (names in words), "narrow", "tiny" (no controls). */
 export function headMode(step) {
-  return step >= 72 ? "wide" : step >= 26 ? "narrow" : "tiny";
+  return step >= 72 ? "wide" : step >= 44 ? "narrow" : "tiny";
 }
 
 /**
@@ -19,7 +19,7 @@ export function headMode(step) {
  */
 export function layout(cols, width, height, foot) {
   const C = cols.length;
-  const label = width >= 500 ? 64 : 44; // the feature names left of column 0
+  const label = width >= 500 ? 64 : 50; // the feature names left of column 0
   const step = (width - label - RIGHT) / Math.max(1, C - 1);
   const mode = headMode(step);
   const head = mode === "tiny" ? HEAD_TINY : HEAD;
@@ -79,10 +79,4 @@ export function edgeAt(g, from, drawn, px, py, reach) {
     return best;
   }
   return null;
-}
-
-/** The point of edge (l, i, j) at t = 1/2, in the box's coordinates: {x, y}. */
-export function edgeMiddle(g, from, l, i, j) {
-  const half = g.size / 2;
-  return { x: (g.x[l] + half + g.x[l + 1] - half) / 2, y: (g.y[l][from[l][j]] + g.y[l + 1][i]) / 2 };
 }

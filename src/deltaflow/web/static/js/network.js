@@ -4,12 +4,13 @@
 // |∂L/∂b_j|, ‖δ⁽ˡ⁾‖ under each column, the backward pass animated). Edges are one canvas
 // (netedges.js), hit-tested by geometry (netlayout.js); neurons are focusable elements.
 import { label } from "./labels.js";
-import { BACKWARD_TINTS, createEdges, logScale, tintLevel } from "./netedges.js";
+import { createEdges, logScale } from "./netedges.js";
 import { moveFrom, openEditor } from "./netkeys.js";
 import { edgeAt, layout } from "./netlayout.js";
+import { createMaps } from "./netmaps.js";
 import { legend } from "./netmode.js";
 import { createPulse } from "./netpulse.js";
-import { clear, el, fmt, paintHeatmap } from "./util.js";
+import { clear, el, fmt } from "./util.js";
 
 const MAX_EDGES = 4096; // per pair of layers; beyond this the edges are not drawn
 const REACH = 5; // px from an edge that still hovers or clicks it
@@ -22,12 +23,13 @@ const SATURATED = 1, DEAD = 2; // the bits of a frame's units[l][j]
  * (l: unit layer from 0, as the server's messages; c: column, 0 = the inputs, c = unit layer c).
  */
 export function createNetwork(root, hooks) {
-  let arch = null, g = null, from = [], drawn = [], edges = null;
-  let nodes = [], canvases = [], tints = [], marks = [], dnorms = [];
+  let arch = null, g = null, from = [], drawn = [], edges = null, maps = null;
+  let nodes = [], marks = [], dnorms = [];
   let lastFrame = null, mode = "forward", lastStep = -1;
   let hover = null; // {c, j} | {l, i, j}, with the pointer's {clientX, clientY}
   let focus = [0, 0], highlighted = null;
   const edgeCanvas = el("canvas", { class: "edges", "aria-hidden": "true", "data-testid": "edge-canvas" });
+  const mapCanvas = el("canvas", { class: "maps", "aria-hidden": "true", "data-testid": "map-canvas" });
   const pulse = createPulse(el("canvas", { class: "pulse", "aria-hidden": "true" }), (c) => {
     dnorms.forEach((d, k) => d && d.box.classList.toggle("lit", k === c));
   });
@@ -42,19 +44,20 @@ export function createNetwork(root, hooks) {
     pulse.stop();
     clear(root);
     const cols = columns();
-    const foot = (root.clientWidth < 560 ? 40 : 26) + (mode === "backward" ? 30 : 0);
+    // the key below the neurons: one row, or two where it does not fit (it wraps); ‖δ‖ above it when backward
+    const w = root.clientWidth, foot = mode === "backward" ? 30 + (w < 880 ? 54 : 28) : w < 640 ? 40 : 26;
     g = layout(cols, root.clientWidth || 600, root.clientHeight || 360, foot);
     const active = arch.inputs.map((f, j) => (f.active ? j : -1)).filter((j) => j >= 0);
     from = cols.slice(0, -1).map((n, l) => (l === 0 ? active : [...Array(n).keys()]));
     drawn = from.map((f, l) => f.length * cols[l + 1] <= MAX_EDGES);
     edges = createEdges(edgeCanvas, g, from, drawn);
-    root.append(edgeCanvas, pulse.canvas);
+    maps = createMaps(mapCanvas, g, arch.inputs);
+    root.append(edgeCanvas, mapCanvas, pulse.canvas);
     pulse.setGeometry(g, edges);
     pulse.highlight(highlighted);
     root.classList.toggle("backward", mode === "backward");
+    root.classList.toggle("small", g.label < 64);
     nodes = [];
-    canvases = [];
-    tints = [];
     marks = [];
     dnorms = [];
     cols.forEach((n, c) => buildColumn(c, n));
@@ -62,6 +65,7 @@ export function createNetwork(root, hooks) {
     if (focus[0] >= cols.length || focus[1] >= cols[focus[0]]) focus = [0, 0];
     nodes[focus[0]][focus[1]].tabIndex = 0;
     if (lastFrame) update(lastFrame);
+    else maps.draw(null, [], mode);
   }
 
   function buildColumn(c, n) {
@@ -70,8 +74,6 @@ export function createNetwork(root, hooks) {
     root.append(col);
     col.append(columnHead(c, n, last));
     nodes[c] = [];
-    canvases[c] = [];
-    tints[c] = [];
     marks[c] = new Uint8Array(n);
     for (let j = 0; j < n; j++) {
       const feature = c === 0 ? arch.inputs[j] : null;
@@ -84,16 +86,8 @@ export function createNetwork(root, hooks) {
       });
       node.dataset.c = String(c);
       node.dataset.j = String(j);
-      const canvas = el("canvas", { width: 1, height: 1 });
-      const tint = el("span", { class: "tint" });
-      node.append(canvas, tint);
-      if (feature) {
-        node.append(el("span", { class: "label", text: feature.label }));
-        if (feature.heatmap) paintHeatmap(canvas, feature.heatmap);
-      }
+      if (feature) node.append(el("span", { class: "label", text: feature.label }));
       nodes[c].push(node);
-      canvases[c].push(canvas);
-      tints[c].push(tint);
       node.setAttribute("aria-label", neuronLabel(c, j));
       root.append(node);
     }
@@ -105,7 +99,7 @@ export function createNetwork(root, hooks) {
     const value = el("output", { "data-testid": `delta-norm-${c}`, text: "–" });
     const fill = el("i");
     const last = c === g.cols.length - 1, width = Math.max(12, Math.min(64, g.step - 2));
-    const box = el("div", { class: `dnorm${last ? " out" : ""}`, style: `left:${g.x[c]}px;top:${g.bottom + 4}px;width:${width}px`,
+    const box = el("div", { class: `dnorm${last ? " out" : ""}${g.step < 44 ? " tight" : ""}${g.step < 26 ? " bare" : ""}`, style: `left:${g.x[c]}px;top:${g.bottom + 4}px;width:${width}px`,
       title: `‖δ⁽${c}⁾‖: the norm of layer ${c}'s error signal δ = ∂L/∂z, for the batch (fixed log scale)` },
     value, el("span", { class: "dbar" }, fill));
     root.append(box);
@@ -114,22 +108,25 @@ export function createNetwork(root, hooks) {
 
   function columnHead(c, n, last) {
     const tiny = g.mode === "tiny", narrow = g.mode !== "wide";
-    const width = last ? Math.max(g.step - 4, 40) : Math.min(96, g.step - 4);
-    const head = el("div", { class: `col-head ${g.mode}${last ? " out" : ""}`, style: `left:${g.x[c]}px;width:${width}px` });
+    // below 18 px a column cannot hold a two-digit number: only layers 1, 5, 10, … and the output are numbered
+    const numbered = g.step >= 18 || c === 1 || last || (c % 5 === 0 && g.cols.length - 1 - c >= 2);
+    const name = last ? `layer ${c} · output, ${n} unit${n > 1 ? "s" : ""}` : `layer ${c}, ${n} neuron${n > 1 ? "s" : ""}, ${arch.activations[c - 1]}`;
+    const head = el("div", { class: `col-head ${g.mode}${last ? " out" : ""}${c === 0 ? " in" : ""}`, title: c === 0 ? null : name,
+      style: c === 0 ? `width:${g.x[0] + g.size / 2}px` : `left:${g.x[c]}px;width:${last && !narrow ? 110 : Math.max(12, Math.min(96, g.step - 2))}px` });
     if (c === 0) {
       head.append(el("b", { text: arch.togglable ? "features" : "inputs" }), el("span", { text: `${from[0].length} on` }));
     } else if (last) {
-      head.append(el("b", { text: narrow ? `${c} · out` : `layer ${c} · output`, title: `layer ${c} · output` }), el("span", { text: tiny ? String(n) : `${n} unit${n > 1 ? "s" : ""}` }));
+      head.append(el("b", { text: narrow ? String(c) : `layer ${c} · output` }), el("span", { text: narrow ? "out" : `${n} unit${n > 1 ? "s" : ""}` }));
     } else if (tiny) {
-      head.append(el("b", { text: String(c), title: `layer ${c}: ${n} neurons, ${arch.activations[c - 1]}` }), el("span", { text: String(n) }));
+      head.append(el("b", { text: numbered ? String(c) : "" }), el("span", { "data-testid": `width-${c}`, text: numbered ? String(n) : "" }));
     } else {
       const pm = el("div", { class: "pm" },
         el("button", { type: "button", "aria-label": `Remove a neuron from layer ${c}`, "data-testid": `remove-neuron-${c}`, text: "−", onclick: () => hooks.onNeurons(c, -1) }),
-        el("span", { "data-testid": `width-${c}`, title: `${n} neurons`, text: narrow ? String(n) : `${n} neuron${n > 1 ? "s" : ""}` }),
+        el("span", { "data-testid": `width-${c}`, text: narrow ? String(n) : `${n} neuron${n > 1 ? "s" : ""}` }),
         el("button", { type: "button", "aria-label": `Add a neuron to layer ${c}`, "data-testid": `add-neuron-${c}`, text: "+", onclick: () => hooks.onNeurons(c, 1) }));
       const select = el("select", { "aria-label": `Activation of layer ${c}`, "data-testid": `activation-${c}`, onchange: (e) => hooks.onActivation(c, e.target.value) },
         ...arch.activationChoices.map((v) => el("option", { value: v, text: label("activations", v), selected: v === arch.activations[c - 1] })));
-      head.append(el("b", { text: narrow ? String(c) : `layer ${c}`, title: `layer ${c}` }), pm, select);
+      head.append(el("b", { text: narrow ? String(c) : `layer ${c}` }), pm, select);
     }
     return head;
   }
@@ -249,27 +246,12 @@ export function createNetwork(root, hooks) {
     nodes[c][j].focus();
   }
 
-  function paintMaps(frame) {
-    const maps = frame.heatmaps && frame.heatmaps.neurons;
-    if (!maps) return;
-    for (let l = 0; l < maps.length; l++) {
-      const cs = canvases[l + 1], layerMaps = maps[l];
-      if (!cs || !layerMaps) continue;
-      for (let j = 0; j < layerMaps.length; j++) if (layerMaps[j] && cs[j]) paintHeatmap(cs[j], layerMaps[j]);
-    }
-  }
-
-  function paintBackward(frame) {
+  /** ‖δ⁽ˡ⁾‖ under each column: the number and its bar on the fixed log scale. */
+  function paintDeltaNorms(frame) {
     for (let l = 0; l < frame.layers.length; l++) {
-      const c = l + 1, gb = frame.layers[l].gb, ts = tints[c];
-      if (!ts) continue;
-      for (let j = 0; j < ts.length; j++) {
-        const colour = gb && Number.isFinite(gb[j]) ? BACKWARD_TINTS[tintLevel(gb[j])] : "#b3261e";
-        if (ts[j].style.backgroundColor !== colour) ts[j].style.backgroundColor = colour;
-      }
-      const d = dnorms[c], v = frame.layers[l].delta_norm;
+      const d = dnorms[l + 1], v = frame.layers[l].delta_norm;
       if (!d) continue;
-      d.value.textContent = fmt(v, 2);
+      d.value.textContent = g.step >= 44 || !Number.isFinite(v) ? fmt(v, 2) : v.toExponential(0).replace("e+", "e");
       d.value.dataset.value = String(v);
       d.fill.style.width = `${(Number.isFinite(v) ? logScale(v) : 1) * 100}%`;
       d.fill.classList.toggle("bad", !Number.isFinite(v));
@@ -296,8 +278,8 @@ export function createNetwork(root, hooks) {
     lastFrame = frame;
     if (!g) return;
     edges.draw(frame.layers, mode);
-    if (mode === "backward") paintBackward(frame);
-    else paintMaps(frame);
+    maps.draw(frame.heatmaps && frame.heatmaps.neurons, frame.layers, mode);
+    if (mode === "backward") paintDeltaNorms(frame);
     paintMarks(frame.units);
     if (hover) showTooltip();
     if (document.activeElement && document.activeElement.dataset && document.activeElement.parentNode === root && document.activeElement.dataset.c) {
