@@ -1,6 +1,7 @@
 // The network's edges, all on one canvas: each edge falls into one of a few style buckets
 // (sign × |w| level, or a |∂L/∂w| level on the fixed log scale) and each bucket is one path,
 // so a frame is a few dozen strokes however many edges there are.
+import { sizeCanvas } from "./netlayout.js";
 import { diverging, rgb } from "./util.js";
 
 export const LOG_LO = -8; // the backward scale: log₁₀|∂L/∂w| from 10⁻⁸ …
@@ -83,13 +84,7 @@ export function createEdges(canvas, g, from, drawn) {
   }
   const bucket = new Uint8Array(E), order = new Uint32Array(E);
   const start = new Uint32Array(BUCKETS + 1), next = new Uint32Array(BUCKETS);
-  const dpr = window.devicePixelRatio || 1;
-  canvas.width = Math.round(g.width * dpr);
-  canvas.height = Math.round(g.height * dpr);
-  canvas.style.width = `${g.width}px`;
-  canvas.style.height = `${g.height}px`;
-  const ctx = canvas.getContext("2d");
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  const ctx = sizeCanvas(canvas, g);
 
   /** Edge e as a path segment of the current path. */
   function trace(c, e) {

@@ -7,7 +7,7 @@ const HEAD_TINY = 30; // a head without controls (columns too narrow for buttons
 
 /** Column heads by the room a column has: "wide" (names in words), "narrow", "tiny" (no controls). */
 export function headMode(step) {
-  return step >= 72 ? "wide" : step >= 44 ? "narrow" : "tiny";
+  return step >= 100 ? "wide" : step >= 44 ? "narrow" : "tiny";
 }
 
 /**
@@ -79,4 +79,16 @@ export function edgeAt(g, from, drawn, px, py, reach) {
     return best;
   }
   return null;
+}
+
+/** Size canvas to the geometry's box in CSS px, backed by device pixels; → its 2-D context, drawing in CSS px. */
+export function sizeCanvas(canvas, g) {
+  const dpr = window.devicePixelRatio || 1;
+  canvas.width = Math.round(g.width * dpr);
+  canvas.height = Math.round(g.height * dpr);
+  canvas.style.width = `${g.width}px`;
+  canvas.style.height = `${g.height}px`;
+  const ctx = canvas.getContext("2d");
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  return ctx;
 }

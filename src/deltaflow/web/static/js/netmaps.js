@@ -3,6 +3,7 @@
 // backward mode a neuron is instead filled with its |∂L/∂b_j| on the fixed log scale. One
 // canvas changes per frame, not one per neuron (each of those is a texture to upload).
 import { BACKWARD_TINTS, tintLevel } from "./netedges.js";
+import { sizeCanvas } from "./netlayout.js";
 import { heatmapPixels } from "./util.js";
 
 const BAD = "#b3261e";
@@ -21,13 +22,7 @@ export function createMaps(canvas, g, features) {
   const perRow = Math.ceil(Math.sqrt(n));
   let sw = 0, sh = 0, atlas = null, actx = null, img = null, px = null; // sw × sh: one slot
   const shape = new Uint16Array(2 * n); // w, h of the map in each slot (0: none)
-  const dpr = window.devicePixelRatio || 1;
-  canvas.width = Math.round(g.width * dpr);
-  canvas.height = Math.round(g.height * dpr);
-  canvas.style.width = `${g.width}px`;
-  canvas.style.height = `${g.height}px`;
-  const ctx = canvas.getContext("2d");
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  const ctx = sizeCanvas(canvas, g);
 
   /** An atlas whose slots hold maps of up to w × h pixels (a larger map than before reallocates it,
    * once per state: a state's maps all have one size). */

@@ -3,9 +3,13 @@
 // (W⁽ˡ⁺¹⁾)ᵀ δ⁽ˡ⁺¹⁾ ⊙ σ′(z⁽ˡ⁾) down to layer 1), and the layer "show the maths" highlights.
 // It has its own canvas, so neither redraws the edges.
 
+import { sizeCanvas } from "./netlayout.js";
+
 const BAND = "rgba(24, 61, 78, 0.10)";
 const PULSE = "rgba(24, 61, 78, 0.75)";
-const HIGHLIGHT = "rgba(8, 119, 189, 0.9)";
+// dark ink, not blue or orange: those mean the sign of a weight
+const HIGHLIGHT = "rgba(38, 50, 58, 0.8)";
+const HIGHLIGHT_BAND = "rgba(24, 61, 78, 0.08)";
 const FULL_MS = 600; // the whole backward pass, output to inputs
 const SHORTEST_MS = 120; // when steps come faster than that, the pass is not animated at all
 
@@ -22,13 +26,7 @@ export function createPulse(canvas, onLit) {
   function setGeometry(geometry, edgeCanvas) {
     g = geometry;
     edges = edgeCanvas;
-    const dpr = window.devicePixelRatio || 1;
-    canvas.width = Math.round(g.width * dpr);
-    canvas.height = Math.round(g.height * dpr);
-    canvas.style.width = `${g.width}px`;
-    canvas.style.height = `${g.height}px`;
-    ctx = canvas.getContext("2d");
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx = sizeCanvas(canvas, g);
     paint(null);
   }
 
@@ -47,7 +45,7 @@ export function createPulse(canvas, onLit) {
   function paint(c) {
     if (!ctx) return;
     ctx.clearRect(0, 0, g.width, g.height);
-    if (highlighted !== null && highlighted < g.cols.length) column(highlighted, "rgba(8, 119, 189, 0.12)", HIGHLIGHT);
+    if (highlighted !== null && highlighted < g.cols.length) column(highlighted, HIGHLIGHT_BAND, HIGHLIGHT);
     if (c !== null) column(c, BAND, PULSE);
   }
 

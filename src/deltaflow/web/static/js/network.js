@@ -41,6 +41,7 @@ export function createNetwork(root, hooks) {
   }
 
   function build() {
+    if (hover) setHover(null, hover); // its neuron or edge may not exist in the new geometry
     pulse.stop();
     clear(root);
     const cols = columns();
@@ -112,7 +113,7 @@ export function createNetwork(root, hooks) {
     const numbered = g.step >= 18 || c === 1 || last || (c % 5 === 0 && g.cols.length - 1 - c >= 2);
     const name = last ? `layer ${c} · output, ${n} unit${n > 1 ? "s" : ""}` : `layer ${c}, ${n} neuron${n > 1 ? "s" : ""}, ${arch.activations[c - 1]}`;
     const head = el("div", { class: `col-head ${g.mode}${last ? " out" : ""}${c === 0 ? " in" : ""}`, title: c === 0 ? null : name,
-      style: c === 0 ? `width:${g.x[0] + g.size / 2}px` : `left:${g.x[c]}px;width:${last && !narrow ? 110 : Math.max(12, Math.min(96, g.step - 2))}px` });
+      style: c === 0 ? `width:${g.x[0] + g.size / 2}px` : `left:${g.x[c]}px;width:${Math.max(12, Math.min(110, g.step - 2))}px` });
     if (c === 0) {
       head.append(el("b", { text: arch.togglable ? "features" : "inputs" }), el("span", { text: `${from[0].length} on` }));
     } else if (last) {
