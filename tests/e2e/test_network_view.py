@@ -148,3 +148,38 @@ def test_hovering_a_neuron_tells_the_page_which(open_page):
     page.wait_for_function("() => String(window.deltaflow.app.hoverNeuron) === '2,3'")
     page.get_by_test_id("step-count").hover()
     page.wait_for_function("() => window.deltaflow.app.hoverNeuron === null")
+
+
+CANVAS_PIXEL = """([id, x, y]) => {
+    const c = document.querySelector(`[data-testid=${id}]`), r = c.getBoundingClientRect(), k = c.width / r.width;
+    return Array.from(c.getContext("2d").getImageData(Math.floor((x - r.left) * k), Math.floor((y - r.top) * k), 1, 1).data);
+}"""
+
+
+def centre(page, testid: str) -> tuple[float, float]:
+    b = page.get_by_test_id(testid).bounding_box()
+    return b["x"] + b["width"] / 2, b["y"] + b["height"] / 2
+
+
+def test_backward_mode_tints_each_neuron_by_its_bias_gradient(open_page):
+    page = open_page()
+    page.get_by_test_id("mode-backward").click()
+    step_to(page, 1)
+    x, y = centre(page, "neuron-1-0")
+    expected = page.evaluate("""async () => {
+        const m = await import('/static/js/netedges.js');
+        const gb = window.deltaflow.app.frame.layers[0].gb[0];
+        return m.BACKWARD_TINTS[m.tintLevel(gb)].match(/\\d+/g).map(Number);
+    }""")
+    assert page.evaluate(CANVAS_PIXEL, ["map-canvas", x, y]) == [*expected, 255]  # opaque: the scale's own colour
+
+
+def test_the_maths_panel_can_highlight_a_layer(open_page):
+    page = open_page()
+    (x, y0), (_, y1) = centre(page, "neuron-2-0"), centre(page, "neuron-2-1")
+    y = (y0 + y1) / 2  # in the column's band, between two neurons
+    assert page.evaluate(CANVAS_PIXEL, ["pulse-canvas", x, y])[3] == 0
+    page.evaluate("() => window.deltaflow.network.highlightLayer(2)")
+    assert page.evaluate(CANVAS_PIXEL, ["pulse-canvas", x, y])[3] > 0
+    page.evaluate("() => window.deltaflow.network.highlightLayer(null)")
+    assert page.evaluate(CANVAS_PIXEL, ["pulse-canvas", x, y])[3] == 0

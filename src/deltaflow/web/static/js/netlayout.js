@@ -2,12 +2,12 @@
 // and which edge a pointer is on (by geometry: the edges are pixels on a canvas, not elements).
 
 const RIGHT = 30; // room right of the output column for its head
-const HEAD = 62; // room above the columns for a head: layer name, −/+ buttons, activation menu
+const HEAD = 72; // room above the columns for a head: layer name, −/+ buttons and activation menu (24 px targets)
 const HEAD_TINY = 30; // a head without controls (columns too narrow for buttons): number, width
 
 /** Column heads by the room a column has: "wide" (names in words), "narrow", "tiny" (no controls). */
 export function headMode(step) {
-  return step >= 100 ? "wide" : step >= 44 ? "narrow" : "tiny";
+  return step >= 100 ? "wide" : step >= 66 ? "narrow" : "tiny";
 }
 
 /**

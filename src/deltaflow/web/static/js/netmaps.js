@@ -59,6 +59,7 @@ export function createMaps(canvas, g, features) {
 
   function tint(c, j, v) {
     const s = g.size - 2;
+    ctx.globalAlpha = 1;
     ctx.fillStyle = Number.isFinite(v) ? BACKWARD_TINTS[tintLevel(v)] : BAD;
     ctx.fillRect(g.x[c] - s / 2, g.y[c][j] - s / 2, s, s);
   }

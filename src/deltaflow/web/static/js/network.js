@@ -30,7 +30,7 @@ export function createNetwork(root, hooks) {
   let focus = [0, 0], highlighted = null;
   const edgeCanvas = el("canvas", { class: "edges", "aria-hidden": "true", "data-testid": "edge-canvas" });
   const mapCanvas = el("canvas", { class: "maps", "aria-hidden": "true", "data-testid": "map-canvas" });
-  const pulse = createPulse(el("canvas", { class: "pulse", "aria-hidden": "true" }), (c) => {
+  const pulse = createPulse(el("canvas", { class: "pulse", "aria-hidden": "true", "data-testid": "pulse-canvas" }), (c) => {
     dnorms.forEach((d, k) => d && d.box.classList.toggle("lit", k === c));
   });
   root.setAttribute("role", "group");
@@ -100,7 +100,7 @@ export function createNetwork(root, hooks) {
     const value = el("output", { "data-testid": `delta-norm-${c}`, text: "–" });
     const fill = el("i");
     const last = c === g.cols.length - 1, width = Math.max(12, Math.min(64, g.step - 2));
-    const box = el("div", { class: `dnorm${last ? " out" : ""}${g.step < 44 ? " tight" : ""}${g.step < 26 ? " bare" : ""}`, style: `left:${g.x[c]}px;top:${g.bottom + 4}px;width:${width}px`,
+    const box = el("div", { class: `dnorm${last ? " out" : ""}${g.step < 66 ? " tight" : ""}${g.step < 26 ? " bare" : ""}`, style: `left:${g.x[c]}px;top:${g.bottom + 4}px;width:${width}px`,
       title: `‖δ⁽${c}⁾‖: the norm of layer ${c}'s error signal δ = ∂L/∂z, for the batch (fixed log scale)` },
     value, el("span", { class: "dbar" }, fill));
     root.append(box);
@@ -252,7 +252,7 @@ export function createNetwork(root, hooks) {
     for (let l = 0; l < frame.layers.length; l++) {
       const d = dnorms[l + 1], v = frame.layers[l].delta_norm;
       if (!d) continue;
-      d.value.textContent = g.step >= 44 || !Number.isFinite(v) ? fmt(v, 2) : v.toExponential(0).replace("e+", "e");
+      d.value.textContent = g.step >= 66 || !Number.isFinite(v) ? fmt(v, 2) : v.toExponential(0).replace("e+", "e");
       d.value.dataset.value = String(v);
       d.fill.style.width = `${(Number.isFinite(v) ? logScale(v) : 1) * 100}%`;
       d.fill.classList.toggle("bad", !Number.isFinite(v));
