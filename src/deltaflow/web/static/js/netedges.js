@@ -63,25 +63,31 @@ function backwardBucket(g) {
 }
 
 /**
+ * Every drawn edge's end points: ends[4e … 4e + 3] = x1, y1, x2, y2 of edge e, layer l's edges from
+ * base[l] in the order of W(l)[i, j] (row-major), so edge base[l] + k carries W(l).flat[k].
+ */
+function edgeEnds(g, from, drawn) {
+  const base = [0];
+  for (let l = 0; l < g.cols.length - 1; l++) base.push(base[l] + (drawn[l] ? from[l].length * g.cols[l + 1] : 0));
+  const ends = new Float32Array(4 * base[base.length - 1]);
+  for (let l = 0; l < g.cols.length - 1; l++) {
+    if (!drawn[l]) continue;
+    const half = g.size / 2, nIn = from[l].length;
+    for (let i = 0; i < g.cols[l + 1]; i++) {
+      for (let j = 0; j < nIn; j++) ends.set([g.x[l] + half, g.y[l][from[l][j]], g.x[l + 1] - half, g.y[l + 1][i]], 4 * (base[l] + i * nIn + j));
+    }
+  }
+  return { base, ends };
+}
+
+/**
  * The edge canvas of one geometry. g: netlayout's geometry; from[l]: layer l's source rows in
  * column l; drawn[l]: whether its edges are drawn (not too many). Preallocates the edges'
  * end points, buckets and draw order, so draw() allocates nothing.
  */
 export function createEdges(canvas, g, from, drawn) {
-  const base = [0];
-  for (let l = 0; l < g.cols.length - 1; l++) base.push(base[l] + (drawn[l] ? from[l].length * g.cols[l + 1] : 0));
+  const { base, ends } = edgeEnds(g, from, drawn);
   const E = base[base.length - 1];
-  const ends = new Float32Array(4 * E); // x1, y1, x2, y2 per edge, in the order of W(l)[i, j]
-  for (let l = 0; l < g.cols.length - 1; l++) {
-    if (!drawn[l]) continue;
-    const half = g.size / 2, nIn = from[l].length;
-    for (let i = 0; i < g.cols[l + 1]; i++) {
-      for (let j = 0; j < nIn; j++) {
-        const e = 4 * (base[l] + i * nIn + j);
-        ends.set([g.x[l] + half, g.y[l][from[l][j]], g.x[l + 1] - half, g.y[l + 1][i]], e);
-      }
-    }
-  }
   const bucket = new Uint8Array(E), order = new Uint32Array(E);
   const start = new Uint32Array(BUCKETS + 1), next = new Uint32Array(BUCKETS);
   const ctx = sizeCanvas(canvas, g);

@@ -9,6 +9,14 @@ import { heatmapPixels } from "./util.js";
 const BAD = "#b3261e";
 const OFF_ALPHA = 0.28; // a feature that is switched off
 
+/** Fill neuron j of column c with |∂L/∂b_j| = |v| on the fixed log scale (red: not finite). */
+function tint(ctx, g, c, j, v) {
+  const s = g.size - 2;
+  ctx.globalAlpha = 1;
+  ctx.fillStyle = Number.isFinite(v) ? BACKWARD_TINTS[tintLevel(v)] : BAD;
+  ctx.fillRect(g.x[c] - s / 2, g.y[c][j] - s / 2, s, s);
+}
+
 /**
  * canvas: the visible maps layer; g: netlayout's geometry; features: [{heatmap, active}] of column 0.
  * → {draw(maps, layers, mode)}: maps[l][j] a map of neuron j of unit layer l (or null: none yet);
@@ -16,9 +24,8 @@ const OFF_ALPHA = 0.28; // a feature that is switched off
  */
 export function createMaps(canvas, g, features) {
   const C = g.cols.length;
-  const slot = []; // slot[c][j]: neuron j of column c's place in the atlas
   let n = 0;
-  for (let c = 0; c < C; c++) slot.push(Array.from({ length: g.cols[c] }, () => n++));
+  const slot = g.cols.map((count) => Array.from({ length: count }, () => n++)); // neuron j of column c: slot[c][j]
   const perRow = Math.ceil(Math.sqrt(n));
   let sw = 0, sh = 0, atlas = null, actx = null, img = null, px = null; // sw × sh: one slot
   const shape = new Uint16Array(2 * n); // w, h of the map in each slot (0: none)
@@ -57,13 +64,6 @@ export function createMaps(canvas, g, features) {
     ctx.drawImage(atlas, (k % perRow) * sw, Math.floor(k / perRow) * sh, w, h, g.x[c] - s / 2, g.y[c][j] - s / 2, s, s);
   }
 
-  function tint(c, j, v) {
-    const s = g.size - 2;
-    ctx.globalAlpha = 1;
-    ctx.fillStyle = Number.isFinite(v) ? BACKWARD_TINTS[tintLevel(v)] : BAD;
-    ctx.fillRect(g.x[c] - s / 2, g.y[c][j] - s / 2, s, s);
-  }
-
   /** Draw every neuron: its map (forward) or its |∂L/∂b_j| (backward); the features' maps in both. */
   function draw(maps, layers, mode) {
     const backward = mode === "backward";
@@ -79,7 +79,7 @@ export function createMaps(canvas, g, features) {
     for (let c = 0; c < C; c++) {
       const gb = backward && c > 0 && layers[c - 1] ? layers[c - 1].gb : null;
       for (let j = 0; j < g.cols[c]; j++) {
-        if (gb && j < gb.length) tint(c, j, gb[j]);
+        if (gb && j < gb.length) tint(ctx, g, c, j, gb[j]);
         else if (atlas) blit(c, j);
       }
     }

@@ -13,6 +13,19 @@ const HIGHLIGHT_BAND = "rgba(24, 61, 78, 0.08)";
 const FULL_MS = 600; // the whole backward pass, output to inputs
 const SHORTEST_MS = 120; // when steps come faster than that, the pass is not animated at all
 
+/** A band of `fill` over column c and, for c ≥ 1, its incoming edges stroked in `edgeStyle`. */
+function column(ctx, g, edges, c, fill, edgeStyle) {
+  const w = Math.max(g.size + 8, g.step * 0.5);
+  ctx.fillStyle = fill;
+  ctx.fillRect(g.x[c] - w / 2, g.head - 4, w, g.bottom - g.head + 8);
+  if (c < 1) return;
+  ctx.beginPath();
+  edges.traceLayer(ctx, c - 1);
+  ctx.strokeStyle = edgeStyle;
+  ctx.lineWidth = 2;
+  ctx.stroke();
+}
+
 /**
  * canvas: the overlay; onLit(c | null): called when the band reaches column c (1 … L) and
  * when it has passed. Returns {canvas, setGeometry(g, edges), play(), highlight(c | null), stop()}.
@@ -30,23 +43,11 @@ export function createPulse(canvas, onLit) {
     paint(null);
   }
 
-  function column(c, fill, edgeStyle) {
-    const w = Math.max(g.size + 8, g.step * 0.5);
-    ctx.fillStyle = fill;
-    ctx.fillRect(g.x[c] - w / 2, g.head - 4, w, g.bottom - g.head + 8);
-    if (c < 1 || !edgeStyle) return;
-    ctx.beginPath();
-    edges.traceLayer(ctx, c - 1);
-    ctx.strokeStyle = edgeStyle;
-    ctx.lineWidth = 2;
-    ctx.stroke();
-  }
-
   function paint(c) {
     if (!ctx) return;
     ctx.clearRect(0, 0, g.width, g.height);
-    if (highlighted !== null && highlighted < g.cols.length) column(highlighted, HIGHLIGHT_BAND, HIGHLIGHT);
-    if (c !== null) column(c, BAND, PULSE);
+    if (highlighted !== null && highlighted < g.cols.length) column(ctx, g, edges, highlighted, HIGHLIGHT_BAND, HIGHLIGHT);
+    if (c !== null) column(ctx, g, edges, c, BAND, PULSE);
   }
 
   function frame(now) {
