@@ -42,3 +42,24 @@ def number(page, testid: str) -> float:
         arg=testid)
     text = page.get_by_test_id(testid).text_content().strip()
     return float(text.replace("−", "-").replace("%", ""))
+
+
+def edge_middle(page, source: str, target: str) -> tuple[float, float]:
+    """The page point halfway along the edge drawn from neuron ``source`` to neuron ``target``
+    (test ids): the edge runs from the right side of the one to the left side of the other and,
+    a Bézier symmetric about its middle, passes through the midpoint of the two."""
+    a, b = page.get_by_test_id(source).bounding_box(), page.get_by_test_id(target).bounding_box()
+    return (a["x"] + a["width"] + b["x"]) / 2, (a["y"] + a["height"] / 2 + b["y"] + b["height"] / 2) / 2
+
+
+EDGE_PIXEL = """([x, y]) => {
+    const c = document.querySelector("[data-testid=edge-canvas]"), r = c.getBoundingClientRect();
+    const k = c.width / r.width;
+    const d = c.getContext("2d").getImageData(Math.floor((x - r.left) * k), Math.floor((y - r.top) * k), 1, 1).data;
+    return [d[0], d[1], d[2], d[3]];
+}"""
+
+
+def edge_pixel(page, x: float, y: float) -> tuple[int, int, int, int]:
+    """The RGBA of the network's edge canvas at the page point (x, y)."""
+    return tuple(page.evaluate(EDGE_PIXEL, [x, y]))

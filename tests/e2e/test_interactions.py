@@ -17,7 +17,7 @@ from deltaflow.training.io import load_model
 from deltaflow.training.task import Task
 from deltaflow.training.trainer import fit
 
-from e2e_page import config_of, number, upload_config, wait_config, wait_ready
+from e2e_page import EDGE_PIXEL, config_of, edge_middle, edge_pixel, number, upload_config, wait_config, wait_ready
 
 POS = (8, 119, 189)  # class 1's colour (util.js)
 SHOWN = 5e-4  # the page shows 4 significant digits: half a unit of the 4th, relative
@@ -117,22 +117,22 @@ def test_hover_shows_values_and_a_click_edits_a_weight(open_page, server_url, tm
     page = open_page()
     model = server_model(server_url, page, tmp_path)
     W, b = model.net.layers[0].W.value, model.net.layers[0].b.value
-    edge = page.get_by_test_id("edge-1-0-0")  # W(1)[0, 0]: neuron 1 of layer 1 from x₁
-    edge.hover()
+    x, y = edge_middle(page, "feature-x1", "neuron-1-0")  # W(1)[0, 0]: neuron 1 of layer 1 from x₁
+    page.mouse.move(x, y)
     assert shown_close(tooltip_number(page, "W(1)[1,1] ="), W[0, 0])
     page.get_by_test_id("neuron-1-0").hover()
     assert shown_close(tooltip_number(page, "b ="), b[0])
 
-    width = edge.get_attribute("stroke-width")
-    assert width != "5.40"  # |w| ≥ 2 draws the widest edge; an initial weight is far smaller
-    edge.click()
+    widest = (*POS, 255)  # |w| ≥ 2 draws the widest edge, opaque blue; an initial weight is far smaller
+    assert edge_pixel(page, x, y) != widest
+    page.mouse.click(x, y)
     page.get_by_test_id("weight-input").fill("2.5")
     page.get_by_test_id("weight-input").press("Enter")
-    page.wait_for_function("() => document.querySelector('[data-testid=edge-1-0-0]').getAttribute('stroke-width') === '5.40'")
+    page.wait_for_function(f"(p) => String(({EDGE_PIXEL})(p)) === '{','.join(map(str, widest))}'", arg=[x, y])
     W_new = server_model(server_url, page, tmp_path).net.layers[0].W.value
     assert W_new[0, 0] == np.float32(2.5)
     np.testing.assert_array_equal(np.delete(W_new.ravel(), 0), np.delete(W.ravel(), 0))  # that weight only
-    edge.hover()
+    page.mouse.move(x, y)
     assert tooltip_number(page, "W(1)[1,1] =") == 2.5
 
 

@@ -8,6 +8,7 @@ import { setPath } from "./fields.js";
 import { createGradflow } from "./gradflow.js";
 import { createOutputHeatmap } from "./heatmap.js";
 import { createMaths } from "./maths.js";
+import { createModeToggle } from "./netmode.js";
 import { createNetwork } from "./network.js";
 import { downloadConfig, downloadModel, readHash, writeHash } from "./share.js";
 import { connect } from "./socket.js";
@@ -90,6 +91,10 @@ const network = createNetwork($("network"), {
   onEditWeight(l, i, j, value) {
     timeline.goLive(); // the edit is to today's weights: show them
     send({ type: "set_weight", layer: l, row: i, column: j, value });
+  },
+  onEditBias(l, i, value) {
+    timeline.goLive();
+    send({ type: "set_weight", layer: l, row: i, bias: true, value });
   },
   onHoverNeuron: hoverNeuron,
 });
@@ -211,8 +216,11 @@ const maths = createMaths($("maths"), {
 });
 const lowerTabs = createTabs(document.querySelector(".lower [role=tablist]"));
 
-$("edge-grad").addEventListener("change", (e) => network.setEdgeMode(e.target.checked ? "grad" : "weight"));
-window.addEventListener("resize", () => network.resize());
+const netMode = createModeToggle($("net-mode"), (mode) => {
+  netMode.set(mode);
+  network.setMode(mode);
+});
+netMode.set("forward");
 $("settings-toggle").addEventListener("click", (e) => {
   const open = document.querySelector(".topbar").classList.toggle("settings-open");
   e.currentTarget.setAttribute("aria-expanded", String(open));
@@ -239,7 +247,7 @@ function onState(s) {
     inputs: app.inputs,
     togglable: s.data.dims === 2 && s.config.data.name !== "csv",
     hidden: s.network.layers.slice(0, -1).map((u) => u.n_out),
-    activations: s.network.layers.slice(0, -1).map((u) => u.activation),
+    activations: s.network.layers.map((u) => u.activation),
     activationChoices: app.hello.activations,
     nOut: s.network.n_out,
   });
@@ -312,7 +320,8 @@ function render(f) {
   if (!replay) controls.setPlaying(running);
   const maps = neuronMaps(f, s);
   app.maps = maps;
-  network.update({ layers: f.layers, heatmaps: { neurons: maps } });
+  app.frame = f; // the frame drawn last
+  network.update({ step: f.step, layers: f.layers, heatmaps: { neurons: maps }, units: f.units });
   output.update(outputMap(f, s));
   if (app.hover) showHovered();
   const metrics = frameMetrics(f, FLAGS);

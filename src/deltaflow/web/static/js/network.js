@@ -1,220 +1,246 @@
-// The network view: input features, hidden layers and outputs as columns of neurons, each
-// neuron showing its activation a_j(x) over the input plane; edges coloured by sign and
-// sized by |w| (or by |∂L/∂w| at a toggle). Hover shows a value, click edits a weight.
-import { label } from "./labels.js";
-import { clear, diverging, el, fmt, paintHeatmap, rgb, svgEl } from "./util.js";
+// The network view: input features, hidden layers and outputs as columns of neurons fitted
+// into the container. Two tools (netmode.js): the Neural Network Simulator (a_j(x) in each
+// neuron, edges by w) and the Backpropagation Visualiser (edges by |∂L/∂w|, neurons by
+// |∂L/∂b_j|, ‖δ⁽ˡ⁾‖ under each column, the backward pass animated). Edges are one canvas
+// (netedges.js), hit-tested by geometry (netlayout.js); neurons are focusable elements.
+import { columnHead, deltaNorm } from "./netcolumns.js";
+import { createEdges, logScale } from "./netedges.js";
+import { moveFrom, openEditor } from "./netkeys.js";
+import { edgeAt, layout } from "./netlayout.js";
+import { createMaps } from "./netmaps.js";
+import { legend } from "./netmode.js";
+import { createPulse } from "./netpulse.js";
+import { DEAD, SATURATED, edgeText, neuronLabel, neuronName, neuronText, param } from "./nettext.js";
+import { clear, el, fmt } from "./util.js";
 
-const HEAD = 62; // room above the columns for the +/− buttons and the activation menu
-const LABEL = 64; // room left of the feature column for the feature names
 const MAX_EDGES = 4096; // per pair of layers; beyond this the edges are not drawn
+const REACH = 5; // px from an edge that still hovers or clicks it
 
 /**
- * root: the container. hooks: {onToggleFeature(name), onNeurons(l, delta), onActivation(l, name),
- * onEditWeight(l, i, j, value), tooltip: {show(text, event), hide()}}.
+ * root: the container (the view fills its box and redraws when the box changes).
+ * hooks: {onToggleFeature(name), onNeurons(l, delta), onActivation(l, name), onEditWeight(l, i, j, v),
+ * onEditBias(l, i, v), onHoverNeuron(c, j) / onHoverNeuron(null), tooltip: {show(text, {clientX, clientY}), hide()}}
+ * (l: unit layer from 0, as the server's messages; c: column, 0 = the inputs, c = unit layer c).
  */
 export function createNetwork(root, hooks) {
-  let arch = null;
-  let geometry = null;
-  let edges = []; // edges[l][i * nIn + j]: the path from input j to neuron i of unit layer l
-  let canvases = []; // canvases[c][j]: the heatmap canvas of neuron j in column c
-  let lastFrame = null;
-  let edgeMode = "weight";
+  const v = { arch: null, g: null, from: [], marks: [], frame: null }; // what the pieces read (nettext.js)
+  let drawn = [], edges = null, maps = null, nodes = [], dnorms = [];
+  let mode = "forward", lastStep = -1;
+  let hover = null; // {c, j} | {l, i, j}, with the pointer's {clientX, clientY}
+  let focus = [0, 0], highlighted = null;
+  const edgeCanvas = el("canvas", { class: "edges", "aria-hidden": "true", "data-testid": "edge-canvas" });
+  const mapCanvas = el("canvas", { class: "maps", "aria-hidden": "true", "data-testid": "map-canvas" });
+  const pulse = createPulse(el("canvas", { class: "pulse", "aria-hidden": "true", "data-testid": "pulse-canvas" }), (c) => {
+    dnorms.forEach((d, k) => d && d.box.classList.toggle("lit", k === c));
+  });
+  root.setAttribute("role", "group");
+  root.setAttribute("aria-label", "Network: arrow keys move between neurons; Enter toggles a feature or edits a neuron's weights");
 
-  function layout() {
-    const cols = [arch.inputs.length, ...arch.hidden, arch.nOut];
-    // below ~38 px a column's +/− buttons and activation menu overlap the next: scroll instead
-    const width = Math.max(root.clientWidth, LABEL + 40 + (cols.length - 1) * 38);
-    const tallest = Math.max(...cols);
-    const height = Math.max(300, Math.min(520, tallest * 34));
-    const step = (width - LABEL - 40) / Math.max(1, cols.length - 1);
-    const size = Math.max(6, Math.min(30, Math.floor((height - 10) / (tallest * 1.22)), Math.floor(step * 0.62)));
-    const pitch = Math.max(size * 1.22, Math.min(size + 14, (height - 10) / tallest));
-    const x = cols.map((_, c) => LABEL + 10 + c * step);
-    const y = cols.map((n) => Array.from({ length: n }, (_, j) => HEAD + (height - n * pitch) / 2 + (j + 0.5) * pitch));
-    return { cols, width, height: height + HEAD, size, x, y, step };
+  function columns() {
+    return [v.arch.inputs.length, ...v.arch.hidden, v.arch.nOut];
   }
 
   function build() {
+    if (hover) setHover(null, hover); // its neuron or edge may not exist in the new geometry
+    pulse.stop();
     clear(root);
-    geometry = layout();
-    const g = geometry;
-    root.style.height = `${g.height + 6}px`;
-    const svg = svgEl("svg", { class: "edges", width: g.width, height: g.height });
-    root.append(svg);
-    edges = [];
-    canvases = [];
-    const active = arch.inputs.map((f, j) => ({ ...f, j })).filter((f) => f.active);
-    // unit layer l connects column l (its inputs) to column l + 1; the first takes active features only
-    for (let l = 0; l < g.cols.length - 1; l++) {
-      const from = l === 0 ? active.map((f) => f.j) : [...Array(g.cols[l]).keys()];
-      const nOut = g.cols[l + 1];
-      const paths = new Array(nOut * from.length);
-      if (nOut * from.length <= MAX_EDGES) {
-        for (let i = 0; i < nOut; i++) {
-          from.forEach((src, j) => {
-            const x1 = g.x[l] + g.size / 2, y1 = g.y[l][src];
-            const x2 = g.x[l + 1] - g.size / 2, y2 = g.y[l + 1][i];
-            const mx = (x1 + x2) / 2;
-            const p = svgEl("path", {
-              d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`,
-              "data-testid": `edge-${l + 1}-${i}-${j}`, stroke: "#ccc", "stroke-width": 1,
-            });
-            p.addEventListener("mousemove", (e) => hooks.tooltip.show(edgeText(l, i, j), e));
-            p.addEventListener("mouseleave", () => hooks.tooltip.hide());
-            p.addEventListener("click", (e) => editWeight(l, i, j, e));
-            svg.append(p);
-            paths[i * from.length + j] = p;
-          });
-        }
-      }
-      edges.push(paths);
-    }
-    g.cols.forEach((n, c) => buildColumn(c, n));
-    if (lastFrame) update(lastFrame);
+    const cols = columns();
+    // the key below the neurons: one row, or two where it does not fit (it wraps); ‖δ‖ above it when backward
+    const w = root.clientWidth, foot = mode === "backward" ? 30 + (w < 880 ? 54 : 28) : w < 640 ? 40 : 26;
+    v.g = layout(cols, root.clientWidth || 600, root.clientHeight || 360, foot);
+    const active = v.arch.inputs.map((f, j) => (f.active ? j : -1)).filter((j) => j >= 0);
+    v.from = cols.slice(0, -1).map((n, l) => (l === 0 ? active : [...Array(n).keys()]));
+    drawn = v.from.map((f, l) => f.length * cols[l + 1] <= MAX_EDGES);
+    edges = createEdges(edgeCanvas, v.g, v.from, drawn);
+    maps = createMaps(mapCanvas, v.g, v.arch.inputs);
+    root.append(edgeCanvas, mapCanvas, pulse.canvas);
+    pulse.setGeometry(v.g, edges);
+    pulse.highlight(highlighted);
+    root.classList.toggle("backward", mode === "backward");
+    root.classList.toggle("small", v.g.label < 64);
+    nodes = [];
+    v.marks = [];
+    dnorms = [];
+    cols.forEach((n, c) => buildColumn(c, n));
+    root.append(legend(mode, () => pulse.play()));
+    if (focus[0] >= cols.length || focus[1] >= cols[focus[0]]) focus = [0, 0];
+    nodes[focus[0]][focus[1]].tabIndex = 0;
+    if (v.frame) update(v.frame);
+    else maps.draw(null, [], mode);
   }
 
   function buildColumn(c, n) {
-    const g = geometry;
-    const last = c === g.cols.length - 1;
+    const last = c === v.g.cols.length - 1;
     const col = el("div", { class: "col", "data-testid": c === 0 ? "feature-col" : last ? "output-col" : `layer-col-${c}` });
     root.append(col);
-    col.append(columnHead(c, n, last));
-    canvases[c] = [];
+    col.append(columnHead(v, c, n, last, hooks));
+    nodes[c] = [];
+    v.marks[c] = new Uint8Array(n);
     for (let j = 0; j < n; j++) {
-      const feature = c === 0 ? arch.inputs[j] : null;
+      const feature = c === 0 ? v.arch.inputs[j] : null;
       const node = el("div", {
         class: `neuron${feature ? " feature" : ""}${feature && !feature.active ? " off" : ""}`,
-        style: `left:${g.x[c]}px;top:${g.y[c][j]}px;width:${g.size}px;height:${g.size}px`,
+        style: `left:${v.g.x[c]}px;top:${v.g.y[c][j]}px;width:${v.g.size}px;height:${v.g.size}px`,
         "data-testid": feature ? `feature-${feature.name}` : `neuron-${c}-${j}`,
+        role: feature ? "switch" : "button", tabindex: "-1", "aria-haspopup": feature ? null : "dialog",
+        "aria-checked": feature ? String(feature.active) : null,
       });
-      const canvas = el("canvas", { width: 1, height: 1 });
-      node.append(canvas);
-      canvases[c].push(canvas);
-      if (feature) {
-        node.append(el("span", { class: "label", text: feature.label }));
-        node.setAttribute("role", "switch");
-        node.setAttribute("aria-checked", String(feature.active));
-        node.setAttribute("aria-label", `feature ${feature.label}`);
-        node.tabIndex = 0;
-        if (feature.heatmap) paintHeatmap(canvas, feature.heatmap);
-        if (arch.togglable) {
-          node.addEventListener("click", () => hooks.onToggleFeature(feature.name));
-          node.addEventListener("keydown", (e) => (e.key === " " || e.key === "Enter") && hooks.onToggleFeature(feature.name));
-        }
-      }
-      node.addEventListener("mousemove", (e) => hooks.tooltip.show(neuronText(c, j), e));
-      node.addEventListener("mouseleave", () => hooks.tooltip.hide());
+      node.dataset.c = String(c);
+      node.dataset.j = String(j);
+      if (feature) node.append(el("span", { class: "label", text: feature.label }));
+      nodes[c].push(node);
+      node.setAttribute("aria-label", neuronLabel(v, c, j));
       root.append(node);
     }
-  }
-
-  function columnHead(c, n, last) {
-    const x = geometry.x[c];
-    const narrow = geometry.step < 72;
-    const head = el("div", { class: `col-head${narrow ? " narrow" : ""}`, style: `left:${x}px;width:${Math.min(96, geometry.step - 4)}px` });
-    if (c === 0) {
-      head.append(el("b", { text: arch.togglable ? "features" : "inputs" }), el("span", { text: `${arch.inputs.filter((f) => f.active).length} on` }));
-    } else if (last) {
-      head.append(el("b", { text: "output" }), el("span", { text: `${n} unit${n > 1 ? "s" : ""}` }));
-    } else {
-      const l = c; // hidden layer number, 1-based
-      const pm = el("div", { class: "pm" },
-        el("button", { type: "button", "aria-label": `Add a neuron to layer ${l}`, "data-testid": `add-neuron-${l}`, text: "+", onclick: () => hooks.onNeurons(l, 1) }),
-        el("button", { type: "button", "aria-label": `Remove a neuron from layer ${l}`, "data-testid": `remove-neuron-${l}`, text: "−", onclick: () => hooks.onNeurons(l, -1) }));
-      const select = el("select", { "aria-label": `Activation of layer ${l}`, "data-testid": `activation-${l}`, onchange: (e) => hooks.onActivation(l, e.target.value) },
-        ...arch.activationChoices.map((v) => el("option", { value: v, text: label("activations", v), selected: v === arch.activations[l - 1] })));
-      head.append(pm, el("span", { "data-testid": `width-${l}`, title: `${n} neurons`, text: narrow ? String(n) : `${n} neuron${n > 1 ? "s" : ""}` }), select);
-    }
-    return head;
-  }
-
-  function param(l, key) {
-    const layer = lastFrame && lastFrame.layers[l];
-    return layer ? layer[key] : null;
-  }
-
-  function edgeText(l, i, j) {
-    const nIn = edges[l].length / geometry.cols[l + 1];
-    const W = param(l, "W"), gW = param(l, "gW");
-    const k = i * nIn + j;
-    return `W(${l + 1})[${i + 1},${j + 1}] = ${W ? fmt(W[k], 4) : "–"}\n∂L/∂w = ${gW ? fmt(gW[k], 3) : "–"}\nclick to edit`;
-  }
-
-  function neuronText(c, j) {
-    if (c === 0) {
-      const f = arch.inputs[j];
-      return `${f.label}${arch.togglable ? (f.active ? " (on; click to remove)" : " (off; click to add)") : ""}`;
-    }
-    const l = c - 1;
-    const b = param(l, "b"), gb = param(l, "gb");
-    const name = c === geometry.cols.length - 1 ? `output ${j + 1}` : `layer ${c}, neuron ${j + 1}`;
-    return `${name}\nb = ${b ? fmt(b[j], 4) : "–"}\n∂L/∂b = ${gb ? fmt(gb[j], 3) : "–"}`;
+    if (c > 0 && mode === "backward") root.append((dnorms[c] = deltaNorm(v, c)).box);
   }
 
   function editWeight(l, i, j, event) {
     hooks.tooltip.hide();
-    const W = param(l, "W");
-    const nIn = edges[l].length / geometry.cols[l + 1];
-    const input = el("input", { type: "number", step: "any", "aria-label": "New weight value", "data-testid": "weight-input", value: W ? W[i * nIn + j] : 0 });
-    const box = el("form", { class: "editor", style: `left:${event.clientX + 8}px;top:${event.clientY + 8}px` },
-      el("label", { text: `W(${l + 1})[${i + 1},${j + 1}] ` }), input, el("button", { type: "submit", text: "set" }));
-    const close = () => box.remove();
-    box.addEventListener("submit", (e) => {
-      e.preventDefault();
-      const v = Number(input.value);
-      if (Number.isFinite(v)) hooks.onEditWeight(l, i, j, v);
-      close();
-    });
-    input.addEventListener("keydown", (e) => e.key === "Escape" && close());
-    input.addEventListener("blur", () => setTimeout(close, 150));
-    document.body.append(box);
-    input.select();
+    const W = param(v, l, "W");
+    openEditor({ title: "Edit a weight", x: event.clientX + 8, y: event.clientY + 8,
+      rows: [{ label: `W(${l + 1})[${i + 1},${j + 1}]`, value: W ? W[i * v.from[l].length + j] : 0, testid: "weight-input", onSet: (x) => hooks.onEditWeight(l, i, j, x) }] });
   }
 
-  function update(frame) {
-    lastFrame = frame;
-    if (!geometry) return;
-    const grads = edgeMode === "grad";
-    let gmax = 0;
-    if (grads) for (const layer of frame.layers) if (layer.gW) for (const v of layer.gW) gmax = Math.max(gmax, Math.abs(v) || 0);
-    frame.layers.forEach((layer, l) => {
-      const paths = edges[l];
-      const values = grads ? layer.gW : layer.W;
-      if (!paths || !values || values.length !== paths.length) return;
-      for (let k = 0; k < paths.length; k++) {
-        const p = paths[k];
-        if (!p) continue;
-        const v = values[k];
-        // weights on a linear scale; gradients on a 5-decade log scale so vanishing shows as thin edges
-        const s = grads ? Math.max(0, 1 + Math.log10(Math.abs(v) / gmax || 1e-12) / 5) : Math.min(1, Math.abs(v) / 2);
-        p.setAttribute("stroke", Number.isFinite(v) ? rgb(diverging(v >= 0 ? 0.35 + 0.65 * s : -0.35 - 0.65 * s)) : "#b3261e");
-        p.setAttribute("stroke-width", (0.4 + 5 * s).toFixed(2));
-        p.setAttribute("stroke-opacity", (0.35 + 0.65 * s).toFixed(2));
-      }
-    });
-    const maps = frame.heatmaps && frame.heatmaps.neurons;
-    if (maps) {
-      maps.forEach((layerMaps, l) => {
-        const cs = canvases[l + 1];
-        if (cs) layerMaps.forEach((hm, j) => hm && cs[j] && paintHeatmap(cs[j], hm));
-      });
+  /** The editor of neuron j of column c ≥ 1: its incoming weights W⁽ᶜ⁾[j, ·] and its bias. */
+  function editNeuron(c, j) {
+    hooks.tooltip.hide();
+    const l = c - 1, W = param(v, l, "W"), b = param(v, l, "b"), nIn = v.from[l].length;
+    const source = (k) => (l === 0 ? ` (${v.arch.inputs[v.from[0][k]].label})` : "");
+    const rows = v.from[l].map((_, k) => ({ label: `W(${c})[${j + 1},${k + 1}]${source(k)}`, value: W ? W[j * nIn + k] : 0, testid: `weight-input-${k}`, onSet: (x) => hooks.onEditWeight(l, j, k, x) }));
+    rows.push({ label: `b(${c})[${j + 1}]`, value: b ? b[j] : 0, testid: "bias-input", onSet: (x) => hooks.onEditBias(l, j, x) });
+    const r = nodes[c][j].getBoundingClientRect();
+    openEditor({ title: `${neuronName(v, c, j)}: incoming weights and bias`, rows, x: r.right + 8, y: r.top, onClose: () => nodes[c] && nodes[c][j] && nodes[c][j].focus() });
+  }
+
+  function pointer(e) {
+    const node = e.target.closest && e.target.closest(".neuron");
+    if (node) return { c: Number(node.dataset.c), j: Number(node.dataset.j) };
+    if (e.target !== root && e.target !== edgeCanvas) return null; // a head's buttons and menus
+    const r = root.getBoundingClientRect();
+    return edgeAt(v.g, v.from, drawn, e.clientX - r.left, e.clientY - r.top, REACH);
+  }
+
+  function setHover(next, e) {
+    const neuron = (h) => (h && h.c !== undefined && h.c > 0 ? h : null);
+    const was = neuron(hover), now = neuron(next);
+    if ((was && was.c) !== (now && now.c) || (was && was.j) !== (now && now.j)) hooks.onHoverNeuron(now ? now.c : null, now ? now.j : undefined);
+    hover = next ? { ...next, clientX: e.clientX, clientY: e.clientY } : null;
+    root.classList.toggle("on-edge", Boolean(next && next.l !== undefined));
+    showTooltip();
+  }
+
+  function showTooltip() {
+    if (!hover) return hooks.tooltip.hide();
+    hooks.tooltip.show(hover.l !== undefined ? edgeText(v, hover.l, hover.i, hover.j) : neuronText(v, hover.c, hover.j), hover);
+  }
+
+  root.addEventListener("mousemove", (e) => v.g && setHover(pointer(e), e));
+  root.addEventListener("mouseleave", (e) => setHover(null, e));
+  root.addEventListener("click", (e) => {
+    const hit = v.g && pointer(e);
+    if (!hit) return;
+    if (hit.l !== undefined) editWeight(hit.l, hit.i, hit.j, e);
+    else if (hit.c === 0 && v.arch.togglable) hooks.onToggleFeature(v.arch.inputs[hit.j].name);
+  });
+  root.addEventListener("keydown", (e) => {
+    const node = e.target.closest && e.target.closest(".neuron");
+    if (!node) return;
+    const c = Number(node.dataset.c), j = Number(node.dataset.j);
+    const next = moveFrom(e.key, c, j, v.g.cols);
+    if (next) {
+      e.preventDefault();
+      moveFocus(next);
+    } else if (e.key === "Enter" || (e.key === " " && c === 0)) {
+      e.preventDefault();
+      if (c > 0) editNeuron(c, j);
+      else if (v.arch.togglable) hooks.onToggleFeature(v.arch.inputs[j].name);
+    }
+  });
+  root.addEventListener("focusin", (e) => {
+    const node = e.target.closest && e.target.closest(".neuron");
+    if (node) node.setAttribute("aria-label", neuronLabel(v, Number(node.dataset.c), Number(node.dataset.j)));
+  });
+
+  function moveFocus([c, j]) {
+    nodes[focus[0]][focus[1]].tabIndex = -1;
+    focus = [c, j];
+    nodes[c][j].tabIndex = 0;
+    nodes[c][j].focus();
+  }
+
+  /** ‖δ⁽ˡ⁾‖ under each column: the number and its bar on the fixed log scale. */
+  function paintDeltaNorms(frame) {
+    for (let l = 0; l < frame.layers.length; l++) {
+      const d = dnorms[l + 1], norm = frame.layers[l].delta_norm;
+      if (!d) continue;
+      d.value.textContent = v.g.step >= 66 || !Number.isFinite(norm) ? fmt(norm, 2) : norm.toExponential(0).replace("e+", "e");
+      d.value.dataset.value = String(norm);
+      d.fill.style.width = `${(Number.isFinite(norm) ? logScale(norm) : 1) * 100}%`;
+      d.fill.classList.toggle("bad", !Number.isFinite(norm));
     }
   }
 
+  /** units[l]: Uint8Array(n_out) of unit layer l, bit 1 saturated, bit 2 dead (absent: no marks). */
+  function paintMarks(units) {
+    for (let c = 1; c < v.g.cols.length; c++) {
+      const u = units && units[c - 1], m = v.marks[c];
+      for (let j = 0; j < m.length; j++) {
+        const bits = u && j < u.length ? u[j] : 0;
+        if (bits === m[j]) continue;
+        m[j] = bits;
+        nodes[c][j].classList.toggle("sat", Boolean(bits & SATURATED) && !(bits & DEAD));
+        nodes[c][j].classList.toggle("dead", Boolean(bits & DEAD));
+        nodes[c][j].setAttribute("aria-label", neuronLabel(v, c, j));
+      }
+    }
+  }
+
+  /** frame: {step, layers: [{W, b, gW, gb, delta_norm, …}], heatmaps: {neurons: [l][j] maps}, units?} */
+  function update(frame) {
+    v.frame = frame;
+    if (!v.g) return;
+    edges.draw(frame.layers, mode);
+    maps.draw(frame.heatmaps && frame.heatmaps.neurons, frame.layers, mode);
+    if (mode === "backward") paintDeltaNorms(frame);
+    paintMarks(frame.units);
+    if (hover) showTooltip();
+    if (document.activeElement && document.activeElement.dataset && document.activeElement.parentNode === root && document.activeElement.dataset.c) {
+      const a = document.activeElement;
+      a.setAttribute("aria-label", neuronLabel(v, Number(a.dataset.c), Number(a.dataset.j)));
+    }
+    if (mode === "backward" && frame.step > lastStep && lastStep >= 0) pulse.play();
+    lastStep = frame.step;
+  }
+
+  let pending = false;
+  new ResizeObserver(() => {
+    if (pending || !v.arch) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      if (v.g && (Math.round(v.g.width) !== root.clientWidth || Math.round(v.g.height) !== root.clientHeight)) build();
+    });
+  }).observe(root);
+
   return {
-    /** arch: {inputs: [{name, label, active, heatmap}], togglable, hidden: [widths], activations,
-     *  activationChoices (hello's), nOut} */
+    /** arch: {inputs: [{name, label, active, heatmap}], togglable, hidden: [widths], activations (one per
+     *  unit layer, the output's last), activationChoices (hello's), nOut} */
     setArchitecture(next) {
-      arch = next;
+      v.arch = next;
+      lastStep = -1;
       build();
     },
     update,
-    setEdgeMode(mode) {
-      edgeMode = mode;
-      if (lastFrame) update(lastFrame);
+    /** "forward" (Neural Network Simulator) or "backward" (Backpropagation Visualiser). */
+    setMode(next) {
+      mode = next;
+      if (v.arch) build();
     },
-    resize() {
-      if (arch) build();
+    /** Highlight unit layer l's column and its incoming edges (l from 1; 0 = the inputs), or none (null). */
+    highlightLayer(l) {
+      highlighted = l;
+      pulse.highlight(l);
     },
   };
 }

@@ -66,28 +66,68 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-export const svgEl = (tag, attrs = {}) => el(tag, { ...attrs, svg: true });
+// the diverging scale tabulated once, as packed RGBA pixels (the byte order of ImageData on a
+// little-endian machine, which every browser runs on): PALETTE[k] = diverging((k − 256) / 255)
+const PALETTE = new Uint32Array(512);
+for (let k = 0; k < 512; k++) {
+  const [r, g, b] = diverging((k - 256) / 255);
+  PALETTE[k] = ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0;
+}
+const LUT = new Uint32Array(256); // byte q → pixel, refilled per map (its lo, hi)
+const buffers = new WeakMap(); // canvas → {ctx, img, px}: one ImageData per canvas, reused
+
+/** t in [-1, 1] → its PALETTE index; NaN → the middle grey. */
+function paletteIndex(t) {
+  const k = Math.round(t * 255) + 256;
+  if (!(k >= 1)) return k < 1 ? 1 : 256;
+  return k > 511 ? 511 : k;
+}
 
 /**
- * Paint a heatmap {w, h, values: Float32Array|Uint8Array, lo, hi} into a canvas of w×h
- * pixels; row 0 is the top of the plane (largest x₂). `colour(t)` maps [-1, 1] → rgb.
+ * The colour position t ∈ [-1, 1] of value v in a map whose values run from lo to hi: v / max(|lo|, |hi|)
+ * when the map takes both signs; when it takes one (a sigmoid's a ∈ (0, 1)), the map's own range is
+ * spread over that sign's half, t = ±(0.15 + 0.85·(|v| − min|v|)/(max|v| − min|v|)), so its shape shows
+ * in shades of one colour instead of one flat colour (unless that range is under 1% of |v|).
  */
-export function paintHeatmap(canvas, hm, colour = diverging) {
-  if (canvas.width !== hm.w || canvas.height !== hm.h) {
+function position(v, lo, hi) {
+  if (lo < 0 && hi > 0) return v / Math.max(-lo, hi);
+  const sign = hi > 0 ? 1 : -1, a = Math.min(Math.abs(lo), Math.abs(hi)), b = Math.max(Math.abs(lo), Math.abs(hi));
+  // a range below 1% of the values is quantisation noise, not shape: drawn flat
+  return b - a > 0.01 * b ? sign * (0.15 + (0.85 * (Math.abs(v) - a)) / (b - a)) : b > 0 ? sign : 0;
+}
+
+/**
+ * Write a heatmap {w, h, q?: Uint8Array(w·h), values: Float32Array(w·h), lo, hi} as packed RGBA
+ * into px (a Uint32Array over ImageData bytes), row r at px[offset + r·stride …], orange (−) …
+ * grey … blue (+) (see position()); row 0 is the top of the plane (largest x₂). With the quantised
+ * bytes q (value = lo + q·(hi − lo)/255) each pixel is one lookup in a 256-entry table; without
+ * them (curves) one in the palette. Allocates nothing.
+ */
+export function heatmapPixels(px, stride, offset, hm) {
+  const { w, h, lo, hi } = hm;
+  if (hm.q) {
+    const step = (hi - lo) / 255, q = hm.q;
+    for (let k = 0; k < 256; k++) LUT[k] = PALETTE[paletteIndex(position(lo + k * step, lo, hi))];
+    for (let r = 0; r < h; r++) for (let c = 0, o = offset + r * stride, i = r * w; c < w; c++) px[o + c] = LUT[q[i + c]];
+  } else {
+    const v = hm.values;
+    for (let r = 0; r < h; r++) for (let c = 0, o = offset + r * stride, i = r * w; c < w; c++) px[o + c] = PALETTE[paletteIndex(position(v[i + c], lo, hi))];
+  }
+}
+
+/** Paint a heatmap (as heatmapPixels) into a canvas of w×h pixels, through one ImageData kept per canvas. */
+export function paintHeatmap(canvas, hm) {
+  let buf = buffers.get(canvas);
+  if (!buf || buf.img.width !== hm.w || buf.img.height !== hm.h) {
     canvas.width = hm.w;
     canvas.height = hm.h;
+    const ctx = canvas.getContext("2d");
+    const img = ctx.createImageData(hm.w, hm.h);
+    buf = { ctx, img, px: new Uint32Array(img.data.buffer) };
+    buffers.set(canvas, buf);
   }
-  const ctx = canvas.getContext("2d");
-  const img = ctx.createImageData(hm.w, hm.h);
-  const span = Math.max(Math.abs(hm.lo), Math.abs(hm.hi)) || 1;
-  for (let i = 0; i < hm.w * hm.h; i++) {
-    const c = colour(hm.values[i] / span);
-    img.data[4 * i] = c[0];
-    img.data[4 * i + 1] = c[1];
-    img.data[4 * i + 2] = c[2];
-    img.data[4 * i + 3] = 255;
-  }
-  ctx.putImageData(img, 0, 0);
+  heatmapPixels(buf.px, hm.w, 0, hm);
+  buf.ctx.putImageData(buf.img, 0, 0);
 }
 
 export function clear(node) {
