@@ -66,6 +66,8 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+export const svgEl = (tag, attrs = {}) => el(tag, { ...attrs, svg: true });
+
 // the diverging scale tabulated once, as packed RGBA pixels (the byte order of ImageData on a
 // little-endian machine, which every browser runs on): PALETTE[k] = diverging((k − 256) / 255)
 const PALETTE = new Uint32Array(512);
