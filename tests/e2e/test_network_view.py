@@ -63,9 +63,9 @@ def test_backward_mode_keeps_a_fixed_scale_and_shows_each_layers_delta_norm(open
     for n in range(1, 4):
         step_to(page, n)
         assert scale.text_content() == SCALE  # the same decades after every step, never re-fitted
-        shown = [float(page.get_by_test_id(f"delta-norm-{c}").get_attribute("data-value")) for c in range(1, L + 1)]
+        shown = [float(page.get_by_test_id(f"column-delta-{c}").get_attribute("data-value")) for c in range(1, L + 1)]
         assert shown == pytest.approx(frame_stat(page, "delta_norm"), rel=1e-7)
-        texts = [page.get_by_test_id(f"delta-norm-{c}").text_content() for c in range(1, L + 1)]
+        texts = [page.get_by_test_id(f"column-delta-{c}").text_content() for c in range(1, L + 1)]
         for text, v in zip(texts, shown):
             assert abs(float(text.replace("−", "-")) - v) <= 0.051 * v, (text, v)  # two significant digits
     # a step animates δ from the output back to the inputs: a column is lit, then none

@@ -206,6 +206,7 @@ def test_a_hidden_tab_stops_acknowledging_and_the_server_stops_sending(open_page
 @pytest.mark.parametrize("split", ["train"])
 def test_show_the_maths_steps_through_one_example(open_page, split):
     page = open_page()
+    page.get_by_test_id("tab-maths").click()
     page.get_by_test_id("maths-index").fill("3")
     page.get_by_test_id("explain").click()
     title = page.get_by_test_id("maths-title")

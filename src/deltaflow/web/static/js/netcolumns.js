@@ -5,7 +5,7 @@ import { el } from "./util.js";
 
 /** ‖δ⁽ᶜ⁾‖ as a number and a bar on the fixed log scale, under column c: {box, value, fill}. */
 export function deltaNorm(v, c) {
-  const value = el("output", { "data-testid": `delta-norm-${c}`, text: "–" });
+  const value = el("output", { "data-testid": `column-delta-${c}`, text: "–" });
   const fill = el("i");
   const last = c === v.g.cols.length - 1, width = Math.max(12, Math.min(64, v.g.step - 2));
   const box = el("div", { class: `dnorm${last ? " out" : ""}${v.g.step < 66 ? " tight" : ""}${v.g.step < 26 ? " bare" : ""}`, style: `left:${v.g.x[c]}px;top:${v.g.bottom + 4}px;width:${width}px`,
