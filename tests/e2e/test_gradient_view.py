@@ -49,8 +49,8 @@ def train_frames(page, n: int) -> list[dict]:
     page.evaluate(WATCH)
     page.get_by_test_id("play").click()
     page.wait_for_function("(n) => window.ranges.length >= n", arg=n, timeout=60_000)
-    if page.evaluate("() => window.deltaflow.app.state.running"):  # a preset may have paused at its moment
-        page.get_by_test_id("play").click()
+    # a pause message, not the play/pause toggle: the preset may pause itself at its moment meanwhile
+    page.evaluate("() => window.deltaflow.send({type: 'pause'})")
     page.wait_for_function("() => !window.deltaflow.app.state.running")
     return page.evaluate("() => window.ranges")
 
