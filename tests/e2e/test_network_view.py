@@ -116,7 +116,7 @@ def test_marks_from_a_frame_are_drawn_and_read_out(open_page):
 
 def test_a_weight_and_a_bias_edited_by_keyboard_only(open_page):
     page = open_page()
-    page.get_by_test_id("mode-backward").focus()
+    page.get_by_test_id("remove-layer").focus()  # the last control of the network's header
     page.keyboard.press("Tab")  # one tab stop: the network's first neuron
     assert page.evaluate("() => document.activeElement.dataset.testid") == "feature-x1"
     page.keyboard.press("ArrowRight")
