@@ -81,7 +81,7 @@ export function createMaths(root, hooks) {
     next.disabled = at >= list.length - 1;
     hooks.onLayer(list.length ? list[at].layer : null);
     if (!list.length) {
-      body.append(el("p", { class: "empty", text: "Press “⌖ pick” by the output plot and click a point (or give a training point's number and press Explain): the forward pass, the loss and the backward pass of that one example, with the network's current numbers." }));
+      body.append(el("p", { class: "empty", text: "Press “pick” under the output plot and click a point (or give a training point's number and press Explain): the forward pass, the loss and the backward pass of that one example, with the network's current numbers." }));
       return;
     }
     const s = list[at];

@@ -132,5 +132,6 @@ export function statusText(f, s, FLAGS) {
   if (!(f.flags & FLAGS.HAS_STATS)) return `${where} · each step: forward pass → loss → δ back from the output to layer 1 → weight update`;
   const g = f.layers.map((u) => u.grad_W_norm);
   const L = g.length;
-  return `${where} · gradient size ‖∂L/∂W‖ ${fmt(g[0])} at layer 1, ${fmt(g[L - 1])} at layer ${L} (output) · no alarm`;
+  const sizes = L === 1 ? `${fmt(g[0])} at layer 1 (output)` : `${fmt(g[0])} at layer 1, ${fmt(g[L - 1])} at layer ${L} (output)`;
+  return `${where} · gradient size ‖∂L/∂W‖ ${sizes} · no alarm`;
 }
