@@ -37,6 +37,9 @@ function sameDeep(a, b) {
 /** The story in `note` (the #preset-note paragraph); hooks: {testMetric() → the shown test metric}.
  * start(preset) when one is chosen, state(s) for each state (a config not the preset's ends the
  * story), frame(f, FLAGS) for each drawn frame. */
+// shown while no preset is chosen: the note keeps its two lines, so choosing one moves nothing
+const NO_STORY = "Each preset above is a short experiment: it says what to watch and why, stops by itself at its key moment and then tells you what you saw, with your run's numbers.";
+
 export function createStory(note, hooks) {
   const said = el("strong", { class: "moment", "data-testid": "preset-moment" });
   const text = el("span", { class: "story", "data-testid": "preset-story" });
@@ -48,7 +51,6 @@ export function createStory(note, hooks) {
     more.textContent = open ? "less" : "more";
   });
   note.append(body, more);
-  note.hidden = true;
   let preset = null;
   let peak = NaN;
   let reached = false;
@@ -65,13 +67,13 @@ export function createStory(note, hooks) {
     peak = NaN;
     reached = false;
     said.textContent = "";
-    text.textContent = p ? p.story : "";
-    note.hidden = !p;
+    text.textContent = p ? p.story : NO_STORY;
     note.dataset.preset = p ? p.name : "";
     note.dataset.moment = "";
     requestAnimationFrame(fit);
   }
 
+  show(null);
   return {
     start: show,
     state(s) {
