@@ -260,3 +260,22 @@ def test_deep_nesting_is_an_error_that_leaves_a_playing_session_playing(caplog):
     assert reply["about"] == "config"
     assert not [r for r in caplog.records if r.levelno >= 30 or r.exc_info]
     assert P.depth({"a": [1, {"b": []}]}) == 4 and P.depth(5) == 0
+
+
+def test_explain_shows_the_gradient_step_exactly_when_the_update_is_plain_sgd():
+    """W ← W − η·∂L/∂W is shown for SGD without momentum, decay, L1/L2 or clipping (its update
+    is that formula), with the session's η; for Adam, or SGD with momentum, it is not."""
+    def explained(config):
+        s = Session(Limits(), RunConfig.from_dict(config))
+        (reply,) = s.handle(json.dumps({"type": "explain", "split": "train", "index": 0}))
+        return reply["explanation"]
+
+    sgd = {"data": {"name": "xor"}, "model": {"hidden": [3]}, "optimizer": {"name": "sgd", "lr": 0.25}}
+    ex = explained(sgd)
+    assert ex["lr"] == 0.25
+    layer = ex["layers"][0]["quantities"]
+    W, dW, W_new = (np.asarray(layer[k]["value"]) for k in ("W", "dW", "W_new"))
+    np.testing.assert_allclose(W_new, W - 0.25 * dW, rtol=0, atol=1e-6)
+    assert explained({**sgd, "optimizer": {"name": "sgd", "lr": 0.25, "momentum": 0.9}})["lr"] is None
+    assert explained({**sgd, "optimizer": {"name": "adam", "lr": 0.25}})["lr"] is None
+    assert explained({**sgd, "clip_norm": 1.0})["lr"] is None

@@ -211,9 +211,20 @@ def on_explain(s, msg):
         raise ValueError(f"index {msg.index} is out of range: the {msg.split} part has {len(X)} examples")
     i = msg.index
     target = s.trainer.task.targets(y[i : i + 1])[0]
-    result = explain(s.trainer.net, s.trainer.task.loss, X[i], target).to_dict()
+    result = explain(s.trainer.net, s.trainer.task.loss, X[i], target, lr=plain_sgd_lr(s)).to_dict()
     return [{"type": "explain", "split": msg.split, "index": i, "x_raw": to_json_ready(raw[i]),
              "y": to_json_ready(y[i]), "explanation": result}]
+
+
+def plain_sgd_lr(s) -> float | None:
+    """η when the run's update is W ← W − η·∂L/∂W (SGD without momentum, weight decay, L1/L2 or
+    clipping), so the explanation can show that step; None for any other optimiser, whose step
+    is not that formula."""
+    c = s.train_config
+    o = c.optimizer
+    plain = o.name == "sgd" and not o.momentum and not o.weight_decay and not c.l1 and not c.l2 \
+        and c.clip_norm is None and c.clip_value is None
+    return float(s.trainer.optimizer.lr) if plain else None
 
 
 def on_replay(s, msg) -> list:
