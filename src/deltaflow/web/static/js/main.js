@@ -4,12 +4,14 @@ import { createCharts, frameMetrics } from "./charts.js";
 import { createCompare } from "./compare.js";
 import { createControls } from "./controls.js";
 import { createDataPanel, csvName } from "./datapanel.js";
+import { withActivation, withFeatureToggled, withLayers, withNeurons } from "./edits.js";
 import { setPath } from "./fields.js";
 import { createGradflow } from "./gradflow.js";
 import { createOutputHeatmap } from "./heatmap.js";
 import { createMaths } from "./maths.js";
 import { createModeToggle } from "./netmode.js";
 import { createNetwork } from "./network.js";
+import { showError, tooltip } from "./notices.js";
 import { downloadConfig, downloadModel, readHash, writeHash } from "./share.js";
 import { connect } from "./socket.js";
 import { createTabs } from "./tabs.js";
@@ -18,28 +20,6 @@ import { alarmText, dataView, featureInputs, layerName, outputMap, neuronMaps, s
 
 const $ = (id) => document.getElementById(id);
 const app = { hello: null, state: null, config: null, grid: null, speed: null, clickClass: 0, pending: null, lastId: 0, lastStep: -1, scheduled: false, dropped: 0, drawn: 0 };
-
-const tooltip = {
-  node: $("tooltip"),
-  show(text, e) {
-    this.node.textContent = text;
-    this.node.hidden = false;
-    this.node.style.left = `${e.clientX + 12}px`;
-    this.node.style.top = `${e.clientY + 12}px`;
-  },
-  hide() {
-    this.node.hidden = true;
-  },
-};
-
-let errorTimer = null;
-function showError(message) {
-  const box = $("error");
-  box.textContent = message;
-  box.hidden = !message;
-  clearTimeout(errorTimer);
-  if (message) errorTimer = setTimeout(() => (box.hidden = true), 12000);
-}
 
 function send(msg) {
   socket.send(msg);
@@ -58,6 +38,17 @@ function fitGrid(grid) {
   return Math.max(lim.min_grid, Math.min(lim.max_grid, grid));
 }
 
+/** Send the config `make()` returns (none: nothing to change); its Error's message is shown instead. */
+function tryEdit(make) {
+  let next;
+  try {
+    next = make();
+  } catch (err) {
+    return showError(err.message);
+  }
+  if (next) sendConfig(next);
+}
+
 /** Change one field of the current config and send the whole config. */
 function edit(path, value) {
   const next = structuredClone(app.config);
@@ -67,27 +58,9 @@ function edit(path, value) {
 
 const network = createNetwork($("network"), {
   tooltip,
-  onToggleFeature(name) {
-    const on = new Set(app.state.network.inputs);
-    on.has(name) ? on.delete(name) : on.add(name);
-    if (!on.size) return showError("keep at least one input feature");
-    edit("data.features", app.hello.features.filter((f) => on.has(f)));
-  },
-  onNeurons(l, delta) {
-    const next = structuredClone(app.config);
-    const max = app.hello.limits.max_width;
-    const w = next.model.hidden[l - 1] + delta;
-    if (w < 1 || w > max) return showError(`a layer has between 1 and ${max} neurons`);
-    next.model.hidden[l - 1] = w;
-    sendConfig(next);
-  },
-  onActivation(l, name) {
-    const next = structuredClone(app.config);
-    const acts = app.state.network.layers.slice(0, -1).map((u) => u.activation);
-    acts[l - 1] = name;
-    next.model.activation = acts;
-    sendConfig(next);
-  },
+  onToggleFeature: (name) => tryEdit(() => withFeatureToggled(app.config, app.state, name, app.hello.features)),
+  onNeurons: (l, delta) => tryEdit(() => withNeurons(app.config, l, delta, app.hello.limits)),
+  onActivation: (l, name) => tryEdit(() => withActivation(app.config, app.state, l, name)),
   onEditWeight(l, i, j, value) {
     timeline.goLive(); // the edit is to today's weights: show them
     send({ type: "set_weight", layer: l, row: i, column: j, value });
@@ -117,23 +90,7 @@ const controls = createControls({
     showError("");
     send({ type: "reset" });
   },
-  onLayers(delta) {
-    const next = structuredClone(app.config);
-    const hidden = next.model.hidden;
-    const acts = app.state.network.layers.slice(0, -1).map((u) => u.activation);
-    if (delta > 0) {
-      if (hidden.length >= app.hello.limits.max_hidden_layers) return showError(`at most ${app.hello.limits.max_hidden_layers} hidden layers`);
-      hidden.push(hidden.length ? hidden[hidden.length - 1] : 4);
-      acts.push(acts.length ? acts[acts.length - 1] : defaultActivation());
-    } else {
-      if (!hidden.length) return;
-      hidden.pop();
-      acts.pop();
-    }
-    next.model.activation = acts.length && acts.every((a) => a === acts[0]) ? acts[0] : acts.length ? acts : next.model.activation;
-    if (!acts.length && Array.isArray(next.model.activation)) next.model.activation = defaultActivation();
-    sendConfig(next);
-  },
+  onLayers: (delta) => tryEdit(() => withLayers(app.config, app.state, delta, app.hello.limits, defaultActivation())),
   onOutputOptions(opts) {
     output.setOptions(opts);
   },
