@@ -51,11 +51,10 @@ def capture_replays(page) -> None:
     }""")
 
 
-def test_scrubbing_back_shows_the_values_sent_at_that_step_then_back_to_live(context, server_url):
+def open_hooked(context, server_url, errors: list):
+    """The page, with every message its socket receives passed to ``__replayHook`` as well."""
     page = context.new_page()
-    errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    # every binary message the page receives, decoded a second time for the test
     page.add_init_script("""(() => {
         const Native = window.WebSocket;
         window.WebSocket = class extends Native {
@@ -68,6 +67,12 @@ def test_scrubbing_back_shows_the_values_sent_at_that_step_then_back_to_live(con
     page.goto(server_url)
     wait_ready(page)
     capture_replays(page)
+    return page
+
+
+def test_scrubbing_back_shows_the_values_sent_at_that_step_then_back_to_live(context, server_url):
+    errors = []
+    page = open_hooked(context, server_url, errors)
     recorded = {}
     for _ in range(4):
         s = step_once(page)
@@ -113,7 +118,6 @@ def test_scrubbing_back_shows_the_values_sent_at_that_step_then_back_to_live(con
     assert page.get_by_test_id("timeline-label").text_content() == f"Replay: live at step {newest:,}"
     live = shown(page)
     assert live["step"] == f"{newest:,}" and page.get_by_test_id("connection").text_content() == "paused"
-    page.screenshot(path="/tmp/replay-live.png")
     assert not errors, errors
 
 
