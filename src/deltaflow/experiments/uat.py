@@ -41,7 +41,7 @@ from deltaflow.optim.optimizers import get_optimizer
 from deltaflow.viz.canvas import floats, new_figure, save, tidy
 
 __all__ = ["EXPERIMENT", "run", "figure", "unit_contributions", "param_count", "loglog_slope", "fit_width",
-           "fit_sawtooth", "wide_width_for"]
+           "fit_sawtooth", "wide_width_for", "sawtooth"]
 
 HALF_WIDTH = 3.0  # the interval [−3, 3] (the data functions' default), fed to the net as u = x / 3
 TARGETS = {
@@ -118,8 +118,9 @@ def _grid() -> np.ndarray:
     return np.linspace(-HALF_WIDTH, HALF_WIDTH, GRID_POINTS)[:, None]
 
 
-def _sawtooth(x: np.ndarray) -> np.ndarray:
-    u = TEETH * (x + HALF_WIDTH) / (2 * HALF_WIDTH)
+def sawtooth(x: np.ndarray, teeth: int = TEETH) -> np.ndarray:
+    """frac(teeth·(x + 3)/6): the target of ``functions.sawtooth`` on [−3, 3], without noise."""
+    u = teeth * (x + HALF_WIDTH) / (2 * HALF_WIDTH)
     return u - np.floor(u)
 
 
@@ -141,14 +142,14 @@ def fit_width(name: str, width: int, steps: int, seed: int, activation: str = "t
     return (net, mse, *_errors(net, f))
 
 
-def fit_sawtooth(sizes: list[int], steps: int, seed: int) -> tuple[Sequential, float, float]:
+def fit_sawtooth(sizes: list[int], steps: int, seed: int, teeth: int = TEETH) -> tuple[Sequential, float, float]:
     """Train a ReLU net of ``sizes`` on the sawtooth; returns (net, grid RMSE, grid max error)."""
-    X, y = functions.sawtooth(512, 0.0, np.random.default_rng([seed, 1]), teeth=TEETH)
+    X, y = functions.sawtooth(512, 0.0, np.random.default_rng([seed, 1]), teeth=teeth)
     rng = np.random.default_rng([seed, 2])
     net = mlp(sizes, activation="relu", dtype=np.float64, rng=rng)
     _spread_first_layer(net, rng)
     _train(net, X / HALF_WIDTH, y[:, None], steps, DEPTH_LR)
-    return (net, *_errors(net, _sawtooth))
+    return (net, *_errors(net, lambda x: sawtooth(x, teeth)))
 
 
 def run(quick: bool = False, seed: int = 0, progress=None) -> dict:
@@ -174,7 +175,7 @@ def run(quick: bool = False, seed: int = 0, progress=None) -> dict:
 
     deep_params = param_count(mlp(DEEP, dtype=np.float64, rng=0))
     wide = [1, wide_width_for(deep_params), 1]
-    depth = {"teeth": TEETH, "steps": deep_steps, "x": x_plot[:, 0], "target": _sawtooth(x_plot[:, 0]), "nets": {}}
+    depth = {"teeth": TEETH, "steps": deep_steps, "x": x_plot[:, 0], "target": sawtooth(x_plot[:, 0]), "nets": {}}
     for label, sizes in (("deep", DEEP), ("wide", wide)):
         runs = []
         for s in seeds:

@@ -57,6 +57,7 @@ function widthSection(ctx, box, form) {
 function depthSection(ctx) {
   const layers = numberInput("universal-layers", 3, { min: 1, max: 4, step: 1 });
   const width = numberInput("universal-width", 16, { min: 2, max: 16, step: 1 });
+  const teeth = numberInput("universal-teeth", 4, { min: 1, max: 8, step: 1 });
   const plot = el("div", { class: "lp-plot", "data-testid": "universal-depth-plot" });
   const out = el("p", { class: "lp-readout", "data-testid": "universal-depth-readout", text: "–" });
   const name = (n) => n.sizes.join("-");
@@ -64,7 +65,8 @@ function depthSection(ctx) {
     " parameters, RMSE ", el("b", { "data-testid": `universal-${label}-rmse`, text: fmt(n.rmse, 4) })];
   async function race() {
     try {
-      const r = await ctx.lesson({ part: "depth", layers: Number(layers.value), width: Number(width.value) });
+      const r = await ctx.lesson({ part: "depth", layers: Number(layers.value), width: Number(width.value),
+        teeth: Number(teeth.value) });
       const { deep, wide } = r.nets;
       plot.replaceChildren(curves(r.x, [
         { name: "sawtooth", values: r.target, colour: "#7f8c8d", width: 2, dashed: true },
@@ -79,7 +81,8 @@ function depthSection(ctx) {
   }
   race();
   return el("div", {}, el("h3", { text: "Deep against wide, the same number of parameters" }),
-    el("div", { class: "lp-row" }, field("hidden layers", layers), field("units per layer", width),
+    el("p", { class: "lp-note", text: "Both ReLU networks are trained 400 steps of full-batch Adam on 512 samples of a sawtooth (the budget of one lesson: the offline experiment trains 3000 steps on 8 teeth). The wide one has one hidden layer with about as many parameters as the deep one." }),
+    el("div", { class: "lp-row" }, field("teeth", teeth), field("hidden layers", layers), field("units per layer", width),
       el("button", { type: "button", "data-testid": "universal-depth-train", text: "Train both", onclick: race })),
     plot, out);
 }
