@@ -15,7 +15,7 @@ function text(x, y, s, attrs = {}) {
  * over whole decades (a value ≤ 0 or null draws no bar). Each bar carries data-value.
  */
 export function logBars(values, { labels, yName, colour = () => "#0877bd", testid }) {
-  const W = 640, H = 260, L = 58, R = 8, T = 10, B = 34;
+  const W = 640, H = 270, L = 58, R = 8, T = 10, B = 46;
   const logs = values.map((v) => (v > 0 ? Math.log10(v) : null));
   const finite = logs.filter((v) => v !== null);
   const lo = Math.floor(Math.min(...finite, 0) - 0.01), hi = Math.ceil(Math.max(...finite, lo + 1) + 0.01);
@@ -37,7 +37,7 @@ export function logBars(values, { labels, yName, colour = () => "#0877bd", testi
     bar.append(tip);
     svg.append(bar);
     if (values.length <= 12 || i % 2 === 0 || i === values.length - 1) {
-      svg.append(text(L + (i + 0.5) * step, H - B + 14, labels[i], { "text-anchor": "middle", "font-size": 10 }));
+      svg.append(text(L + (i + 0.5) * step, H - B + 18, labels[i], { "text-anchor": "middle", "font-size": 10 }));
     }
   });
   svg.append(text(L + (W - L - R) / 2, H - 4, "layer l", { "text-anchor": "middle" }));
@@ -51,7 +51,7 @@ export function logBars(values, { labels, yName, colour = () => "#0877bd", testi
  * against x; the y range covers every series.
  */
 export function curves(x, series, { yName = "y", testid }) {
-  const W = 640, H = 280, L = 44, R = 8, T = 10, B = 28;
+  const W = 640, H = 280, L = 50, R = 8, T = 10, B = 28;
   const all = series.flatMap((s) => s.values).filter(Number.isFinite);
   let lo = Math.min(...all), hi = Math.max(...all);
   const pad = (hi - lo || 1) * 0.06;
@@ -62,7 +62,11 @@ export function curves(x, series, { yName = "y", testid }) {
   const Y = (v) => T + (1 - (v - lo) / (hi - lo)) * (H - T - B);
   const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, class: "lp-svg", role: "img", "aria-label": yName,
     "data-testid": testid });
-  for (const t of [lo + pad, (lo + hi) / 2, hi - pad]) {
+  const e = 10 ** Math.floor(Math.log10((hi - lo) / 3));
+  const step = [1, 2, 5, 10].find((m) => m * e >= (hi - lo) / 3) * e; // 1-2-5 ticks, about three
+  const yTicks = [];
+  for (let t = Math.ceil(lo / step) * step; t <= hi; t += step) yTicks.push(Number(t.toPrecision(6)));
+  for (const t of yTicks) {
     svg.append(svgEl("line", { x1: L, x2: W - R, y1: Y(t), y2: Y(t), stroke: GRID }));
     svg.append(text(L - 4, Y(t) + 4, fmt(t, 2), { "text-anchor": "end" }));
   }
