@@ -56,9 +56,9 @@ STEPS = 300
 QUICK_STEPS = 60
 
 
-def build(seed: int, init=None):
-    """mlp([2, 32 × 12, 2]) with ReLU, float64; every W ~ N(0, STD²) unless ``init`` names a scheme."""
-    scheme = functools.partial(initializers.normal, std=STD) if init is None else init
+def build(seed: int, init=None, std: float = STD):
+    """mlp([2, 32 × 12, 2]) with ReLU, float64; every W ~ N(0, std²) unless ``init`` names a scheme."""
+    scheme = functools.partial(initializers.normal, std=std) if init is None else init
     return mlp([2] + [WIDTH] * DEPTH + [2], "relu", init=scheme, dtype=np.float64, rng=np.random.default_rng(seed))
 
 
@@ -72,22 +72,22 @@ def layer_norms(net, X, y) -> dict:
             "global": grad_norm(net.parameters())}
 
 
-def train(net, X, y, steps: int, clip: bool) -> dict:
-    """Full-batch SGD for ``steps`` steps; clip the global norm to MAX_NORM when ``clip``.
+def train(net, X, y, steps: int, clip: bool, lr: float = LR, max_norm: float = MAX_NORM) -> dict:
+    """Full-batch SGD (η = ``lr``) for ``steps`` steps; clip the global norm to ``max_norm`` when ``clip``.
 
     Returns lists per step: ``grad_norm`` (before clipping), ``applied_norm`` (the step's
     gradient), ``loss``; ``diverged_at`` is the first step with a non-finite loss or
     gradient (None if none), and ``accuracy`` the final training accuracy (None if diverged).
     """
     params = net.parameters()
-    opt = get_optimizer("sgd", params, lr=LR)
+    opt = get_optimizer("sgd", params, lr=lr)
     loss = SoftmaxCrossEntropy()
     out = {"clip": clip, "grad_norm": [], "applied_norm": [], "loss": [], "diverged_at": None}
     # overflow to inf is the phenomenon being measured, not an accident
     with np.errstate(over="ignore", invalid="ignore"):
         for step in range(steps):
             value = backprop(net, loss, X, y)
-            norm = clip_grad_norm(params, MAX_NORM) if clip else grad_norm(params)
+            norm = clip_grad_norm(params, max_norm) if clip else grad_norm(params)
             out["loss"].append(value)
             out["grad_norm"].append(norm)
             out["applied_norm"].append(grad_norm(params))

@@ -40,7 +40,8 @@ from deltaflow.nn.network import Sequential, mlp
 from deltaflow.optim.optimizers import get_optimizer
 from deltaflow.viz.canvas import floats, new_figure, save, tidy
 
-__all__ = ["EXPERIMENT", "run", "figure", "unit_contributions", "param_count", "loglog_slope"]
+__all__ = ["EXPERIMENT", "run", "figure", "unit_contributions", "param_count", "loglog_slope", "fit_width",
+           "fit_sawtooth", "wide_width_for", "sawtooth"]
 
 HALF_WIDTH = 3.0  # the interval [−3, 3] (the data functions' default), fed to the net as u = x / 3
 TARGETS = {
@@ -117,8 +118,9 @@ def _grid() -> np.ndarray:
     return np.linspace(-HALF_WIDTH, HALF_WIDTH, GRID_POINTS)[:, None]
 
 
-def _sawtooth(x: np.ndarray) -> np.ndarray:
-    u = TEETH * (x + HALF_WIDTH) / (2 * HALF_WIDTH)
+def sawtooth(x: np.ndarray, teeth: int = TEETH) -> np.ndarray:
+    """frac(teeth·(x + 3)/6): the target of ``functions.sawtooth`` on [−3, 3], without noise."""
+    u = teeth * (x + HALF_WIDTH) / (2 * HALF_WIDTH)
     return u - np.floor(u)
 
 
@@ -128,24 +130,26 @@ def _errors(net: Sequential, f) -> tuple[float, float]:
     return float(np.sqrt(np.mean(r * r))), float(np.abs(r).max())
 
 
-def _fit_width(name: str, width: int, steps: int, seed: int) -> tuple[Sequential, float, float, float]:
-    """Train a 1-width-1 tanh net on ``name``; returns (net, train MSE, grid RMSE, grid max error)."""
+def fit_width(name: str, width: int, steps: int, seed: int, activation: str = "tanh"
+              ) -> tuple[Sequential, float, float, float]:
+    """Train a 1-width-1 net (σ = ``activation``) on ``name``; returns (net, train MSE, grid RMSE, grid max error)."""
     sample, f = TARGETS[name]
     X, y = sample(256, 0.0, np.random.default_rng([seed, 0]))  # the same points for every width
     rng = np.random.default_rng([seed, width])
-    net = mlp([1, width, 1], activation="tanh", dtype=np.float64, rng=rng)
+    net = mlp([1, width, 1], activation=activation, dtype=np.float64, rng=rng)
     _spread_first_layer(net, rng)
     mse = _train(net, X / HALF_WIDTH, y[:, None], steps, LR)
     return (net, mse, *_errors(net, f))
 
 
-def _fit_sawtooth(sizes: list[int], steps: int, seed: int) -> tuple[Sequential, float, float]:
-    X, y = functions.sawtooth(512, 0.0, np.random.default_rng([seed, 1]), teeth=TEETH)
+def fit_sawtooth(sizes: list[int], steps: int, seed: int, teeth: int = TEETH) -> tuple[Sequential, float, float]:
+    """Train a ReLU net of ``sizes`` on the sawtooth; returns (net, grid RMSE, grid max error)."""
+    X, y = functions.sawtooth(512, 0.0, np.random.default_rng([seed, 1]), teeth=teeth)
     rng = np.random.default_rng([seed, 2])
     net = mlp(sizes, activation="relu", dtype=np.float64, rng=rng)
     _spread_first_layer(net, rng)
     _train(net, X / HALF_WIDTH, y[:, None], steps, DEPTH_LR)
-    return (net, *_errors(net, _sawtooth))
+    return (net, *_errors(net, lambda x: sawtooth(x, teeth)))
 
 
 def run(quick: bool = False, seed: int = 0, progress=None) -> dict:
@@ -158,7 +162,7 @@ def run(quick: bool = False, seed: int = 0, progress=None) -> dict:
     for name, (_, f) in TARGETS.items():
         rows = []
         for m in widths:
-            net, mse, rmse, max_err = _fit_width(name, m, steps, seed)
+            net, mse, rmse, max_err = fit_width(name, m, steps, seed)
             rows.append({"width": m, "params": param_count(net), "train_mse": mse, "rmse": rmse, "max_error": max_err})
             if m == CONTRIBUTION_WIDTH:
                 terms, c = unit_contributions(net, x_plot / HALF_WIDTH)
@@ -171,11 +175,11 @@ def run(quick: bool = False, seed: int = 0, progress=None) -> dict:
 
     deep_params = param_count(mlp(DEEP, dtype=np.float64, rng=0))
     wide = [1, wide_width_for(deep_params), 1]
-    depth = {"teeth": TEETH, "steps": deep_steps, "x": x_plot[:, 0], "target": _sawtooth(x_plot[:, 0]), "nets": {}}
+    depth = {"teeth": TEETH, "steps": deep_steps, "x": x_plot[:, 0], "target": sawtooth(x_plot[:, 0]), "nets": {}}
     for label, sizes in (("deep", DEEP), ("wide", wide)):
         runs = []
         for s in seeds:
-            net, rmse, max_err = _fit_sawtooth(sizes, deep_steps, s)
+            net, rmse, max_err = fit_sawtooth(sizes, deep_steps, s)
             runs.append({"seed": s, "rmse": rmse, "max_error": max_err,
                          "fit": net.forward(x_plot / HALF_WIDTH, False)[:, 0]})
             ticker.tick()
