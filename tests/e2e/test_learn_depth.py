@@ -11,8 +11,6 @@ from deltaflow.data import load_dataset
 from deltaflow.diagnostics.probes import GradientProbe
 from deltaflow.experiments import batchnorm, exploding, uat, vanishing
 
-# TEMPORARY until learn-a's Learn framework (the Learn view, chapters.js) is merged into this branch
-pytest.importorskip("deltaflow.web.lessons.base", reason="the Learn framework (learn-a) is not merged yet")
 
 
 def open_chapter(open_page, chapter: str):

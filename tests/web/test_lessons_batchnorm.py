@@ -8,8 +8,6 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-# TEMPORARY until learn-a's Learn framework (lessons/base.py) is merged into this branch
-pytest.importorskip("deltaflow.web.lessons.base", reason="the Learn framework (learn-a) is not merged yet")
 
 from deltaflow.data import iterate_minibatches, load_dataset
 from deltaflow.experiments import batchnorm as experiment

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from pydantic import ValidationError
 
 from deltaflow.diagnostics.explain import explain
 from deltaflow.experiments.base import to_json_ready
@@ -20,6 +21,7 @@ from deltaflow.training.config import RunConfig
 from deltaflow.web import frames as F
 from deltaflow.web import protocol as P
 from deltaflow.web.building import DEFAULT_GRID, model_input
+from deltaflow.web.lessons import LESSONS
 
 log = logging.getLogger(__name__)
 MAX_COORDINATE = 1e3  # |x1|, |x2| of an added point: far beyond any drawable set's extent
@@ -225,6 +227,18 @@ def plain_sgd_lr(s) -> float | None:
     plain = o.name == "sgd" and not o.momentum and not o.weight_decay and not c.l1 and not c.l2 \
         and c.clip_norm is None and c.clip_value is None
     return float(s.trainer.optimizer.lr) if plain else None
+
+
+def on_lesson(s, msg) -> list[dict]:
+    """A Learn chapter's computation: the chapter's own schema validates ``msg.request``."""
+    if msg.chapter not in LESSONS:
+        raise ValueError(f"unknown chapter {msg.chapter!r}; known: {', '.join(LESSONS)}")
+    request_model, run = LESSONS[msg.chapter]
+    try:
+        request = request_model.model_validate(msg.request)
+    except ValidationError as exc:
+        raise ValueError(f"{msg.chapter}: {P.describe(exc)}") from None
+    return [{"type": "lesson", "chapter": msg.chapter, "result": run(request)}]
 
 
 def on_replay(s, msg) -> list:

@@ -94,6 +94,10 @@ frame that is not UTF-8 is closed by the server (1007).
     (16 MiB) per session, thinned (every other frame dropped, the newest kept) to stay within
     them, so it covers the whole run; both bounds are in ``hello.limits``. Before any frame:
     an ``error``.
+``{"type": "lesson", "chapter": "vanishing", "request": {...}}``
+    A Learn-mode chapter's computation (``deltaflow.web.lessons``): ``request`` is validated by
+    that chapter's strict schema, whose bounds cap the work (well under a second); replies
+    ``lesson``. It changes nothing in the session's run (training, frames, history).
 
 Server → client (JSON text)
 ----------------------------
@@ -131,6 +135,8 @@ Strict JSON: a number that is NaN or ±inf (a diverged loss in ``history``, say)
             unprompted, ``about`` null: training failed in the worker (the session pauses), or
             the session is being closed as idle.
 ``explain`` ``{"type": "explain", "split", "index", "x_raw", "y", "explanation": {...}}``
+``lesson``  ``{"type": "lesson", "chapter", "result": {...}}``: the chapter's numbers, computed by
+            the engine (the chapter's module documents them).
 ``replay``  ``{"type": "replay", "step": <the recorded step shown>, "steps": [every recorded step,
             oldest first]}``: the answer to ``replay``, followed by that step's REPLAY frame.
 ``alarm``   ``{"type": "alarm", "alarm": "nan", "layer": l, "message": "<fit's divergence message>"}``:
@@ -263,13 +269,19 @@ class ExplainMsg(_Message):
     index: int = Field(ge=0)
 
 
+class LessonMsg(_Message):
+    type: Literal["lesson"]
+    chapter: str = Field(max_length=40)
+    request: dict
+
+
 class ReplayMsg(_Message):
     type: Literal["replay"]
     step: int | None = Field(ge=0, le=MAX_STEP)
 
 
 MESSAGES = (ConfigMsg, ImportConfigMsg, PlayMsg, PauseMsg, StepMsg, ResetMsg, RegenerateMsg, SpeedMsg,
-            AckMsg, AddPointMsg, UploadCsvMsg, SetWeightMsg, ExplainMsg, ReplayMsg)
+            AckMsg, AddPointMsg, UploadCsvMsg, SetWeightMsg, ExplainMsg, ReplayMsg, LessonMsg)
 ClientMessage = Annotated[Union[MESSAGES], Field(discriminator="type")]  # noqa: UP007 (a union of a tuple)
 _CLIENT = TypeAdapter(ClientMessage)
 # each schema's ``type: Literal["..."]`` is its name on the wire

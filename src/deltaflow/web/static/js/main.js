@@ -8,6 +8,7 @@ import { withActivation, withFeatureToggled, withLayers, withNeurons } from "./e
 import { setPath } from "./fields.js";
 import { createGradflow } from "./gradflow.js";
 import { createOutputHeatmap } from "./heatmap.js";
+import { createLearn } from "./learn/learn.js";
 import { createMaths } from "./maths.js";
 import { createModeToggle } from "./netmode.js";
 import { createNetwork } from "./network.js";
@@ -217,8 +218,9 @@ function onState(s) {
   app.lastStep = app.gradStep = -1;
   setAlarm(null);
   app.alarmDetail = "";
-  writeHash(s.config, app.grid);
+  if (!learn.active()) writeHash(s.config, app.grid); // in Learn mode the URL names the chapter
   compare.sync(s.config);
+  learn.state(s);
 }
 
 /** Neuron j of unit layer c (0 = the inputs) is hovered, or none (c = null). */
@@ -297,6 +299,7 @@ function render(f) {
   setAlarm(code === "none" && !slowed ? null : alarmText(code, f, s, vanishingRatio, app.alarmDetail, slowed));
   $("status-line").textContent = statusText(f, s, FLAGS);
   if (!replay) dataPanel.story.frame(f, FLAGS);
+  if (!replay) learn.frame(f);
   const status = $("conn");
   status.dataset.done = String(Boolean(f.flags & FLAGS.DONE));
   status.textContent = replay ? `replay of step ${f.step.toLocaleString()}` : f.flags & FLAGS.DONE ? "done: all epochs trained" : f.flags & FLAGS.PAUSED_BY_ALARM ? "paused by the NaN alarm" : f.flags & FLAGS.AT_PAUSE ? "paused at the preset's key moment" : running ? "training" : "paused";
@@ -329,6 +332,15 @@ document.addEventListener("visibilitychange", () => {
   else if (app.lastId) socket.ack(app.lastId);
 });
 
+const learn = createLearn({
+  root: $("learn"),
+  toggle: $("learn-toggle"),
+  send,
+  hello: () => app.hello,
+  openSimulator: (config, grid, pauseAt) => sendConfig(config, grid ?? app.grid, pauseAt),
+  onLeave: () => app.config && writeHash(app.config, app.grid),
+});
+
 const socket = connect({
   onStatus(status, e) {
     const dot = $("conn");
@@ -337,6 +349,7 @@ const socket = connect({
     else dot.textContent = status === "open" ? "connected" : status === "closed" ? `disconnected${e && e.reason ? `: ${e.reason}` : ""}` : "connecting…";
   },
   onMessage(msg) {
+    if (learn.receive(msg)) return;
     if (msg.type === "hello") {
       app.hello = msg;
       app.grid = msg.defaults.grid;
@@ -346,6 +359,7 @@ const socket = connect({
       dataPanel.setPresets(msg.presets || []);
       const fromHash = readHash();
       if (fromHash) sendConfig(fromHash.config, fromHash.grid ?? app.grid);
+      learn.start();
     } else if (msg.type === "state") {
       onState(msg);
     } else if (msg.type === "error") {
@@ -381,4 +395,4 @@ const socket = connect({
   },
 });
 
-window.deltaflow = { app, send, output, network, hoverNeuron, compare: compare.info };
+window.deltaflow = { app, send, output, network, hoverNeuron, compare: compare.info, learn };
