@@ -46,6 +46,7 @@ def frame(s) -> bytes:
         params=[(dense.W.value, None if dense.b is None else dense.b.value, dense.W.grad,
                  None if dense.b is None else dense.b.grad) for dense in denses],
         units=s.probe.unit_marks, maps=maps(s), grid=s.grid, n_outputs=output_maps(d), handled=s.handled,
+        predictions=predictions(s), n_classes=d.n_classes,
     ))
     s.replay.add(t.step, data)
     return data
@@ -66,6 +67,17 @@ def whole_set_metrics(s) -> tuple[float, float, float, float]:
     values = (train_loss, test_loss, train_metric, test_metric)
     s.metrics_cache = (t, now, values)
     return values
+
+
+def predictions(s) -> tuple[np.ndarray, np.ndarray] | None:
+    """A classification set's predicted classes (test (T,), train (R,)), in the state's order:
+    ``Task.predict`` of an eval-mode forward of the network (None for regression)."""
+    t, d = s.trainer, s.dataset
+    if d.task != "classification":
+        return None
+    with np.errstate(all="ignore"):
+        test = t.task.predict(t.net.forward(d.X_test, False)) if len(d.X_test) else np.zeros(0, np.int64)
+        return test, t.task.predict(t.net.forward(d.X_train, False))
 
 
 def maps(s) -> np.ndarray | None:
