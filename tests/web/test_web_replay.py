@@ -137,7 +137,7 @@ def test_hello_carries_the_replay_bounds(client, socket_of):
     limits = sock.hello["limits"]
     assert (limits["replay_frames"], limits["replay_bytes"]) == (600, 16 * 2**20)
     assert sock.hello["frame"]["flags"]["REPLAY"] == 256 and sock.hello["frame"]["flags"]["SLOWED"] == 512
-    assert sock.hello["frame"]["version"] == 2
+    assert sock.hello["frame"]["version"] == 3
 
 
 def test_a_sessions_history_stays_within_its_bounds_while_training():

@@ -93,7 +93,7 @@ def test_hello_lists_the_configs_choices(client):
         ({"model": {"hidden": [65]}}, "65 neurons in a layer is over the limit of 64"),
         ({"batch_size": 5000}, "batch_size: 5000 is over the limit"),
         ({"data": {"name": "circle", "n_samples": 50_000}}, "data.n_samples"),
-        ({"data": {"name": "digits"}}, "data.name: 'digits'"),
+        ({"data": {"name": "digits", "noise": 0.1}}, "do not apply to 'digits'"),
         ({"data": {"name": "csv", "path": "/etc/passwd"}}, "server reads no paths"),
         ({"epochs": 100_001}, "epochs: 100,001 is over the simulator's limit of 100,000"),
         ({"steps": 5_000_000}, "steps: 5,000,000 steps take 125,000 epochs of this data set, over the simulator's limit"),
@@ -428,7 +428,7 @@ def test_hello_carries_the_lists_the_page_builds_its_menus_from(client):
     assert h["initializers"] == ["auto", *INITIALIZERS]
     assert h["norms"] == list(typing.get_args(ModelConfig.model_fields["norm"].annotation))
     assert h["features"] == list(FEATURES)
-    assert [d["name"] for d in h["datasets"]] == [k for k, v in DATASETS.items() if v.kind in ("toy", "function")]
+    assert [d["name"] for d in h["datasets"]] == [k for k, v in DATASETS.items() if v.kind in ("toy", "function", "real")]
     assert {d["name"]: d["task"] for d in h["datasets"]}["sin"] == "regression"
     assert h["close_codes"] == {"full": 1013, "idle": 4000, "forbidden": 4003}
     assert h["frame"]["vanishing_ratio"] == F.VANISHING_RATIO and h["frame"]["flags"]["DONE"] == F.DONE

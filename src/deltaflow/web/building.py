@@ -21,6 +21,7 @@ from deltaflow.training.trainer import Callback, Trainer
 from deltaflow.web.admission import Cost, cost_of
 from deltaflow.web.frames import MAX_LOSS_POINTS
 from deltaflow.web.limits import Limits, check_config, check_grid, check_steps, map_count
+from deltaflow.web.projection import Projection, projection_for
 
 # G of a 2-D set's heatmaps: 64² cells make a 71 kB frame for the default 2-8-8-2 network,
 # built in ~3 ms, so 30 frames a second stay cheap; 1-D curves are floats and take more points
@@ -73,7 +74,8 @@ class Run:
     config: RunConfig  # as the client gave it (an upload's path is its file name)
     train_config: RunConfig  # as the trainer runs it (an upload's real path, no probe history)
     dataset: Dataset
-    dims: int  # raw input columns: 1 or 2
+    dims: int  # dimensions of the drawn plane: 1 or 2 (raw input columns, or a PCA plane's 2)
+    projection: Projection | None  # the PCA plane of a set with more than 2 inputs, else None
     trainer: Trainer
     losses: Losses
     probe: GradientProbe
@@ -95,15 +97,17 @@ def build_run(config: RunConfig, grid: int, limits: Limits, upload_path: Path | 
     # the session measures its own statistics; a probe history would grow without end
     train_config = train_config.model_copy(update={"probe_every": None})
     dataset = dataset if dataset is not None else train_config.data.load(seed=train_config.seed, dtype=train_config.dtype)
-    dims = dataset.X_train_raw.shape[1]
-    if dims not in (1, 2):
-        raise ValueError(f"data: the simulator draws 1-D or 2-D data; this set has {dims} input columns")
+    columns = dataset.X_train_raw.shape[1]
+    if columns > limits.max_features:
+        raise ValueError(f"data: {columns} input columns is over the simulator's limit of {limits.max_features}")
+    projection = projection_for(dataset)
+    dims = 2 if projection is not None else columns
     losses = Losses()
     trainer = Trainer(train_config, dataset, callbacks=[losses])
     check_steps(trainer, limits)
     n_maps = map_count(trainer)
     check_grid(grid, n_maps, dims, limits)
-    return Run(config, train_config, dataset, dims, trainer, losses, GradientProbe(trainer.net, every=1),
+    return Run(config, train_config, dataset, dims, projection, trainer, losses, GradientProbe(trainer.net, every=1),
                unit_layers(trainer.net), n_maps, grid, cost_of(trainer, dataset, grid, dims))
 
 
@@ -113,25 +117,39 @@ def is_toy(config: RunConfig) -> bool:
     return name in DATASETS and DATASETS[name].kind == "toy"
 
 
-def plot_extent(config: RunConfig, dataset: Dataset, dims: int) -> dict:
-    """The plotted plane: the toy sets' box [−6, 6]², else the data's range padded by 10%."""
+def plot_extent(config: RunConfig, dataset: Dataset, dims: int, projection: Projection | None = None) -> dict:
+    """The plotted plane: the toy sets' box [−6, 6]², else the data's range padded by 10%
+    (with a ``projection``, the range of the points' plane coordinates)."""
     if is_toy(config):
         return {"x1": [-BOX, BOX], "x2": [-BOX, BOX]}
-    d = dataset
-    X = np.vstack([d.X_train_raw, d.X_test_raw]) if d.X_test_raw is not None else d.X_train_raw
+    X = plotted_points(dataset, projection)
     lo, hi = X.min(axis=0), X.max(axis=0)
     pad = np.maximum(0.1 * (hi - lo), 1e-3)
     ranges = [[float(a), float(b)] for a, b in zip(lo - pad, hi + pad)]
     return {"x1": ranges[0], "x2": ranges[1] if dims == 2 else None}
 
 
-def model_input(dataset: Dataset, raw: np.ndarray) -> np.ndarray:
-    """Raw points : (n, dims) → the network's input : (n, n_features), by the data set's own
-    ``InputTransform`` (a set passed in as arrays is already the network's input)."""
+def plotted_points(dataset: Dataset, projection: Projection | None = None) -> np.ndarray:
+    """Every point (train, then test) as drawn: raw coordinates (n, dims), or with a
+    ``projection`` the plane coordinates p = (x − μ)·V₂ of the network's inputs (n, 2)."""
+    d = dataset
+    if projection is not None:
+        X = np.vstack([d.X_train, d.X_test]) if d.X_test is not None else d.X_train
+        return projection.to_plane(X)
+    return np.vstack([d.X_train_raw, d.X_test_raw]) if d.X_test_raw is not None else d.X_train_raw
+
+
+def model_input(dataset: Dataset, raw: np.ndarray, projection: Projection | None = None) -> np.ndarray:
+    """Points of the drawn plane : (n, dims) → the network's input : (n, n_features): raw points
+    by the data set's own ``InputTransform`` (a set passed in as arrays is already the network's
+    input); with a ``projection``, plane points p by x = μ + p·V₂ᵀ (already standardised)."""
+    if projection is not None:
+        return projection.to_input(raw).astype(dataset.X_train.dtype)
     return dataset.transform(raw) if dataset.transform is not None else raw.astype(dataset.X_train.dtype)
 
 
-def grid_inputs(dataset: Dataset, dims: int, grid: int, extent: dict) -> np.ndarray | None:
+def grid_inputs(dataset: Dataset, dims: int, grid: int, extent: dict,
+                projection: Projection | None = None) -> np.ndarray | None:
     """The G×G grid (G points for 1-D) of the plane in the network's input space : (G², n_features)."""
     if grid == 0:
         return None
@@ -140,4 +158,4 @@ def grid_inputs(dataset: Dataset, dims: int, grid: int, extent: dict) -> np.ndar
         return model_input(dataset, x1[:, None])
     x2 = np.linspace(*extent["x2"], grid)[::-1]  # row 0 is the top of the plot
     X1, X2 = np.meshgrid(x1, x2)
-    return model_input(dataset, np.column_stack([X1.ravel(), X2.ravel()]))
+    return model_input(dataset, np.column_stack([X1.ravel(), X2.ravel()]), projection)

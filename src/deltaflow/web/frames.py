@@ -9,7 +9,7 @@ views of the buffer directly. Header, 48 bytes (``HEADER`` struct ``<4sHHIIIHhfI
 
     offset type     field
      0     char[4]  magic b"DFLF"
-     4     uint16   version (FRAME_VERSION = 2)
+     4     uint16   version (FRAME_VERSION = 3)
      6     uint16   flags: RUNNING 1, PAUSED_BY_ALARM 2 (a NaN stopped training), DONE 4
                     (epochs/steps reached), HAS_STATS 8 (a step has run), MAPS 16 (2-D
                     heatmaps follow), CURVES 32 (1-D curves follow), HAS_TEST 64, EDITED 128
@@ -18,7 +18,8 @@ views of the buffer directly. Header, 48 bytes (``HEADER`` struct ``<4sHHIIIHhfI
                     outside the flow control, the client never acks it and it uses no
                     credit), SLOWED 512 (the simulator runs one step per frame, a few frames a
                     second, because the gradients grow fast: ``ticks.grew``), AT_PAUSE 1024
-                    (paused right after the ``config`` message's ``pause_at`` step, a preset's moment)
+                    (paused right after the ``config`` message's ``pause_at`` step, a preset's moment),
+                    PREDICTIONS 2048 (the predictions section follows)
      8     uint32   frame id (1, 2, 3, … per session; ``ack`` names it; a REPLAY frame keeps
                     the id it was first sent with)
     12     uint32   step (optimiser steps so far)
@@ -69,6 +70,13 @@ Then, in this order::
              if CURVES: float32[M][G], no quantisation: for a 1-D data set, the fitted
                         curve ŷ(x) then each hidden unit's a_j^(l)(x) at x = x_lo + c·(x_hi −
                         x_lo)/(G − 1), c = 0 … G − 1 (extent in ``state``).
+    predictions  if PREDICTIONS (a classification set, any number of inputs): uint32 T (test
+             examples), uint32 R (training examples), uint16 B (bytes per class index: 1 for
+             K ≤ 255 classes, else 2), uint16 0; then T predicted classes of the test examples
+             in ``state.data.test`` order, then R of the training examples in
+             ``state.data.train`` order, uint8 (B = 1) or uint16 (B = 2): argmax of the class
+             probabilities of an eval-mode forward of the frame's network (``Task.predict``);
+             then zero padding to a multiple of 4. The page counts the confusion matrix from them.
 
 The frame ends there: its length is exactly the sum of these sections.
 
@@ -93,18 +101,20 @@ import numpy as np
 
 from deltaflow.diagnostics.probes import DEAD, SATURATED, STATS
 
-FRAME_VERSION = 2
+FRAME_VERSION = 3
 MAGIC = b"DFLF"
 HEADER = struct.Struct("<4sHHIIIHhfIHHHHHHI")
 assert HEADER.size == 48
 
 # frame flags
-RUNNING, PAUSED_BY_ALARM, DONE, HAS_STATS, MAPS, CURVES, HAS_TEST, EDITED, REPLAY, SLOWED, AT_PAUSE = (1 << i for i in range(11))
+(RUNNING, PAUSED_BY_ALARM, DONE, HAS_STATS, MAPS, CURVES, HAS_TEST, EDITED, REPLAY, SLOWED, AT_PAUSE,
+ PREDICTIONS) = (1 << i for i in range(12))
 FLAGS = {
     "RUNNING": RUNNING, "PAUSED_BY_ALARM": PAUSED_BY_ALARM, "DONE": DONE, "HAS_STATS": HAS_STATS,
     "MAPS": MAPS, "CURVES": CURVES, "HAS_TEST": HAS_TEST, "EDITED": EDITED, "REPLAY": REPLAY, "SLOWED": SLOWED,
-    "AT_PAUSE": AT_PAUSE,
+    "AT_PAUSE": AT_PAUSE, "PREDICTIONS": PREDICTIONS,
 }
+PREDICTION_HEAD = struct.Struct("<IIHH")  # T, R, B, 0 of the predictions section
 FLAGS_OFFSET = 6  # of the uint16 flags in the header (``as_replay`` patches it)
 # the bits of a unit's byte in the units section (the probe's own marks)
 UNIT_SATURATED, UNIT_DEAD = SATURATED, DEAD
@@ -128,6 +138,7 @@ class Frame:
     stats : (S, L). params : [(W, b, dW, db)] per unit layer (b, db may be None).
     units : [uint8 (n_out,)] per unit layer (UNIT_SATURATED | UNIT_DEAD bits), or None (all 0).
     maps : (M, G·G) floats to quantise (MAPS) or (M, G) curves (CURVES), or None.
+    predictions : (test (T,), train (R,)) class indices in [0, K) (PREDICTIONS), or None.
     """
 
     frame_id: int
@@ -147,6 +158,8 @@ class Frame:
     grid: int = 0
     n_outputs: int = 0
     handled: int = 0
+    predictions: tuple | None = None
+    n_classes: int = 0  # K of the predictions: B = 1 byte a class index for K ≤ 255, else 2
 
 
 def _f32(a) -> bytes:
@@ -183,7 +196,9 @@ def encode_frame(f: Frame) -> bytes:
     stats = np.full((len(STATS), L), np.nan) if f.stats is None else np.asarray(f.stats)
     if stats.shape != (len(STATS), L):
         raise ValueError(f"stats has shape {stats.shape}, expected {(len(STATS), L)}")
-    flags = f.flags & ~(MAPS | CURVES)
+    flags = f.flags & ~(MAPS | CURVES | PREDICTIONS)
+    if f.predictions is not None:
+        flags |= PREDICTIONS
     G, M, maps = f.grid, 0, f.maps
     if maps is not None and G > 0:
         M = len(maps)
@@ -212,7 +227,17 @@ def encode_frame(f: Frame) -> bytes:
         parts += [_f32(ranges), body, bytes(-len(body) % 4)]
     elif flags & CURVES:
         parts.append(_f32(maps))
+    if flags & PREDICTIONS:
+        parts += encode_predictions(*f.predictions, f.n_classes)
     return b"".join(parts)
+
+
+def encode_predictions(test: np.ndarray, train: np.ndarray, n_classes: int) -> list[bytes]:
+    """The predictions section (layout in the module docstring) of class indices in [0, K)."""
+    dtype = "<u1" if n_classes <= 255 else "<u2"
+    body = np.concatenate([np.ravel(test), np.ravel(train)]).astype(dtype).tobytes()
+    return [PREDICTION_HEAD.pack(np.size(test), np.size(train), np.dtype(dtype).itemsize, 0), body,
+            bytes(-len(body) % 4)]
 
 
 def decode_frame(buf: bytes) -> dict:
@@ -262,6 +287,15 @@ def decode_frame(buf: bytes) -> dict:
             out["map_ranges"] = ranges
         elif flags & CURVES:
             out["curves"] = take("<f4", M * G).reshape(M, G)
+        out["predictions"] = out["train_predictions"] = None
+        if flags & PREDICTIONS:
+            T, R, B, _ = PREDICTION_HEAD.unpack_from(buf, pos)
+            pos += PREDICTION_HEAD.size
+            if B not in (1, 2):
+                raise ValueError(f"predictions of {B} bytes each")
+            dtype = "<u1" if B == 1 else "<u2"
+            out["predictions"], out["train_predictions"] = take(dtype, T), take(dtype, R)
+            pos += -pos % 4
     except ValueError as exc:
         raise ValueError(f"frame is truncated: {exc}") from None
     if pos != len(buf):

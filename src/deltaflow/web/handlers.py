@@ -116,6 +116,9 @@ def on_ack(s, msg):
 
 def on_add_point(s, msg):
     d, lim = s.dataset, s.limits
+    if s.projection is not None:
+        raise ValueError(f"this data set has {d.n_features} inputs, drawn on its PCA plane; a point of the plane "
+                         "is not an example of the data, so points cannot be added here")
     if s.added >= lim.max_points_added:
         raise ValueError(f"already {s.added} points added, the limit is {lim.max_points_added}")
     if (msg.x2 is None) != (s.dims == 1):
@@ -164,6 +167,10 @@ def on_upload_csv(s, msg):
     rows = sum(1 for line in msg.text.splitlines() if line.strip()) - 1
     if rows > lim.max_upload_rows:
         raise ValueError(f"the file has {rows:,} rows, over the limit of {lim.max_upload_rows:,}")
+    header = next((line for line in msg.text.splitlines() if line.strip()), "")
+    columns = header.count(",") + 1
+    if columns > lim.max_features + 1:
+        raise ValueError(f"the file has {columns} columns, over the limit of {lim.max_features} features and a target")
     data = {"name": "csv", "path": msg.name, "target": msg.target, "test_fraction": s.config.data.test_fraction}
     # from a 1-D set's curve of G points to 2-D maps of G² cells: the 2-D default G
     grid = DEFAULT_GRID if s.dims == 1 else s.grid

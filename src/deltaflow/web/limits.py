@@ -12,7 +12,9 @@ from dataclasses import asdict, dataclass
 from deltaflow.data import DATASETS
 from deltaflow.training.config import RunConfig
 
-DRAWABLE = ("toy", "function")  # the kinds of data set with 2-D or 1-D raw inputs
+# the kinds of data set the simulator draws: 2-D points, 1-D functions, and the bundled real
+# sets, drawn on the PCA plane of their inputs (``projection``)
+DRAWABLE = ("toy", "function", "real")
 
 
 @dataclass
@@ -33,6 +35,7 @@ class Limits:
     max_map_bytes: int = 4_000_000  # M · G² of one frame's heatmaps
     max_upload_bytes: int = 1_000_000
     max_upload_rows: int = 10_000
+    max_features: int = 128  # input columns of a data set (an upload's, digits' 64)
     max_points_added: int = 1_000
     max_step: int = 10_000  # n of one ``step`` message
     max_steps_per_frame: int = 10_000
@@ -61,8 +64,7 @@ def check_config(config: RunConfig, limits: Limits, uploaded: bool = False) -> N
         if not uploaded:
             raise ValueError("data.name: 'csv' data come from an upload (upload_csv); the server reads no paths")
     elif DATASETS[d.name].kind not in DRAWABLE:
-        raise ValueError(f"data.name: {d.name!r} has more than two input columns, which the simulator cannot draw; "
-                         "train it with `deltaflow train`")
+        raise ValueError(f"data.name: {d.name!r} is not a data set the simulator can draw; train it with `deltaflow train`")
     if d.n_samples is not None and d.n_samples > limits.max_samples:
         raise ValueError(f"data.n_samples: {d.n_samples:,} is over the simulator's limit of {limits.max_samples:,}")
     if len(m.hidden) > limits.max_hidden_layers:

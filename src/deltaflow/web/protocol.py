@@ -43,8 +43,10 @@ frame that is not UTF-8 is closed by the server (1007).
     through ``reset`` and ``regenerate``; omitted: none).
     Rebuilds data and network from the seed (a playing session goes on playing); replies
     ``state``, then a frame (at step 0 unless playing).
-    Data sets the simulator can draw: the 2-D toy sets and the 1-D functions of
-    ``deltaflow.data.DATASETS``; a ``csv`` comes only through ``upload_csv``.
+    Data sets the simulator can draw: the 2-D toy sets, the 1-D functions and the bundled real
+    sets (iris, wine, breast_cancer, digits: more than two inputs, drawn on their PCA plane,
+    ``deltaflow.web.projection``) of ``deltaflow.data.DATASETS``; at most ``limits.max_features``
+    input columns; a ``csv`` comes only through ``upload_csv``.
 ``{"type": "import_config", "text": "<a config.json file's text>", "grid": 64}``
     The same, from JSON text (an uploaded file): errors name the JSON problem or the field.
 ``{"type": "play"}`` / ``{"type": "pause"}``
@@ -73,10 +75,12 @@ frame that is not UTF-8 is closed by the server (1007).
 ``{"type": "add_point", "x1": 0.5, "x2": -1.0, "label": 1}``
     Add a training point in raw input coordinates (the plotted plane); ``label`` (class
     index) for classification, ``value`` for regression; 1-D data sets omit ``x2``.
-    At most ``limits.max_points_added`` per data set. Replies ``state``.
+    At most ``limits.max_points_added`` per data set. Replies ``state``. Refused for a set
+    drawn on its PCA plane (``state.data.projection`` not null): a plane point is no example.
 ``{"type": "upload_csv", "text": "x1,x2,label\\n...", "name": "points.csv", "target": null}``
-    Your own data: a CSV with a header, two feature columns and a target column (``target``
-    names it; null: the last). Size limits: ``limits.max_upload_bytes``, ``max_upload_rows``.
+    Your own data: a CSV with a header, numeric feature columns and a target column (``target``
+    names it; null: the last). Size limits: ``limits.max_upload_bytes``, ``max_upload_rows``,
+    ``max_features`` (+ 1 for the target) columns. More than two features are drawn on their PCA plane.
     The config becomes ``data.name = "csv", data.path = name``: ``deltaflow train --config``
     reproduces the run with the file saved under that name beside it. Replies ``state``.
 ``{"type": "set_weight", "layer": 0, "row": 2, "column": 1, "value": 0.5}``
@@ -125,9 +129,14 @@ Strict JSON: a number that is NaN or ±inf (a diverged loss in ``history``, say)
             (feature names), "layers": [{"index", "name", "n_in", "n_out", "activation",
             "norm", "bias"}]}`` (one per unit layer, output last; the output's activation is
             the loss's output function: softmax, sigmoid or identity), ``data`` =
-            ``{"name", "task", "dims" (2 or 1), "n_classes", "class_labels", "metric",
-            "loss", "raw_names", "train": {"x": [[x1, x2], …], "y": […]}, "test": {…},
-            "added"}`` (x in raw coordinates, y labels or values), ``extent`` =
+            ``{"name", "task", "dims" (2 or 1: of the drawn plane), "n_classes", "class_labels",
+            "class_names" (a name per class: iris' 'setosa', else the label as text), "metric",
+            "loss", "raw_names" (the plane's axes), "n_inputs" (the network's input columns),
+            "projection", "train": {"x": [[x1, x2], …], "y": […]}, "test": {…},
+            "added"}`` (x in raw coordinates, y labels or values; for a set of more than two
+            inputs x holds plane coordinates and ``projection`` = ``{"kind": "pca", "explained":
+            [r1, r2] (variance ratios), "axes": ["PC1 (73%)", "PC2 (23%)"], "plane": "<which
+            plane, in words>"}``, else null), ``extent`` =
             ``{"x1": [lo, hi], "x2": [lo, hi]}`` (1-D: x2 is null), ``maps`` =
             ``{"outputs": K_out, "hidden": [n_1, …]}``.
 ``error``   ``{"type": "error", "message": "<one line naming what is wrong>", "about": "<type>"}``:

@@ -81,8 +81,8 @@ class Session:
         # commit: from here on nothing raises
         if self.probe is not None:
             self.probe.detach()
-        self.config, self.train_config, self.grid, self.dataset, self.dims = (
-            run.config, run.train_config, run.grid, run.dataset, run.dims)
+        self.config, self.train_config, self.grid, self.dataset, self.dims, self.projection = (
+            run.config, run.train_config, run.grid, run.dataset, run.dims, run.projection)
         self.trainer, self.probe, self.losses, self.units, self.n_maps = (
             run.trainer, run.probe, run.losses, run.units, run.n_maps)
         self.epoch_steps = None  # the running epoch's generator (Trainer.epoch_steps)
@@ -98,8 +98,8 @@ class Session:
         if not keep_edits:
             self.added = 0
         self.edited = self.added > 0  # weight edits end here; added points stay with the data
-        self.extent = plot_extent(config, run.dataset, run.dims)
-        self.grid_X = grid_inputs(run.dataset, run.dims, run.grid, self.extent)
+        self.extent = plot_extent(config, run.dataset, run.dims, run.projection)
+        self.grid_X = grid_inputs(run.dataset, run.dims, run.grid, self.extent, run.projection)
         self.replay.clear()
         task, d = run.trainer.task, run.dataset
         self.targets = task.targets(d.y_train), task.targets(d.y_test) if run.trainer.has_test else None

@@ -8,11 +8,13 @@ heatmaps are computed once per sent frame (the whole-set metrics at most every
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 
 import numpy as np
 
+from deltaflow.data import DATASETS, describe_real
 from deltaflow.diagnostics.maps import grid_forward
 from deltaflow.experiments.base import to_json_ready
 from deltaflow.web import frames as F
@@ -44,6 +46,7 @@ def frame(s) -> bytes:
         params=[(dense.W.value, None if dense.b is None else dense.b.value, dense.W.grad,
                  None if dense.b is None else dense.b.grad) for dense in denses],
         units=s.probe.unit_marks, maps=maps(s), grid=s.grid, n_outputs=output_maps(d), handled=s.handled,
+        predictions=predictions(s), n_classes=d.n_classes,
     ))
     s.replay.add(t.step, data)
     return data
@@ -64,6 +67,17 @@ def whole_set_metrics(s) -> tuple[float, float, float, float]:
     values = (train_loss, test_loss, train_metric, test_metric)
     s.metrics_cache = (t, now, values)
     return values
+
+
+def predictions(s) -> tuple[np.ndarray, np.ndarray] | None:
+    """A classification set's predicted classes (test (T,), train (R,)), in the state's order:
+    ``Task.predict`` of an eval-mode forward of the network (None for regression)."""
+    t, d = s.trainer, s.dataset
+    if d.task != "classification":
+        return None
+    with np.errstate(all="ignore"):
+        test = t.task.predict(t.net.forward(d.X_test, False)) if len(d.X_test) else np.zeros(0, np.int64)
+        return test, t.task.predict(t.net.forward(d.X_train, False))
 
 
 def maps(s) -> np.ndarray | None:
@@ -100,14 +114,35 @@ def state(s) -> dict:
 
 def data_description(s) -> dict:
     """The ``state``'s ``data``: the set's task and classes, its points in raw coordinates."""
-    t, d, name = s.trainer, s.dataset, s.config.data.name
+    t, d, name, proj = s.trainer, s.dataset, s.config.data.name, s.projection
+    if proj is not None:  # drawn on the PCA plane: the points' plane coordinates
+        names, train, test = proj.axes(), proj.to_plane(d.X_train), proj.to_plane(d.X_test)
+    else:
+        names = ["x1", "x2"][: s.dims] if name != "csv" else d.feature_names
+        train, test = d.X_train_raw, d.X_test_raw
     return {
         "name": name, "task": d.task, "dims": s.dims, "n_classes": d.n_classes,
-        "class_labels": d.class_labels, "metric": t.metric_name, "loss": t.task.loss_name,
-        "raw_names": ["x1", "x2"][: s.dims] if name != "csv" else d.feature_names,
-        "train": points(d.X_train_raw, d.y_train), "test": points(d.X_test_raw, d.y_test),
+        "class_labels": d.class_labels, "class_names": class_names(d), "metric": t.metric_name,
+        "loss": t.task.loss_name, "raw_names": names, "n_inputs": d.n_features,
+        "projection": proj.describe() if proj is not None else None,
+        "train": points(train, d.y_train), "test": points(test, d.y_test),
         "added": s.added,
     }
+
+
+def class_names(d) -> list[str]:
+    """A name per class: a real set's own ('setosa'), else the class's label as text."""
+    if d.task != "classification":
+        return []
+    if d.name in DATASETS and DATASETS[d.name].kind == "real":
+        return real_class_names(d.name)
+    return [str(v) for v in d.class_labels]
+
+
+@functools.lru_cache(maxsize=8)
+def real_class_names(name: str) -> list[str]:
+    """A bundled set's class names (loaded once: reading the set costs milliseconds)."""
+    return describe_real(name).class_names
 
 
 def network(s) -> dict:

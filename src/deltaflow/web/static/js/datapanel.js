@@ -42,7 +42,7 @@ export function createDataPanel(hooks) {
     el("div", { class: "row" },
       el("button", { type: "button", text: "Regenerate", "data-testid": "regenerate", onclick: () => hooks.onRegenerate() }),
       fileButton("Upload CSV…", ".csv,text/csv", "upload-csv", hooks.onCsv)),
-    el("p", { class: "hint", text: "CSV: two feature columns and a last column with the label (class) or target value." }));
+    el("p", { class: "hint", text: "CSV: a header, numeric feature columns (two, or more: drawn on their PCA plane) and a last column with the label (class) or target value." }));
 
   const share = document.getElementById("share-controls");
   share.append(
@@ -74,6 +74,8 @@ export function createDataPanel(hooks) {
       if (info.maxNoise !== null) fields[1].setMax(info.maxNoise);
       fields.forEach((f) => f.sync(shown));
       fields[3].node.hidden = config.data.name !== "spiral3";
+      fields[2].node.hidden = Boolean(info.fixed); // a bundled real set has its own rows
+      clickClass.parentNode.hidden = Boolean(info.projection); // no point of a PCA plane is an example
       const k = info.task === "classification" ? info.nClasses || 2 : 0;
       clear(clickClass);
       for (let c = 0; c < k; c++) clickClass.append(el("option", { value: c, text: `class ${c}`, style: `color:${rgb(classRgb(c))}` }));

@@ -75,7 +75,7 @@ function paintFront(v) {
   if (!v.data || !v.rect) return;
   g.setTransform(dpr, 0, 0, dpr, 0, 0);
   const d = v.data, r = v.rect, ex = extent(v), nm = v.neuron;
-  drawAxes(g, r, ex, d.oneD ? ["x", nm ? "a(x)" : "y"] : ["x₁", "x₂"]);
+  drawAxes(g, r, ex, d.oneD ? ["x", nm ? "a(x)" : "y"] : d.axes || ["x₁", "x₂"]);
   const at = (x, y) => [r.x + ((x - ex[0]) / (ex[1] - ex[0])) * r.side, r.y + (1 - (y - ex[2]) / (ex[3] - ex[2])) * r.side];
   if (d.oneD) drawCurve(g, at, d, nm ? nm.map.values : v.output && v.output.values, v.options.showTest, !nm);
   else drawPoints(g, at, d, v.options.showTest);
@@ -138,7 +138,7 @@ export function createOutputHeatmap(root, hooks) {
   setPicking(v, false);
   new ResizeObserver(() => layout(v)).observe(v.stage);
   return {
-    /** d: {task, oneD, nClasses, extent: [x0, x1, y0, y1], train: {x, y}, test: {x, y}, yScale} */
+    /** d: {task, oneD, nClasses, extent: [x0, x1, y0, y1], train: {x, y}, test: {x, y}, yScale, axes} */
     setData(d) {
       v.data = d;
       v.output = v.neuron = null; // maps of the previous network until the next frame

@@ -12,7 +12,7 @@ const TEXT = {
   },
   norms: { batch: "BatchNorm", layer: "LayerNorm" },
   activations: { relu: "ReLU", leaky_relu: "LeakyReLU", elu: "ELU", gelu: "GELU", identity: "linear" },
-  datasets: { spiral3: "K-spiral", multi_gauss: "multi-gauss", sin: "sin x", abs: "|x|" },
+  datasets: { spiral3: "K-spiral", multi_gauss: "multi-gauss", sin: "sin x", abs: "|x|", breast_cancer: "breast cancer" },
   features: { x1: "X₁", x2: "X₂", "x1^2": "X₁²", "x2^2": "X₂²", x1x2: "X₁X₂", sin_x1: "sin(X₁)", sin_x2: "sin(X₂)" },
 };
 

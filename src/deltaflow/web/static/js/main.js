@@ -12,6 +12,7 @@ import { createLearn } from "./learn/learn.js";
 import { createMaths } from "./maths.js";
 import { createModeToggle } from "./netmode.js";
 import { createNetwork } from "./network.js";
+import { showProjection } from "./projnote.js";
 import { showError, tooltip } from "./notices.js";
 import { downloadConfig, downloadModel, readHash, writeHash } from "./share.js";
 import { connect } from "./socket.js";
@@ -129,7 +130,8 @@ const dataPanel = createDataPanel({
 const output = createOutputHeatmap($("output-heatmap"), {
   onAddPoint(x, y, k) {
     const d = app.state.data;
-    if (d.task === "classification") send({ type: "add_point", x1: x, x2: y, label: k });
+    if (d.projection) showError("a point of the PCA plane is not an example of the data: points cannot be added to this set");
+    else if (d.task === "classification") send({ type: "add_point", x1: x, x2: y, label: k });
     else if (d.dims === 1) send({ type: "add_point", x1: x, value: y });
     else showError("points of a 2-D regression set cannot be added by clicking (they need a value)");
   },
@@ -198,12 +200,13 @@ function onState(s) {
   app.clickClass = Math.min(app.clickClass, Math.max(0, s.data.n_classes - 1));
   const info = datasetInfo(s.config.data.name);
   dataPanel.sync(s.config, { task: s.data.task, nClasses: s.data.n_classes, clickClass: app.clickClass,
-    noise: info?.noise ?? 0, maxNoise: info?.max_noise ?? null });
+    noise: info?.noise ?? 0, maxNoise: info?.max_noise ?? null, fixed: info?.kind === "real", projection: s.data.projection });
+  showProjection($("projection-note"), s.data);
   output.setOptions({ clickClass: app.clickClass });
   app.inputs = featureInputs(s, data.extent, app.hello.features);
   network.setArchitecture({
     inputs: app.inputs,
-    togglable: s.data.dims === 2 && s.config.data.name !== "csv",
+    togglable: s.data.dims === 2 && s.config.data.name !== "csv" && !s.data.projection,
     hidden: s.network.layers.slice(0, -1).map((u) => u.n_out),
     activations: s.network.layers.map((u) => u.activation),
     activationChoices: app.hello.activations,

@@ -24,7 +24,7 @@ export function columnHead(v, c, n, last, hooks) {
   const numbered = v.g.step >= 18 || c === 1 || last || (c % 5 === 0 && v.g.cols.length - 1 - c >= 2);
   const name = last ? `layer ${c} · output, ${n} unit${n > 1 ? "s" : ""}` : `layer ${c}, ${n} neuron${n > 1 ? "s" : ""}, ${v.arch.activations[c - 1]}`;
   const head = el("div", { class: `col-head ${v.g.mode}${last ? " out" : ""}${c === 0 ? " in" : ""}`, title: c === 0 ? null : name,
-    style: c === 0 ? `width:${v.g.x[0] + v.g.size / 2}px` : `left:${v.g.x[c]}px;width:${Math.max(12, Math.min(110, v.g.step - 2))}px` });
+    style: c === 0 ? `width:${v.g.x[0] + v.g.sizes[0] / 2}px` : `left:${v.g.x[c]}px;width:${Math.max(12, Math.min(110, v.g.step - 2))}px` });
   if (c === 0) {
     head.append(el("b", { text: v.arch.togglable ? "features" : "inputs" }), el("span", { text: `${v.from[0].length} on` }));
   } else if (last) {

@@ -72,9 +72,9 @@ function edgeEnds(g, from, drawn) {
   const ends = new Float32Array(4 * base[base.length - 1]);
   for (let l = 0; l < g.cols.length - 1; l++) {
     if (!drawn[l]) continue;
-    const half = g.size / 2, nIn = from[l].length;
+    const x1 = g.x[l] + g.sizes[l] / 2, x2 = g.x[l + 1] - g.sizes[l + 1] / 2, nIn = from[l].length;
     for (let i = 0; i < g.cols[l + 1]; i++) {
-      for (let j = 0; j < nIn; j++) ends.set([g.x[l] + half, g.y[l][from[l][j]], g.x[l + 1] - half, g.y[l + 1][i]], 4 * (base[l] + i * nIn + j));
+      for (let j = 0; j < nIn; j++) ends.set([x1, g.y[l][from[l][j]], x2, g.y[l + 1][i]], 4 * (base[l] + i * nIn + j));
     }
   }
   return { base, ends };

@@ -4,6 +4,8 @@
 const RIGHT = 30; // room right of the output column for its head
 const HEAD = 72; // room above the columns for a head: layer name, −/+ buttons and activation menu (24 px targets)
 const HEAD_TINY = 30; // a head without controls (columns too narrow for buttons): number, width
+const COMPACT = 12; // more inputs than this are drawn as a compact strip (see layout)
+const LABEL_PX = 13; // the least vertical room of one input's name (10-12 px text)
 
 /** Column heads by the room a column has: "wide" (names in words), "narrow", "tiny" (no controls). */
 export function headMode(step) {
@@ -13,9 +15,12 @@ export function headMode(step) {
 /**
  * The geometry of `cols` (neurons per column: [features, n_1, …, n_L]) in a box of
  * width × height px, keeping `foot` px free below the neurons.
- * → {cols, width, height, label, step, head, mode, size, pitch, x: [C] column centres,
+ * → {cols, width, height, label, step, head, mode, size, sizes: [C] neuron size per column, pitch,
+ *    labelEvery: every how many inputs a name is written, x: [C] column centres,
  *    y: [C][n_c] neuron centres, bottom: the lowest neuron's lower edge}.
- * Everything scales with the box: neurons shrink before anything leaves it.
+ * Everything scales with the box: neurons shrink before anything leaves it. More than COMPACT
+ * inputs (a tabular set's 13, digits' 64) make column 0 a compact strip of its own pitch, so
+ * the hidden layers keep their size and the inputs never overlap.
  */
 export function layout(cols, width, height, foot) {
   const C = cols.length;
@@ -23,14 +28,18 @@ export function layout(cols, width, height, foot) {
   const step = (width - label - RIGHT) / Math.max(1, C - 1);
   const mode = headMode(step);
   const head = mode === "tiny" ? HEAD_TINY : HEAD;
-  const tallest = Math.max(1, ...cols);
+  const compact = cols[0] > COMPACT;
+  const tallest = Math.max(1, ...(compact ? cols.slice(1) : cols));
   const avail = Math.max(24, height - head - foot - 6);
   const size = Math.max(5, Math.min(30, Math.floor(avail / (tallest * 1.2)), Math.floor(step * 0.6)));
   const pitch = Math.min(size + 14, avail / tallest);
+  const pitches = cols.map((n, c) => (c === 0 && compact ? Math.min(pitch, avail / n) : pitch));
+  const sizes = cols.map((_, c) => (c === 0 && compact ? Math.max(2, Math.min(size, Math.floor(pitches[0] - 1))) : size));
+  const labelEvery = Math.max(1, Math.ceil(LABEL_PX / pitches[0]));
   const x = cols.map((_, c) => label + c * step);
-  const y = cols.map((n) => Array.from({ length: n }, (_, j) => head + (avail - n * pitch) / 2 + (j + 0.5) * pitch));
-  const bottom = head + (avail + tallest * pitch) / 2 - (pitch - size) / 2;
-  return { cols, width, height, label, step, head, mode, size, pitch, x, y, bottom };
+  const y = cols.map((n, c) => Array.from({ length: n }, (_, j) => head + (avail - n * pitches[c]) / 2 + (j + 0.5) * pitches[c]));
+  const bottom = Math.max(...y.map((ys, c) => (ys.length ? ys[ys.length - 1] + sizes[c] / 2 : head)));
+  return { cols, width, height, label, step, head, mode, size, sizes, pitch, labelEvery, x, y, bottom };
 }
 
 // an edge from (x1, y1) to (x2, y2) is the cubic Bézier with control points (m, y1), (m, y2),
@@ -62,9 +71,8 @@ function paramAt(x1, x2, px) {
  * the curve's tangent there.
  */
 export function edgeAt(g, from, drawn, px, py, reach) {
-  const half = g.size / 2;
   for (let l = 0; l < g.cols.length - 1; l++) {
-    const x1 = g.x[l] + half, x2 = g.x[l + 1] - half;
+    const x1 = g.x[l] + g.sizes[l] / 2, x2 = g.x[l + 1] - g.sizes[l + 1] / 2;
     if (px < x1 || px > x2 || !drawn[l]) continue;
     const t = paramAt(x1, x2, px);
     const st = s(t), slope = ds(t) / ((x2 - x1) * du(t));

@@ -80,14 +80,15 @@ export function createNetwork(root, hooks) {
       const feature = c === 0 ? v.arch.inputs[j] : null;
       const node = el("div", {
         class: `neuron${feature ? " feature" : ""}${feature && !feature.active ? " off" : ""}`,
-        style: `left:${v.g.x[c]}px;top:${v.g.y[c][j]}px;width:${v.g.size}px;height:${v.g.size}px`,
+        style: `left:${v.g.x[c]}px;top:${v.g.y[c][j]}px;width:${v.g.sizes[c]}px;height:${v.g.sizes[c]}px`,
         "data-testid": feature ? `feature-${feature.name}` : `neuron-${c}-${j}`,
         role: feature ? "switch" : "button", tabindex: "-1", "aria-haspopup": feature ? null : "dialog",
         "aria-checked": feature ? String(feature.active) : null,
       });
       node.dataset.c = String(c);
       node.dataset.j = String(j);
-      if (feature) node.append(el("span", { class: "label", text: feature.label }));
+      // a compact strip of many inputs names every labelEvery-th (each says its name on hover and to a reader)
+      if (feature && j % v.g.labelEvery === 0) node.append(el("span", { class: "label", text: feature.label, title: feature.name }));
       nodes[c].push(node);
       node.setAttribute("aria-label", neuronLabel(v, c, j));
       root.append(node);

@@ -24,11 +24,12 @@ class QuantisedMap {
 }
 
 /**
- * A binary frame (ArrayBuffer, version 2) → {frameId, step, epoch, flags, alarm, alarmLayer, lr,
+ * A binary frame (ArrayBuffer, version 3) → {frameId, step, epoch, flags, alarm, alarmLayer, lr,
  * handled, shapes, lossPoints: Float32Array(2P) of (step, loss), metrics: {name: v}, layers: [{...stats,
  * nOut, nIn, W, b, gW, gb}], units: [Uint8Array(nOut)] per unit layer (bits: hello's
  * frame.unit_marks, saturated 1, dead 2), grid, nOutputs, maps: [QuantisedMap {w, h, q, lo, hi,
- * values}] | null, curves: [Float32Array] | null}.
+ * values}] | null, curves: [Float32Array] | null, predictions: Uint8Array | Uint16Array (predicted class of
+ * each test example, in state.data.test order) | null, trainPredictions: the same for the training examples}.
  * Every section starts on a 4-byte boundary, so the sections are views, not copies.
  */
 export function decodeFrame(buffer, constants) {
@@ -79,6 +80,17 @@ export function decodeFrame(buffer, constants) {
   } else if (f.flags & FLAGS.CURVES) {
     const c = take(Float32Array, M * G);
     f.curves = Array.from({ length: M }, (_, k) => c.subarray(k * G, (k + 1) * G));
+  }
+  f.predictions = f.trainPredictions = null;
+  if (f.flags & FLAGS.PREDICTIONS) {
+    const head = take(Uint32Array, 2), T = head[0], R = head[1];
+    const B = dv.getUint16(pos, true);
+    pos += 4; // B and a zero uint16
+    if (B !== 1 && B !== 2) throw new Error(`predictions of ${B} bytes each`);
+    const Type = B === 1 ? Uint8Array : Uint16Array; // the section starts 4-aligned: a uint16 view is aligned
+    f.predictions = take(Type, T);
+    f.trainPredictions = take(Type, R);
+    pos += (4 - (pos % 4)) % 4;
   }
   if (pos !== buffer.byteLength) throw new Error(`frame has ${buffer.byteLength - pos} bytes after its last section`);
   return f;

@@ -14,7 +14,8 @@ export function layerName(u) {
   return `${u.n_in}→${u.n_out} ${u.activation}${u.norm && u.norm !== "none" ? ` ${u.norm}` : ""}`;
 }
 
-/** The output view's data: raw points, the plotted extent ([x0, x1, y0, y1]) and the task. */
+/** The output view's data: raw points (plane coordinates for a projected set), the plotted
+ * extent ([x0, x1, y0, y1]), the task and the axes' names of a PCA plane (else null). */
 export function dataView(s) {
   const d = s.data;
   const oneD = d.dims === 1;
@@ -30,17 +31,28 @@ export function dataView(s) {
     extent = [s.extent.x1[0], s.extent.x1[1], lo - pad, hi + pad];
   }
   const yScale = d.task === "regression" ? Math.max(1e-9, ...[...train.y, ...test.y].map(Math.abs)) : 1;
-  return { task: d.task, oneD, nClasses: d.n_classes, extent, train, test, yScale };
+  // a set of more than two inputs is drawn on its PCA plane, whose axes say what share of the variance they hold
+  const axes = d.projection ? d.projection.axes : null;
+  return { task: d.task, oneD, nClasses: d.n_classes, extent, train, test, yScale, axes };
 }
 
 /** The input column: every feature of a 2-D set (on or off; `features`: hello's), or the inputs of a 1-D set. */
 export function featureInputs(s, extent, features) {
   const on = new Set(s.network.inputs);
-  if (s.data.dims !== 2 || s.config.data.name === "csv") {
+  if (s.data.dims !== 2 || s.config.data.name === "csv" || s.data.projection) {
     const ramp = s.data.dims === 1 ? { w: FEATURE_GRID, h: 1, values: Float32Array.from({ length: FEATURE_GRID }, (_, c) => -1 + (2 * c) / (FEATURE_GRID - 1)), lo: -1, hi: 1 } : null;
-    return s.network.inputs.map((name) => ({ name, label: name, active: true, heatmap: ramp }));
+    return s.network.inputs.map((name) => ({ name, label: shortName(name), active: true, heatmap: ramp }));
   }
   return features.map((name) => ({ name, label: label("features", name), active: on.has(name), heatmap: featureMap(FORMULA[name], extent) }));
+}
+
+/** A column's name short enough for the 50–64 px left of the input column: units in brackets
+ * dropped, then words cut to 3 letters ("sepal length (cm)" → "sep len"), at most 9 characters. */
+export function shortName(name) {
+  const bare = name.replace(/\s*\(.*?\)\s*/g, " ").trim() || name;
+  if (bare.length <= 9) return bare;
+  const words = bare.split(/[\s_]+/).filter(Boolean).map((w) => w.slice(0, 3)).join(" ");
+  return words.length <= 9 ? words : `${words.slice(0, 8)}…`;
 }
 
 function featureMap(f, [x0, x1, y0, y1]) {
