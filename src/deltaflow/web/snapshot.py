@@ -17,6 +17,7 @@ from deltaflow.diagnostics.maps import grid_forward
 from deltaflow.experiments.base import to_json_ready
 from deltaflow.web import frames as F
 from deltaflow.web import protocol as P
+from deltaflow.web.digits import digit_images
 from deltaflow.web.limits import output_maps
 
 # while playing, the whole-set losses and accuracies are measured 10 times a second, not for
@@ -106,7 +107,7 @@ def data_description(s) -> dict:
         "class_labels": d.class_labels, "metric": t.metric_name, "loss": t.task.loss_name,
         "raw_names": ["x1", "x2"][: s.dims] if name != "csv" else d.feature_names,
         "train": points(d.X_train_raw, d.y_train), "test": points(d.X_test_raw, d.y_test),
-        "added": s.added,
+        "added": s.added, "images": digit_images(s),
     }
 
 
