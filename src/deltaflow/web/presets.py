@@ -31,6 +31,15 @@ def _preset(name: str, title: str, description: str, story: tuple[str, int | Non
             "config": RunConfig.from_dict(config).model_dump(mode="json")}
 
 
+# 64-32-10 ReLU, Adam η = 0.003, batch 32: seeds 0–4 are at ≥ 0.969 test accuracy after 500 steps
+# (≥ 0.947 after 200, 0.964 after 300); η = 0.01 gets there in under 100 steps, too fast to watch,
+# and η = 0.001 needs about 1,000 (tests/test_digits_preset.py trains it)
+DIGITS_STEPS = 500
+DIGITS_CONFIG = {
+    "data": {"name": "digits"}, "model": {"hidden": [32], "activation": "relu"},
+    "optimizer": {"name": "adam", "lr": 0.003}, "batch_size": 32, "epochs": 200,
+}
+
 _DEEP = [16] * 20  # width 8 leaves 20 ReLU layers with a dead layer at initialisation
 
 PRESETS: list[dict] = [
