@@ -82,6 +82,6 @@ def test_page_and_engine_downsample_alike():
         bitmap = np.array(drawn["bitmap"], dtype=bool).reshape(32, 32)
         assert bitmap.any()
         np.testing.assert_array_equal(drawn["x"], downsample(bitmap))
-    # a vertical stroke along x = 16 with the pen's radius 1.6: the pixel centres 14.5 … 17.5 are within it
+    # a vertical stroke along x = 16 with the pen's radius 2.8: the pixel centres 13.5 … 18.5 are within it
     vertical = np.array(out["drawn"][0]["bitmap"], dtype=bool).reshape(32, 32)
-    assert set(np.nonzero(vertical.any(axis=0))[0]) == {14, 15, 16, 17}
+    assert set(np.nonzero(vertical.any(axis=0))[0]) == {13, 14, 15, 16, 17, 18}

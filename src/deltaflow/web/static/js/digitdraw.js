@@ -5,7 +5,7 @@
 export const BITMAP = 32; // pixels per side
 export const BLOCK = 4; // pixels per side of a block
 export const SIDE = BITMAP / BLOCK; // 8 blocks per side
-export const BRUSH = 1.6; // the pen's radius in pixels: a stroke about 3 px wide, as in the set's bitmaps
+export const BRUSH = 2.8; // the pen's radius in pixels: strokes 5–6 px wide, as thick as the set's (a thinner pen reads 1 as 4)
 
 /** An empty bitmap: Uint8Array(32·32), pixel (row r, column c) at r·32 + c, row 0 the top. */
 export function newBitmap() {

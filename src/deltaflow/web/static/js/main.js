@@ -4,6 +4,7 @@ import { createCharts, frameMetrics } from "./charts.js";
 import { createCompare } from "./compare.js";
 import { createControls } from "./controls.js";
 import { createDataPanel, csvName } from "./datapanel.js";
+import { createDigits } from "./digits.js";
 import { withActivation, withFeatureToggled, withLayers, withNeurons } from "./edits.js";
 import { setPath } from "./fields.js";
 import { createGradflow } from "./gradflow.js";
@@ -172,6 +173,11 @@ const maths = createMaths($("maths"), {
   onLayer: (l) => network.highlightLayer?.(l),
 });
 const lowerTabs = createTabs(document.querySelector(".lower [role=tablist]"));
+const digits = createDigits($("tab-digits"), $("digits-panel"), { send, onShown: () => lowerTabs.select("tab-digits"),
+  onMaths(r) {
+    lowerTabs.select("tab-maths");
+    maths.show({ split: "drawn", title: `Your drawing, read as a ${r.predicted} (the target of its backward pass): x = its 64 block counts`, explanation: r.explain });
+  } });
 
 const netMode = createModeToggle($("net-mode"), (mode) => {
   netMode.set(mode);
@@ -219,6 +225,7 @@ function onState(s) {
   app.alarmDetail = "";
   writeHash(s.config, app.grid);
   compare.sync(s.config);
+  digits.setState(s);
 }
 
 /** Neuron j of unit layer c (0 = the inputs) is hovered, or none (c = null). */
@@ -281,6 +288,7 @@ function render(f) {
   network.update({ step: f.step, layers: f.layers, heatmaps: { neurons: maps }, units: f.units });
   output.update(outputMap(f, s));
   if (app.hover) showHovered();
+  digits.update(f);
   const metrics = frameMetrics(f, FLAGS);
   if (!replay && f.step !== app.lastStep) {
     charts.update(f.step, metrics);
@@ -360,6 +368,8 @@ const socket = connect({
       lowerTabs.select("tab-maths");
       maths.show(msg);
       output.setExplained({ split: msg.split, index: msg.index });
+    } else if (msg.type === "predict") {
+      digits.predicted(msg);
     } else if (msg.type === "replay") {
       timeline.answer(msg);
     }
@@ -381,4 +391,4 @@ const socket = connect({
   },
 });
 
-window.deltaflow = { app, send, output, network, hoverNeuron, compare: compare.info };
+window.deltaflow = { app, send, output, network, hoverNeuron, compare: compare.info, digits };
