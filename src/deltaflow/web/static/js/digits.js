@@ -9,10 +9,12 @@ const FOLLOW_EVERY_MS = 250; // while training, the drawing is read again by the
 /**
  * tab: the tab's button, panel: its panel. hooks: {send(msg), onMaths(reply) — show a
  * predict reply's explanation in "Show the maths", onShown() — the tab was revealed}.
- * Returns {setState(state), update(frame), predicted(reply), pad}.
+ * Returns {setState(state), update(frame), predicted(reply), pad, shown()}: shown() is the
+ * drawing's 64 inputs and the reply drawn, `current` when that reply answers the last question.
  */
 export function createDigits(tab, panel, hooks) {
   let active = false, asked = false, reply = null, step = -1, askedAt = 0, answered = true;
+  let questions = 0, answers = 0; // predict messages sent and replies taken: replies come in order
   const pad = createDigitPad({
     onDraw(x) {
       asked = x !== null; // a reply to a drawing since cleared is dropped
@@ -27,11 +29,13 @@ export function createDigits(tab, panel, hooks) {
     if (!active || !asked || !pad.inputs()) return;
     askedAt = performance.now();
     answered = false;
+    questions += 1;
     hooks.send({ type: "predict", x: pad.inputs() });
   }
 
   return {
     pad,
+    shown: () => ({ x: pad.inputs(), reply, current: answers === questions }),
     setState(s) {
       const on = s.data.name === "digits" && Boolean(s.data.images);
       tab.hidden = !on;
@@ -53,6 +57,7 @@ export function createDigits(tab, panel, hooks) {
     },
     predicted(msg) {
       answered = true;
+      answers += 1;
       if (!active || !asked) return;
       reply = msg;
       pad.show(msg);
