@@ -49,7 +49,7 @@ export function createDigitPad(hooks) {
   });
   const root = el("div", { class: "digit-draw" },
     el("div", { class: "pad-box" }, pad, el("div", { class: "small-box" }, clearBtn, small,
-      el("span", { text: "the network's input: on pixels per 4×4 block, 0–16" }))),
+      el("span", { text: "the 8×8 input: on pixels per 4×4 block" }))),
     el("div", { class: "read-box" }, verdict, probs, deltas, mathsBtn));
 
   function paint() {
