@@ -41,7 +41,8 @@ def test_every_message_type_parses():
                  '{"type": "add_point", "x1": 1, "x2": 2.5, "label": 1}', '{"type": "config", "config": {}}',
                  '{"type": "import_config", "text": "{}"}', '{"type": "upload_csv", "text": "a,b"}',
                  '{"type": "set_weight", "layer": 1, "row": 0, "bias": true, "value": -2}',
-                 '{"type": "explain", "split": "test", "index": 0}', '{"type": "replay", "step": null}']:
+                 '{"type": "explain", "split": "test", "index": 0}', '{"type": "replay", "step": null}',
+                 '{"type": "predict", "x": [' + ", ".join(["16"] * 64) + "]}"]:
         assert P.parse_message(text).type in P.MESSAGE_TYPES
     with pytest.raises(P.ProtocolError, match="over the limit"):
         P.parse_message('{"type": "play"}', max_bytes=5)

@@ -21,6 +21,7 @@ from deltaflow.training.config import RunConfig
 from deltaflow.web import frames as F
 from deltaflow.web import protocol as P
 from deltaflow.web.building import DEFAULT_GRID, model_input
+from deltaflow.web.digits import predict
 from deltaflow.web.lessons import LESSONS
 
 log = logging.getLogger(__name__)
@@ -223,6 +224,11 @@ def on_explain(s, msg):
     result = explain(s.trainer.net, s.trainer.task.loss, X[i], target, lr=plain_sgd_lr(s)).to_dict()
     return [{"type": "explain", "split": msg.split, "index": i, "x_raw": to_json_ready(raw[i]),
              "y": to_json_ready(y[i]), "explanation": result}]
+
+
+def on_predict(s, msg):
+    """A drawn digit's probabilities and its forward and backward pass (``web.digits``)."""
+    return [predict(s, msg.x, plain_sgd_lr(s))]
 
 
 def plain_sgd_lr(s) -> float | None:

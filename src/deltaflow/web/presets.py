@@ -31,6 +31,15 @@ def _preset(name: str, title: str, description: str, story: tuple[str, int | Non
             "config": RunConfig.from_dict(config).model_dump(mode="json")}
 
 
+# 64-32-10 ReLU, Adam η = 0.003, batch 32: seeds 0–4 are at ≥ 0.969 test accuracy after 500 steps
+# (≥ 0.947 after 200, 0.964 after 300); η = 0.01 gets there in under 100 steps, too fast to watch,
+# and η = 0.001 needs about 1,000 (tests/test_digits_preset.py trains it)
+DIGITS_STEPS = 500
+DIGITS_CONFIG = {
+    "data": {"name": "digits"}, "model": {"hidden": [32], "activation": "relu"},
+    "optimizer": {"name": "adam", "lr": 0.003}, "batch_size": 32, "epochs": 200,
+}
+
 _DEEP = [16] * 20  # width 8 leaves 20 ReLU layers with a dead layer at initialisation
 
 PRESETS: list[dict] = [
@@ -126,6 +135,17 @@ PRESETS: list[dict] = [
         grid=24,
         data={"name": "circle"}, model={"hidden": [8] * 12, "activation": "elu"},
         optimizer={"name": "sgd", "lr": 1.0}, clip_norm=1.0, batch_size=10, epochs=300,
+    ),
+    _preset(
+        "digits", "Handwritten digits",
+        "64-32-10 ReLU on scikit-learn's 8×8 digits: past 95% test accuracy within 500 steps; then draw your own.",
+        (
+            "Watch the first layer's weights take shape in the Draw a digit tab: unit i computes "
+            "z⁽¹⁾ᵢ = w⁽¹⁾ᵢ·x + b⁽¹⁾ᵢ over the 64 pixels, so its row of W⁽¹⁾ drawn as an 8×8 image is the "
+            "stroke pattern that switches it on. Then draw a digit and read the ten softmax probabilities.",
+            DIGITS_STEPS, "After {step} steps the test accuracy is {test_metric}: draw a digit in the Draw a digit "
+                          "tab and see which of the ten outputs it lights up."),
+        **DIGITS_CONFIG,
     ),
     _preset(
         "uat_1d", "Universal approximation in 1-D",

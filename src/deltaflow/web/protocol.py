@@ -88,6 +88,10 @@ frame that is not UTF-8 is closed by the server (1007).
     of ``column``, b^(l)[row]. Marks the session ``edited``. Replies with a frame.
 ``{"type": "explain", "split": "train", "index": 3}``
     Replies ``explain`` with ``deltaflow.diagnostics.explain.explain(...).to_dict()`` for that example.
+``{"type": "predict", "x": [64 numbers]}``
+    The digits data set only: a digit the learner drew, as the set's 64 inputs (its 32×32
+    bitmap counted in 4×4 blocks, ``deltaflow.data.digit_image``): exactly ``DIGIT_INPUTS``
+    (64) finite numbers in [0, 16]. Replies ``predict``; changes nothing in the session.
 ``{"type": "replay", "step": 120}``
     Show the session's history at step S (an int 0 … 2³²−1; null: the newest recorded): replies
     ``replay``, then that step's frame as it was sent (the newest recorded at or before S; before
@@ -133,7 +137,9 @@ Strict JSON: a number that is NaN or ±inf (a diverged loss in ``history``, say)
             "class_names" (a name per class: iris' 'setosa', else the label as text), "metric",
             "loss", "raw_names" (the plane's axes), "n_inputs" (the network's input columns),
             "projection", "train": {"x": [[x1, x2], …], "y": […]}, "test": {…},
-            "added"}`` (x in raw coordinates, y labels or values; for a set of more than two
+            "added", "images"}`` (x in raw coordinates, y labels or values; ``images``: for
+            the digits set ``{"test": [[64 ints 0–16], …]}``, each test example's 8×8 image
+            row by row in ``test`` order, else null; for a set of more than two
             inputs x holds plane coordinates and ``projection`` = ``{"kind": "pca", "explained":
             [r1, r2] (variance ratios), "axes": ["PC1 (73%)", "PC2 (23%)"], "plane": "<which
             plane, in words>"}``, else null), ``extent`` =
@@ -146,6 +152,12 @@ Strict JSON: a number that is NaN or ±inf (a diverged loss in ``history``, say)
 ``explain`` ``{"type": "explain", "split", "index", "x_raw", "y", "explanation": {...}}``
 ``lesson``  ``{"type": "lesson", "chapter", "result": {...}}``: the chapter's numbers, computed by
             the engine (the chapter's module documents them).
+``predict`` ``{"type": "predict", "probabilities": [ŷ_0, …, ŷ_(K−1)], "predicted": k, "explain":
+            {...} | null, "explain_error": null | "<why>"}``: the answer to ``predict``: the
+            network's softmax probabilities (eval mode) for the drawn inputs standardised with
+            the training part's μ and s, k = argmax, and the forward and backward pass of that
+            example with target k (``explain(...).to_dict()``; null, with the reason, for a
+            network ``explain`` cannot write out, e.g. with BatchNorm) (``web.digits``).
 ``replay``  ``{"type": "replay", "step": <the recorded step shown>, "steps": [every recorded step,
             oldest first]}``: the answer to ``replay``, followed by that step's REPLAY frame.
 ``alarm``   ``{"type": "alarm", "alarm": "nan", "layer": l, "message": "<fit's divergence message>"}``:
@@ -178,6 +190,7 @@ MAX_ACK_CHARS = 100  # an ack is ~30 characters; only texts this short are parse
 STATE_HISTORY_ROWS = 1000  # the newest per-epoch rows a ``state`` carries (history.json has them all)
 MAX_DEPTH = 32  # JSON arrays and objects inside each other in a message (a RunConfig is 3 deep)
 MAX_STEP = 2**32 - 1  # a frame's step is a uint32
+DIGIT_INPUTS, DIGIT_MAX = 64, 16  # a drawn digit: 8×8 blocks of 4×4 pixels, 0–16 on in each
 
 
 class _Message(BaseModel):
@@ -284,13 +297,18 @@ class LessonMsg(_Message):
     request: dict
 
 
+class PredictMsg(_Message):
+    type: Literal["predict"]
+    x: list[Annotated[float, Field(ge=0, le=DIGIT_MAX)]] = Field(min_length=DIGIT_INPUTS, max_length=DIGIT_INPUTS)
+
+
 class ReplayMsg(_Message):
     type: Literal["replay"]
     step: int | None = Field(ge=0, le=MAX_STEP)
 
 
 MESSAGES = (ConfigMsg, ImportConfigMsg, PlayMsg, PauseMsg, StepMsg, ResetMsg, RegenerateMsg, SpeedMsg,
-            AckMsg, AddPointMsg, UploadCsvMsg, SetWeightMsg, ExplainMsg, ReplayMsg, LessonMsg)
+            AckMsg, AddPointMsg, UploadCsvMsg, SetWeightMsg, ExplainMsg, PredictMsg, ReplayMsg, LessonMsg)
 ClientMessage = Annotated[Union[MESSAGES], Field(discriminator="type")]  # noqa: UP007 (a union of a tuple)
 _CLIENT = TypeAdapter(ClientMessage)
 # each schema's ``type: Literal["..."]`` is its name on the wire

@@ -19,6 +19,7 @@ from deltaflow.diagnostics.maps import grid_forward
 from deltaflow.experiments.base import to_json_ready
 from deltaflow.web import frames as F
 from deltaflow.web import protocol as P
+from deltaflow.web.digits import digit_images
 from deltaflow.web.limits import output_maps
 
 # while playing, the whole-set losses and accuracies are measured 10 times a second, not for
@@ -126,7 +127,7 @@ def data_description(s) -> dict:
         "loss": t.task.loss_name, "raw_names": names, "n_inputs": d.n_features,
         "projection": proj.describe() if proj is not None else None,
         "train": points(train, d.y_train), "test": points(test, d.y_test),
-        "added": s.added,
+        "added": s.added, "images": digit_images(s),
     }
 
 

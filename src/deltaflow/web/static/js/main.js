@@ -4,6 +4,7 @@ import { createCharts, frameMetrics } from "./charts.js";
 import { createCompare } from "./compare.js";
 import { createControls } from "./controls.js";
 import { createDataPanel, csvName } from "./datapanel.js";
+import { createDigits } from "./digits.js";
 import { withActivation, withFeatureToggled, withLayers, withNeurons } from "./edits.js";
 import { setPath } from "./fields.js";
 import { createGradflow } from "./gradflow.js";
@@ -18,7 +19,7 @@ import { downloadConfig, downloadModel, readHash, writeHash } from "./share.js";
 import { connect } from "./socket.js";
 import { createTabs } from "./tabs.js";
 import { createTimeline } from "./timeline.js";
-import { alarmText, dataView, featureInputs, layerName, outputMap, neuronMaps, statusText } from "./views.js";
+import { alarmText, dataView, featureInputs, layerName, outputMap, neuronMaps, runText, showAlarm, stale, statusText } from "./views.js";
 
 const $ = (id) => document.getElementById(id);
 const app = { hello: null, state: null, config: null, grid: null, speed: null, clickClass: 0, pending: null, lastId: 0, lastStep: -1, scheduled: false, dropped: 0, drawn: 0 };
@@ -175,6 +176,11 @@ const maths = createMaths($("maths"), {
   onLayer: (l) => network.highlightLayer?.(l),
 });
 const lowerTabs = createTabs(document.querySelector(".lower [role=tablist]"));
+const digits = createDigits($("tab-digits"), $("digits-panel"), { send, onShown: () => lowerTabs.select("tab-digits"),
+  onMaths(r) {
+    lowerTabs.select("tab-maths");
+    maths.show({ split: "drawn", title: `Your drawing, read as a ${r.predicted} (the target of its backward pass): x = its 64 block counts`, explanation: r.explain });
+  } });
 
 const netMode = createModeToggle($("net-mode"), (mode) => {
   netMode.set(mode);
@@ -224,6 +230,7 @@ function onState(s) {
   if (!learn.active()) writeHash(s.config, app.grid); // in Learn mode the URL names the chapter
   compare.sync(s.config);
   learn.state(s);
+  digits.setState(s);
 }
 
 /** Neuron j of unit layer c (0 = the inputs) is hovered, or none (c = null). */
@@ -253,21 +260,7 @@ function defaultActivation() {
   return Array.isArray(act) ? act[0] : act;
 }
 
-function setAlarm(alarm) {
-  const box = $("alarm");
-  box.hidden = !alarm;
-  box.classList.toggle("nan", Boolean(alarm && alarm.kind === "nan"));
-  box.textContent = alarm ? alarm.text : "";
-  box.dataset.kind = alarm ? alarm.kind : "";
-  box.dataset.layer = alarm ? String(alarm.layer) : "";
-}
-
-/** Whether a frame was built before the current state (it crossed the state on the wire and
- * shows an older network or data set): the server counts the messages it has handled, and the
- * state says how many it answers. */
-function stale(f, s) {
-  return f.handled < (s.handled ?? 0);
-}
+const setAlarm = (alarm) => showAlarm($("alarm"), alarm);
 
 function render(f) {
   const s = app.state;
@@ -286,6 +279,7 @@ function render(f) {
   network.update({ step: f.step, layers: f.layers, heatmaps: { neurons: maps }, units: f.units });
   output.update(outputMap(f, s));
   if (app.hover) showHovered();
+  digits.update(f);
   const metrics = frameMetrics(f, FLAGS);
   if (!replay && f.step !== app.lastStep) {
     charts.update(f.step, metrics);
@@ -305,7 +299,7 @@ function render(f) {
   if (!replay) learn.frame(f);
   const status = $("conn");
   status.dataset.done = String(Boolean(f.flags & FLAGS.DONE));
-  status.textContent = replay ? `replay of step ${f.step.toLocaleString()}` : f.flags & FLAGS.DONE ? "done: all epochs trained" : f.flags & FLAGS.PAUSED_BY_ALARM ? "paused by the NaN alarm" : f.flags & FLAGS.AT_PAUSE ? "paused at the preset's key moment" : running ? "training" : "paused";
+  status.textContent = runText(f, FLAGS, replay, running);
 }
 
 function drawPending() {
@@ -377,6 +371,8 @@ const socket = connect({
       lowerTabs.select("tab-maths");
       maths.show(msg);
       output.setExplained({ split: msg.split, index: msg.index });
+    } else if (msg.type === "predict") {
+      digits.predicted(msg);
     } else if (msg.type === "replay") {
       timeline.answer(msg);
     }
@@ -398,4 +394,4 @@ const socket = connect({
   },
 });
 
-window.deltaflow = { app, send, output, network, hoverNeuron, compare: compare.info, learn };
+window.deltaflow = { app, send, output, network, hoverNeuron, compare: compare.info, learn, digits };

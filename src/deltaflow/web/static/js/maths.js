@@ -54,7 +54,8 @@ function legend() {
 /**
  * hooks: {onExplain(index), onLayer(l | null)}: the index box asks for training point
  * `index`; each shown stage calls onLayer with its unit layer (null when none is shown).
- * show(reply) takes the server's explain reply {split, index, x_raw, y, explanation}.
+ * show(reply) takes the server's explain reply {split, index, x_raw, y, explanation}, or
+ * another example's {title, split, explanation} (a drawn digit: title says what it is).
  */
 export function createMaths(root, hooks) {
   let list = [];
@@ -101,8 +102,8 @@ export function createMaths(root, hooks) {
     },
     show(reply) {
       list = stages(reply.explanation);
-      const x = reply.x_raw.map((v) => fmt(v, 3)).join(", ");
-      example.textContent = `${reply.split === "test" ? "Test" : "Training"} point #${reply.index}: x = (${x}), label ${Array.isArray(reply.y) ? reply.y.map((v) => fmt(v, 3)).join(", ") : fmt(reply.y, 3)}`;
+      const x = reply.title ? "" : reply.x_raw.map((v) => fmt(v, 3)).join(", ");
+      example.textContent = reply.title ?? `${reply.split === "test" ? "Test" : "Training"} point #${reply.index}: x = (${x}), label ${Array.isArray(reply.y) ? reply.y.map((v) => fmt(v, 3)).join(", ") : fmt(reply.y, 3)}`;
       if (reply.split === "train") index.value = reply.index;
       at = 0;
       render();

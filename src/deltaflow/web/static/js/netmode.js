@@ -11,8 +11,10 @@ export const MODES = [
 ];
 
 const SUPERSCRIPT = { "-": "⁻", 0: "⁰", 1: "¹", 2: "²", 3: "³", 4: "⁴", 5: "⁵", 6: "⁶", 7: "⁷", 8: "⁸", 9: "⁹" };
+/** An integer in superscript digits: −8 → ⁻⁸. */
+export const superscript = (k) => String(k).split("").map((ch) => SUPERSCRIPT[ch]).join("");
 /** 10^k written with superscripts: 10⁻⁸. */
-export const decade = (k) => `10${String(k).split("").map((ch) => SUPERSCRIPT[ch]).join("")}`;
+export const decade = (k) => `10${superscript(k)}`;
 
 /** The toggle in box: one button per mode (aria-pressed). onMode(mode) on a press. → {set(mode)}. */
 export function createModeToggle(box, onMode) {

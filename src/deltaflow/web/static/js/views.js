@@ -147,3 +147,28 @@ export function statusText(f, s, FLAGS) {
   const sizes = L === 1 ? `${fmt(g[0])} at layer 1 (output)` : `${fmt(g[0])} at layer 1, ${fmt(g[L - 1])} at layer ${L} (output)`;
   return `${where} · gradient size ‖∂L/∂W‖ ${sizes} · no alarm`;
 }
+
+/** The alarm box shows `alarm` ({kind, text, layer}) or hides (null). */
+export function showAlarm(box, alarm) {
+  box.hidden = !alarm;
+  box.classList.toggle("nan", Boolean(alarm && alarm.kind === "nan"));
+  box.textContent = alarm ? alarm.text : "";
+  box.dataset.kind = alarm ? alarm.kind : "";
+  box.dataset.layer = alarm ? String(alarm.layer) : "";
+}
+
+/** The connection dot's words for frame f: a replay, done, paused (and why) or training. */
+export function runText(f, FLAGS, replay, running) {
+  if (replay) return `replay of step ${f.step.toLocaleString()}`;
+  if (f.flags & FLAGS.DONE) return "done: all epochs trained";
+  if (f.flags & FLAGS.PAUSED_BY_ALARM) return "paused by the NaN alarm";
+  if (f.flags & FLAGS.AT_PAUSE) return "paused at the preset's key moment";
+  return running ? "training" : "paused";
+}
+
+/** Whether a frame was built before the current state (it crossed the state on the wire and
+ * shows an older network or data set): the server counts the messages it has handled, and the
+ * state says how many it answers. */
+export function stale(f, s) {
+  return f.handled < (s.handled ?? 0);
+}
