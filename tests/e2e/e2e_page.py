@@ -2,6 +2,7 @@
 
 import json
 import time
+import urllib.request
 
 
 def wait_ready(page) -> None:
@@ -63,3 +64,27 @@ EDGE_PIXEL = """([x, y]) => {
 def edge_pixel(page, x: float, y: float) -> tuple[int, int, int, int]:
     """The RGBA of the network's edge canvas at the page point (x, y)."""
     return tuple(page.evaluate(EDGE_PIXEL, [x, y]))
+
+
+def download(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return r.read()
+
+
+def session_engine(page, server_url, tmp_path):
+    """The page's session network, downloaded as a model file, and its data set rebuilt from
+    the session's config and seed: (net, dataset)."""
+    from deltaflow.training.config import RunConfig
+    from deltaflow.training.io import load_model
+
+    sid = page.evaluate("() => window.deltaflow.app.hello.session")
+    config = RunConfig.from_json(download(f"{server_url}api/session/{sid}/config.json").decode())
+    path = tmp_path / "model.npz"
+    path.write_bytes(download(f"{server_url}api/session/{sid}/model.npz"))
+    return load_model(path).net, config.data.load(seed=config.seed, dtype=config.dtype)
+
+
+def wait_paused(page) -> None:
+    """Until the page has drawn a frame of the paused session newer than its state."""
+    page.wait_for_function("""() => { const a = window.deltaflow.app, f = a.frame;
+        return f && !(f.flags & a.hello.frame.flags.RUNNING) && f.handled >= a.state.handled + 1; }""")

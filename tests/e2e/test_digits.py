@@ -6,32 +6,15 @@ from __future__ import annotations
 
 import json
 import math
-import urllib.request
 
 import numpy as np
-from e2e_page import wait_config
+from e2e_page import session_engine, wait_config, wait_paused
 
-from deltaflow.training.config import RunConfig
-from deltaflow.training.io import load_model
 from deltaflow.web.presets import PRESETS
 
 PRESET = next(p for p in PRESETS if p["name"] == "digits")
 MID, NEG, POS = np.array([232, 234, 235]), np.array([245, 147, 34]), np.array([8, 119, 189])  # util.js
 INK = np.array([28, 36, 42])  # digitpad.js
-
-
-def download(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=30) as r:
-        return r.read()
-
-
-def engine(page, server_url, tmp_path):
-    """The session's network, downloaded, and its data set rebuilt from its config and seed."""
-    sid = page.evaluate("() => window.deltaflow.app.hello.session")
-    config = RunConfig.from_json(download(f"{server_url}api/session/{sid}/config.json").decode())
-    path = tmp_path / "model.npz"
-    path.write_bytes(download(f"{server_url}api/session/{sid}/model.npz"))
-    return load_model(path).net, config.data.load(seed=config.seed, dtype=config.dtype)
 
 
 def draw(page, points) -> dict:
@@ -80,9 +63,8 @@ def test_a_drawn_digit_is_read_as_the_engine_reads_it_and_the_learned_images_mat
     page.get_by_test_id("play").click()
     page.wait_for_function("() => (window.deltaflow.app.frame?.metrics.test_metric ?? 0) >= 0.95", timeout=60_000)
     page.evaluate("() => window.deltaflow.send({type: 'pause'})")
-    page.wait_for_function("""() => { const a = window.deltaflow.app, f = a.frame;
-        return f && !(f.flags & a.hello.frame.flags.RUNNING) && f.handled >= a.state.handled + 1; }""")
-    net, d = engine(page, server_url, tmp_path)
+    wait_paused(page)
+    net, d = session_engine(page, server_url, tmp_path)
     frame_test = page.evaluate("() => window.deltaflow.app.frame.metrics.test_metric")
     predicted = net.forward(d.X_test, False).argmax(axis=1)
     assert frame_test >= 0.95 and math.isclose(frame_test, float(np.mean(predicted == d.y_test)), rel_tol=1e-6)

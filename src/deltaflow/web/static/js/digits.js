@@ -3,6 +3,7 @@
 // draws their replies; every frame redraws the weight images and the misclassified examples.
 import { createDigitImages } from "./digitimages.js";
 import { createDigitPad } from "./digitpad.js";
+import { showTab } from "./tabs.js";
 
 const FOLLOW_EVERY_MS = 250; // while training, the drawing is read again by the newer network this often
 
@@ -38,9 +39,7 @@ export function createDigits(tab, panel, hooks) {
     shown: () => ({ x: pad.inputs(), reply, current: answers === questions }),
     setState(s) {
       const on = s.data.name === "digits" && Boolean(s.data.images);
-      tab.hidden = !on;
-      // leaving digits with this tab open: back to the first tab (a hidden tab cannot stay selected)
-      if (!on && tab.getAttribute("aria-selected") === "true") tab.parentElement.querySelector("[role=tab]").click();
+      showTab(tab, on);
       images.setData(on ? s.data : null);
       if (on && !active) hooks.onShown();
       active = on;

@@ -4,6 +4,7 @@ import { createCharts, frameMetrics } from "./charts.js";
 import { createCompare } from "./compare.js";
 import { createControls } from "./controls.js";
 import { createDataPanel, csvName } from "./datapanel.js";
+import { createConfusion } from "./confusion.js";
 import { createDigits } from "./digits.js";
 import { withActivation, withFeatureToggled, withLayers, withNeurons } from "./edits.js";
 import { setPath } from "./fields.js";
@@ -181,6 +182,7 @@ const digits = createDigits($("tab-digits"), $("digits-panel"), { send, onShown:
     lowerTabs.select("tab-maths");
     maths.show({ split: "drawn", title: `Your drawing, read as a ${r.predicted} (the target of its backward pass): x = its 64 block counts`, explanation: r.explain });
   } });
+const confusion = createConfusion($("tab-confusion"), $("confusion-panel"), { onShown: () => lowerTabs.select("tab-confusion") });
 
 const netMode = createModeToggle($("net-mode"), (mode) => {
   netMode.set(mode);
@@ -230,7 +232,7 @@ function onState(s) {
   if (!learn.active()) writeHash(s.config, app.grid); // in Learn mode the URL names the chapter
   compare.sync(s.config);
   learn.state(s);
-  digits.setState(s);
+  for (const v of [digits, confusion]) v.setState(s);
 }
 
 /** Neuron j of unit layer c (0 = the inputs) is hovered, or none (c = null). */
@@ -279,7 +281,7 @@ function render(f) {
   network.update({ step: f.step, layers: f.layers, heatmaps: { neurons: maps }, units: f.units });
   output.update(outputMap(f, s));
   if (app.hover) showHovered();
-  digits.update(f);
+  for (const v of [digits, confusion]) v.update(f);
   const metrics = frameMetrics(f, FLAGS);
   if (!replay && f.step !== app.lastStep) {
     charts.update(f.step, metrics);

@@ -13,16 +13,23 @@ export function createTabs(tablist) {
       document.getElementById(tab.getAttribute("aria-controls")).hidden = !on;
     }
   }
-  tabs.forEach((tab, i) => {
+  tabs.forEach((tab) => {
     tab.addEventListener("click", () => select(tab.id));
     tab.addEventListener("keydown", (e) => {
-      const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[e.key];
+      const shown = tabs.filter((t) => !t.hidden), at = shown.indexOf(tab); // a hidden tab is skipped
+      const to = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: shown.length - 1 }[e.key];
       if (to === undefined) return;
       e.preventDefault();
-      const next = tabs[(to + tabs.length) % tabs.length];
+      const next = shown[(to + shown.length) % shown.length];
       select(next.id);
       next.focus();
     });
   });
   return { select };
+}
+
+/** Show or hide a tab; a hidden tab cannot stay selected: the list's first tab is then selected. */
+export function showTab(tab, on) {
+  tab.hidden = !on;
+  if (!on && tab.getAttribute("aria-selected") === "true") tab.parentElement.querySelector("[role=tab]").click();
 }
