@@ -9,10 +9,11 @@ message is ``lesson`` (``deltaflow.web.protocol``); a lesson never changes the s
 
 from __future__ import annotations
 
-from deltaflow.web.lessons import batchnorm, linear, universal, vanishing
+from deltaflow.web.lessons import batchnorm, linear, minibatch, universal, vanishing
 
 LESSONS = {
     "linear": (linear.LinearRequest, linear.run),
+    "minibatch": (minibatch.MinibatchRequest, minibatch.run),
     "vanishing": (vanishing.VanishingRequest, vanishing.run),
     "batchnorm": (batchnorm.BatchnormRequest, batchnorm.run),
     "universal": (universal.UniversalRequest, universal.run),

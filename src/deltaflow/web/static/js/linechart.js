@@ -24,8 +24,8 @@ function ticks(a, b, n) {
 }
 
 /** The grid, tick values and axis titles of a w × h (CSS px) chart: x over steps 0 … x1, y over
- * y = {lo, hi, log} (log: lo, hi are decades), titled `yName`. */
-function axes(ctx, w, h, x1, y, yName) {
+ * y = {lo, hi, log} (log: lo, hi are decades), titled `yName`; the x axis titled `xName`. */
+function axes(ctx, w, h, x1, y, yName, xName) {
   ctx.font = "10px system-ui, sans-serif";
   ctx.fillStyle = INK;
   ctx.strokeStyle = GRID;
@@ -47,7 +47,7 @@ function axes(ctx, w, h, x1, y, yName) {
     const X = PAD.left + (x1 > 0 ? t / x1 : 0) * (w - PAD.left - PAD.right);
     ctx.fillText(t >= 1e4 ? `${t / 1e3}k` : String(t), X, h - PAD.bottom + 3);
   }
-  ctx.fillText("step", PAD.left + (w - PAD.left - PAD.right) / 2, h - 11);
+  ctx.fillText(xName, PAD.left + (w - PAD.left - PAD.right) / 2, h - 11);
   ctx.save();
   ctx.translate(7, PAD.top + (h - PAD.top - PAD.bottom) / 2);
   ctx.rotate(-Math.PI / 2);
@@ -73,11 +73,11 @@ function line(ctx, s, X, Y) {
 }
 
 /**
- * createLineChart({title, yTitle, fixed: [lo, hi] | null, describe(node)}) →
+ * createLineChart({title, yTitle, xTitle (default "step"), fixed: [lo, hi] | null, describe(node)}) →
  * {node, draw(series), resetRange(), setLog(on), setTitles(title, yTitle)}.
  * series: [{name, colour, dashed, legend (its legend text; default name, null: none), points: [[step, value], …]}]
  */
-export function createLineChart({ title, yTitle, fixed = null, describe = (n) => n }) {
+export function createLineChart({ title, yTitle, xTitle = "step", fixed = null, describe = (n) => n }) {
   const canvas = el("canvas", { class: "lc-canvas", role: "img", "aria-label": title });
   const heading = describe(el("b", { class: "lc-title", text: title }));
   const legend = el("div", { class: "lc-legend" });
@@ -122,10 +122,10 @@ export function createLineChart({ title, yTitle, fixed = null, describe = (n) =>
     ctx.clearRect(0, 0, w, h);
     const x1 = Math.max(1, ...series.flatMap((s) => (s.points.length ? [s.points[s.points.length - 1][0]] : [])));
     const y = yRange(series);
-    axes(ctx, w, h, x1, y, yName);
+    axes(ctx, w, h, x1, y, yName, xTitle);
     // the axes in words, for screen readers and tests: what the canvas draws
     const end = (e) => (y.log ? decade(e) : fmt(e, 2));
-    canvas.setAttribute("aria-label", `${heading.textContent}. x: step, 0 to ${x1}; y: ${yName}${y.log ? ", log scale" : ""}, ${end(y.lo)} to ${end(y.hi)}`);
+    canvas.setAttribute("aria-label", `${heading.textContent}. x: ${xTitle}, 0 to ${x1}; y: ${yName}${y.log ? ", log scale" : ""}, ${end(y.lo)} to ${end(y.hi)}`);
     canvas.dataset.yRange = `${y.lo},${y.hi}`;
     const X = (x) => PAD.left + (x / x1) * (w - PAD.left - PAD.right);
     const Y = (v) => {
