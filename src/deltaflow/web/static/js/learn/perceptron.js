@@ -42,9 +42,10 @@ function square(r, h) {
   const X = (v) => M + ((v - LO) / (HI - LO)) * S, Y = (v) => M + (1 - (v - LO) / (HI - LO)) * S;
   const svg = svgEl("svg", { viewBox: `0 0 ${S + 2 * M} ${S + 2 * M}`, class: "lp-svg", role: "img",
     "aria-label": "the four points and the line w·x + b = 0", "data-testid": "perceptron-square" });
-  svg.append(svgEl("rect", { x: M, y: M, width: S, height: S, fill: rgb(NEG, 0.1) }));
+  // ŷ = 0 everywhere underneath, the side f > 0 (ŷ = 1) over it: opaque tints, so they never mix
+  svg.append(svgEl("rect", { x: M, y: M, width: S, height: S, fill: tint(NEG) }));
   const { pos, ends } = cut(h.w, h.b);
-  if (pos.length) svg.append(svgEl("polygon", { points: pos.map(([a, c]) => `${X(a)},${Y(c)}`).join(" "), fill: rgb(POS, 0.16) }));
+  if (pos.length) svg.append(svgEl("polygon", { points: pos.map(([a, c]) => `${X(a)},${Y(c)}`).join(" "), fill: tint(POS) }));
   for (const t of [0, 1]) {
     svg.append(svgEl("line", { x1: X(t), x2: X(t), y1: M, y2: M + S, stroke: GRID }));
     svg.append(svgEl("line", { x1: M, x2: M + S, y1: Y(t), y2: Y(t), stroke: GRID }));
@@ -57,6 +58,8 @@ function square(r, h) {
     svg.append(svgEl("line", { ...attrs, x1: X(a1), y1: Y(c1), x2: X(a2), y2: Y(c2), stroke: INK, "stroke-width": 2.5 }));
   } else {
     svg.append(svgEl("g", attrs)); // no line inside the square: one side covers it all
+    const all = h.w[0] * 0.5 + h.w[1] * 0.5 + h.b > 0 ? 1 : 0;
+    svg.append(label(M + S / 2, M - 10, `no line in view: ŷ = ${all} everywhere`));
   }
   r.X.forEach(([a, c], i) => {
     const visited = h.point === i;
@@ -67,6 +70,9 @@ function square(r, h) {
   return svg;
 }
 
+/** colour c mixed with white, 22% of c: an opaque light shade. */
+const tint = (c) => rgb(c.map((v) => Math.round(255 + (v - 255) * 0.22)));
+
 function label(x, y, s) {
   const t = svgEl("text", { x, y, fill: INK, "font-size": 13, "text-anchor": "middle" });
   t.textContent = s;
@@ -75,7 +81,7 @@ function label(x, y, s) {
 
 /** Bars of mistakes per epoch (0 … 4), the epoch of history step h in orange. */
 function mistakeBars(r, epoch) {
-  const W = 640, H = 130, L = 30, B = 24, T = 8, n = r.mistakes.length;
+  const W = 560, H = 140, L = 30, B = 24, T = 18, n = r.mistakes.length;
   const Y = (v) => T + (1 - v / 4) * (H - T - B), step = (W - L - 8) / Math.max(n, 10);
   const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, class: "lp-svg", role: "img", "aria-label": "mistakes per epoch",
     "data-testid": "perceptron-mistakes" });
@@ -90,6 +96,7 @@ function mistakeBars(r, epoch) {
     tip.textContent = `epoch ${e + 1}: ${m} mistakes`;
     bar.append(tip);
     svg.append(bar);
+    if (n <= 20) svg.append(label(L + (e + 0.5) * step, Y(m) - 4, String(m)));
     if (n <= 12 || (e + 1) % 5 === 0 || e === 0) svg.append(label(L + (e + 0.5) * step, H - 6, String(e + 1)));
   });
   return svg;
@@ -155,7 +162,7 @@ function stepper(view) {
     play.textContent = "Pause";
     timer.id = setInterval(() => go(Number(slider.value) + 1), PLAY_MS);
   });
-  const end = button("perceptron-end", "End ⏭", () => { stop(); go(Number(slider.max)); });
+  const end = button("perceptron-end", "End ▶▶", () => { stop(); go(Number(slider.max)); });
   slider.addEventListener("input", () => { stop(); go(Number(slider.value)); });
   return {
     node: el("div", { class: "lp-row" }, back, next, play, end, slider),
