@@ -38,6 +38,7 @@ PLAUSIBLE = {
     "name": st.sampled_from(["big.csv", "../x.csv"]), "target": st.none() | st.just("y"),
     "x": st.lists(st.floats(0, 16) | FLOATS, min_size=63, max_size=65),  # a drawn digit's 64 inputs, or nearly
 <<<<<<< HEAD
+<<<<<<< HEAD
     "chapter": st.sampled_from(["perceptron", "vanishing", "batchnorm", "universal", "bogus"]),
     "request": st.sampled_from([{}, {"part": "bogus"}, {"depth": 1e39}, {"gate": "xor", "epochs": 50},
                                 {"gate": "and", "lr": 1e39}]),
@@ -45,6 +46,10 @@ PLAUSIBLE = {
     "chapter": st.sampled_from(["forward", "vanishing", "batchnorm", "universal", "bogus"]),
     "request": st.sampled_from([{}, {"part": "bogus"}, {"depth": 1e39}, {"seed": 1}, {"seed": 1, "x": [1e39, 0]}]),
 >>>>>>> ch-forward
+=======
+    "chapter": st.sampled_from(["activations", "vanishing", "batchnorm", "universal", "bogus"]),
+    "request": st.sampled_from([{}, {"part": "bogus"}, {"depth": 1e39}, {"n": 801, "z": 1e39}]),
+>>>>>>> ch-activations
 }
 DEEP = ["[" * 100_000 + "]" * 100_000, '{"type": "config", "config": ' + '{"a": ' * 5000 + "1" + "}" * 5001,
         '{"type": "step", "n": ' + "[" * 40 + "]" * 40 + "}"]
