@@ -39,6 +39,7 @@ PLAUSIBLE = {
     "x": st.lists(st.floats(0, 16) | FLOATS, min_size=63, max_size=65),  # a drawn digit's 64 inputs, or nearly
 <<<<<<< HEAD
 <<<<<<< HEAD
+<<<<<<< HEAD
     "chapter": st.sampled_from(["perceptron", "vanishing", "batchnorm", "universal", "bogus"]),
     "request": st.sampled_from([{}, {"part": "bogus"}, {"depth": 1e39}, {"gate": "xor", "epochs": 50},
                                 {"gate": "and", "lr": 1e39}]),
@@ -50,6 +51,11 @@ PLAUSIBLE = {
     "chapter": st.sampled_from(["activations", "vanishing", "batchnorm", "universal", "bogus"]),
     "request": st.sampled_from([{}, {"part": "bogus"}, {"depth": 1e39}, {"n": 801, "z": 1e39}]),
 >>>>>>> ch-activations
+=======
+    "chapter": st.sampled_from(["softmax", "vanishing", "batchnorm", "universal", "bogus"]),
+    "request": st.sampled_from([{}, {"part": "bogus"}, {"depth": 1e39}, {"part": "sweep", "logits": [1e39, 0.0], "y": 0},
+                                {"part": "example", "logits": [0.5, -30.0, 30.0], "y": 2}]),
+>>>>>>> ch-softmax
 }
 DEEP = ["[" * 100_000 + "]" * 100_000, '{"type": "config", "config": ' + '{"a": ' * 5000 + "1" + "}" * 5001,
         '{"type": "step", "n": ' + "[" * 40 + "]" * 40 + "}"]
