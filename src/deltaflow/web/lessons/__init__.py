@@ -9,9 +9,10 @@ message is ``lesson`` (``deltaflow.web.protocol``); a lesson never changes the s
 
 from __future__ import annotations
 
-from deltaflow.web.lessons import batchnorm, universal, vanishing
+from deltaflow.web.lessons import backprop, batchnorm, universal, vanishing
 
 LESSONS = {
+    "backprop": (backprop.BackpropRequest, backprop.run),
     "vanishing": (vanishing.VanishingRequest, vanishing.run),
     "batchnorm": (batchnorm.BatchnormRequest, batchnorm.run),
     "universal": (universal.UniversalRequest, universal.run),
