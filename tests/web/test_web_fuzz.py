@@ -37,7 +37,7 @@ PLAUSIBLE = {
     "text": st.sampled_from([CSV_BIG_CELL, CSV_BIG_CELL.replace("1e+39", "0.5"), "{}", "a,b\n1,2\n"]),
     "name": st.sampled_from(["big.csv", "../x.csv"]), "target": st.none() | st.just("y"),
     "x": st.lists(st.floats(0, 16) | FLOATS, min_size=63, max_size=65),  # a drawn digit's 64 inputs, or nearly
-    "chapter": st.sampled_from(["vanishing", "batchnorm", "universal", "bogus"]),
+    "chapter": st.sampled_from(["backprop", "vanishing", "batchnorm", "universal", "bogus"]),
     "request": st.sampled_from([{}, {"part": "bogus"}, {"depth": 1e39}]),
 }
 DEEP = ["[" * 100_000 + "]" * 100_000, '{"type": "config", "config": ' + '{"a": ' * 5000 + "1" + "}" * 5001,
