@@ -40,6 +40,7 @@ PLAUSIBLE = {
 <<<<<<< HEAD
 <<<<<<< HEAD
 <<<<<<< HEAD
+<<<<<<< HEAD
     "chapter": st.sampled_from(["perceptron", "vanishing", "batchnorm", "universal", "bogus"]),
     "request": st.sampled_from([{}, {"part": "bogus"}, {"depth": 1e39}, {"gate": "xor", "epochs": 50},
                                 {"gate": "and", "lr": 1e39}]),
@@ -56,6 +57,10 @@ PLAUSIBLE = {
     "request": st.sampled_from([{}, {"part": "bogus"}, {"depth": 1e39}, {"part": "sweep", "logits": [1e39, 0.0], "y": 0},
                                 {"part": "example", "logits": [0.5, -30.0, 30.0], "y": 2}]),
 >>>>>>> ch-softmax
+=======
+    "chapter": st.sampled_from(["backprop", "vanishing", "batchnorm", "universal", "bogus"]),
+    "request": st.sampled_from([{}, {"part": "bogus"}, {"depth": 1e39}]),
+>>>>>>> ch-backprop
 }
 DEEP = ["[" * 100_000 + "]" * 100_000, '{"type": "config", "config": ' + '{"a": ' * 5000 + "1" + "}" * 5001,
         '{"type": "step", "n": ' + "[" * 40 + "]" * 40 + "}"]
