@@ -37,30 +37,13 @@ PLAUSIBLE = {
     "text": st.sampled_from([CSV_BIG_CELL, CSV_BIG_CELL.replace("1e+39", "0.5"), "{}", "a,b\n1,2\n"]),
     "name": st.sampled_from(["big.csv", "../x.csv"]), "target": st.none() | st.just("y"),
     "x": st.lists(st.floats(0, 16) | FLOATS, min_size=63, max_size=65),  # a drawn digit's 64 inputs, or nearly
-<<<<<<< HEAD
-<<<<<<< HEAD
-<<<<<<< HEAD
-<<<<<<< HEAD
-    "chapter": st.sampled_from(["perceptron", "vanishing", "batchnorm", "universal", "bogus"]),
+    "chapter": st.sampled_from(["perceptron", "forward", "linear", "activations", "softmax", "backprop", "minibatch",
+                                "vanishing", "batchnorm", "universal", "bogus"]),
     "request": st.sampled_from([{}, {"part": "bogus"}, {"depth": 1e39}, {"gate": "xor", "epochs": 50},
-                                {"gate": "and", "lr": 1e39}]),
-=======
-    "chapter": st.sampled_from(["forward", "vanishing", "batchnorm", "universal", "bogus"]),
-    "request": st.sampled_from([{}, {"part": "bogus"}, {"depth": 1e39}, {"seed": 1}, {"seed": 1, "x": [1e39, 0]}]),
->>>>>>> ch-forward
-=======
-    "chapter": st.sampled_from(["activations", "vanishing", "batchnorm", "universal", "bogus"]),
-    "request": st.sampled_from([{}, {"part": "bogus"}, {"depth": 1e39}, {"n": 801, "z": 1e39}]),
->>>>>>> ch-activations
-=======
-    "chapter": st.sampled_from(["softmax", "vanishing", "batchnorm", "universal", "bogus"]),
-    "request": st.sampled_from([{}, {"part": "bogus"}, {"depth": 1e39}, {"part": "sweep", "logits": [1e39, 0.0], "y": 0},
-                                {"part": "example", "logits": [0.5, -30.0, 30.0], "y": 2}]),
->>>>>>> ch-softmax
-=======
-    "chapter": st.sampled_from(["backprop", "vanishing", "batchnorm", "universal", "bogus"]),
-    "request": st.sampled_from([{}, {"part": "bogus"}, {"depth": 1e39}]),
->>>>>>> ch-backprop
+                                {"gate": "and", "lr": 1e39}, {"seed": 1}, {"seed": 1, "x": [1e39, 0]},
+                                {"n": 801, "z": 1e39}, {"part": "sweep", "logits": [1e39, 0.0], "y": 0},
+                                {"part": "example", "logits": [0.5, -30.0, 30.0], "y": 2},
+                                {"part": "train", "batch_sizes": [1, 256], "epochs": 3}, {"part": "collapse", "x": [1e39, 0]}]),
 }
 DEEP = ["[" * 100_000 + "]" * 100_000, '{"type": "config", "config": ' + '{"a": ' * 5000 + "1" + "}" * 5001,
         '{"type": "step", "n": ' + "[" * 40 + "]" * 40 + "}"]

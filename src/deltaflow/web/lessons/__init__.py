@@ -9,10 +9,16 @@ message is ``lesson`` (``deltaflow.web.protocol``); a lesson never changes the s
 
 from __future__ import annotations
 
-from deltaflow.web.lessons import batchnorm, linear, minibatch, universal, vanishing
+from deltaflow.web.lessons import (activations, backprop, batchnorm, forward, linear, minibatch, perceptron, softmax,
+                                   universal, vanishing)
 
 LESSONS = {
+    "perceptron": (perceptron.PerceptronRequest, perceptron.run),
+    "forward": (forward.ForwardRequest, forward.run),
     "linear": (linear.LinearRequest, linear.run),
+    "activations": (activations.ActivationsRequest, activations.run),
+    "softmax": (softmax.SoftmaxRequest, softmax.run),
+    "backprop": (backprop.BackpropRequest, backprop.run),
     "minibatch": (minibatch.MinibatchRequest, minibatch.run),
     "vanishing": (vanishing.VanishingRequest, vanishing.run),
     "batchnorm": (batchnorm.BatchnormRequest, batchnorm.run),
