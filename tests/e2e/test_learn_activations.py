@@ -5,6 +5,7 @@ engine's activation layer run here."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -56,6 +57,21 @@ def shown_reading(page, name: str) -> float:
     return z
 
 
+def check_summary(summary: str, sigmoid_prime_max: float) -> None:
+    """The sentence's z's are those of the answers that met the parts (a drag's last or one on the
+    way); its values are the engine's at those z (printed to 6 significant digits)."""
+    peak = re.search(r"At z = (\S+) the sigmoid gave σ\(z\) = (\S+) and σ′\(z\) = (\S+), and none of its "
+                     r"241 samples on \[-6, 6\] had σ′ above (\S+):", summary)
+    dead = re.search(r"ReLU at z = (\S+) gave ReLU\(z\) = (\S+) and ReLU′\(z\) = (\S+):", summary)
+    assert peak and dead, summary
+    z_peak, z_dead = float(peak[1]), float(dead[1])
+    assert abs(z_peak) <= 0.04 and -6.0 <= z_dead <= 0.0
+    for shown, expected in zip([*peak.groups()[1:], *dead.groups()[1:]],
+                               [*engine("sigmoid", z_peak), sigmoid_prime_max, *engine("relu", z_dead)]):
+        assert float(shown) == pytest.approx(expected, rel=6e-6, abs=1e-300)
+    assert float(peak[3]) >= 0.2499 and float(dead[3]) == 0.0
+
+
 def test_activations_challenge(open_page, output_dir):
     page = open_page("#learn=activations")
     page.get_by_test_id("chapter-activations").wait_for(state="visible")
@@ -90,10 +106,7 @@ def test_activations_challenge(open_page, output_dir):
     page.get_by_test_id("challenge-done-activations").wait_for(state="visible")
     assert met(page, 0) == "true" and met(page, 1) == "true"
     assert page.get_by_test_id("chapter-link-activations").get_attribute("data-done") == "true"
-    summary = page.get_by_test_id("summary-activations").text_content()
-    f0, df0 = engine("sigmoid", z0)
-    assert f"At z = {z0:g} the sigmoid gave σ(z) = {f0:.6g} and σ′(z) = {df0:.6g}, and none of its 241 samples" in summary
-    assert f"had σ′ above {samples.max():.6g}" in summary and f"ReLU at z = {z:g} gave ReLU(z) = 0 and ReLU′(z) = 0" in summary
+    check_summary(page.get_by_test_id("summary-activations").text_content(), samples.max())
     # the arrow keys move the marker by 0.05
     page.get_by_test_id("activations-chart").press("ArrowRight")
     page.wait_for_function("(z) => Number(document.querySelector('[data-testid=activations-z]').dataset.value) !== z", arg=z)
