@@ -58,12 +58,10 @@ class LinearRequest(LessonRequest):
     activation: Literal["identity", "tanh", "relu"] = "identity"
     steps: int = Field(400, ge=1, le=600)
 
+    PART_FIELDS = {"collapse": COLLAPSE_FIELDS, "train": TRAIN_FIELDS}
+
     @model_validator(mode="after")
-    def _own_fields(self):
-        other = TRAIN_FIELDS if self.part == "collapse" else COLLAPSE_FIELDS
-        stray = sorted(self.model_fields_set & other)
-        if stray:
-            raise ValueError(f"part {self.part!r} takes no {', '.join(stray)}")
+    def _checks(self):
         if not all(abs(v) <= 100 for v in self.x):
             raise ValueError("x: each coordinate must be within ±100")
         return self

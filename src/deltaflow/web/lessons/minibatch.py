@@ -61,12 +61,10 @@ class MinibatchRequest(LessonRequest):
     lr: float = Field(0.1, gt=0.0, le=2.0)
     epochs: int = Field(2, ge=1, le=3)
 
+    PART_FIELDS = {"noise": NOISE_FIELDS, "train": TRAIN_FIELDS}
+
     @model_validator(mode="after")
-    def _own_fields(self):
-        other = TRAIN_FIELDS if self.part == "noise" else NOISE_FIELDS
-        stray = sorted(self.model_fields_set & other)
-        if stray:
-            raise ValueError(f"part {self.part!r} takes no {', '.join(stray)}")
+    def _checks(self):
         if len(set(self.batch_sizes)) != len(self.batch_sizes):
             raise ValueError("batch_sizes: each size once")
         return self

@@ -53,12 +53,10 @@ class UniversalRequest(LessonRequest):
     teeth: int = Field(4, ge=1, le=8)
     steps: int | None = Field(None, ge=1, le=1000)  # None: DEFAULT_STEPS of the part
 
+    PART_FIELDS = {"width": WIDTH_FIELDS, "depth": DEPTH_FIELDS}
+
     @model_validator(mode="after")
-    def _own_fields(self):
-        other = DEPTH_FIELDS if self.part == "width" else WIDTH_FIELDS
-        stray = sorted(self.model_fields_set & other)
-        if stray:
-            raise ValueError(f"part {self.part!r} takes no {', '.join(stray)}")
+    def _checks(self):
         if self.steps is None:
             self.steps = DEFAULT_STEPS[self.part]
         if self.part == "depth" and self.steps > 400:
